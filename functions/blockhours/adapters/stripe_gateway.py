@@ -1,0 +1,177 @@
+"""Stripe through its own SDK: hosted Checkout, customers, and verified webhook events."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import stripe
+
+from ..config import StripeSettings
+from ..domain.ledger import Payment
+from ..ports import CheckoutOrder
+
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParams
+
+CREDIT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
+
+
+class WebhookRejected(Exception):
+    """The request is not a genuine, fresh Stripe event; nothing may be done with it."""
+
+
+class GatewayError(Exception):
+    """Stripe refused or could not be reached; the message says which, for the log and the person."""
+
+
+@dataclass(frozen=True)
+class CheckoutEvent:
+    """What a Checkout Session event means for the ledger."""
+
+    event_id: str
+    event_type: str
+    outcome: Literal["paid", "unpaid", "ignored"]
+    payment: Payment | None = None
+    reason: str = ""
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+def make_client(settings: StripeSettings) -> stripe.StripeClient:
+    base = {"api": settings.api_base} if settings.api_base else None
+    return stripe.StripeClient(
+        settings.api_key,
+        base_addresses=base,  # type: ignore[arg-type]
+        max_network_retries=settings.max_network_retries,
+    )
+
+
+class StripeGateway:
+    def __init__(self, settings: StripeSettings, client: stripe.StripeClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or make_client(settings)
+
+    def customer_for(self, email: str) -> str:
+        """The Stripe customer for an email: the existing one, or one created exactly once."""
+        found = self.client.v1.customers.list({"email": email, "limit": 1})
+        if found.data:
+            return found.data[0].id
+        created = self.client.v1.customers.create(
+            {"email": email, "metadata": {"source": "blockhours"}},
+            {"idempotency_key": f"customer-{_key(email)}"},
+        )
+        return created.id
+
+    def create_checkout(self, order: CheckoutOrder) -> str:
+        try:
+            customer = order.stripe_customer_id or self.customer_for(order.email)
+            metadata = {
+                "order_id": order.order_id,
+                "email": order.email,
+                "sku": order.sku,
+                "kind": order.kind,
+                "minutes": str(order.minutes),
+                "terms_version": order.terms_version,
+            }
+            params: SessionCreateParams = {
+                "mode": "payment",
+                "customer": customer,
+                "client_reference_id": order.order_id,
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": order.currency,
+                            "unit_amount": order.amount_cents,
+                            "product_data": {
+                                "name": order.product_name,
+                                "description": order.description or order.product_name,
+                                "metadata": {"sku": order.sku},
+                            },
+                        },
+                    }
+                ],
+                "payment_intent_data": {
+                    "setup_future_usage": "off_session",
+                    "description": f"{order.product_name} ({order.minutes} minutes)",
+                    "metadata": metadata,
+                },
+                "consent_collection": {"terms_of_service": "required"},
+                "custom_text": {
+                    "terms_of_service_acceptance": {
+                        "message": f"I agree to the client agreement (version {order.terms_version})."
+                    }
+                },
+                "metadata": metadata,
+                "success_url": order.success_url,
+                "cancel_url": order.cancel_url,
+            }
+            session = self.client.v1.checkout.sessions.create(
+                params, {"idempotency_key": f"checkout-{_key(order.order_id, order.email, order.sku)}"}
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe refused the checkout: {exc.user_message or exc}") from exc
+        if not session.url:
+            raise GatewayError(f"Stripe returned checkout session {session.id} without a URL")
+        return session.url
+
+    def verify_event(self, payload: bytes, signature: str | None) -> stripe.Event:
+        if not signature:
+            raise WebhookRejected("missing Stripe-Signature header")
+        try:
+            return cast(
+                "stripe.Event",
+                stripe.Webhook.construct_event(
+                    payload, signature, self.settings.webhook_secret, tolerance=self.settings.webhook_tolerance_seconds
+                ),
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise WebhookRejected(f"signature verification failed: {exc.user_message or exc}") from exc
+        except ValueError as exc:
+            raise WebhookRejected("the body is not a JSON Stripe event") from exc
+
+
+def checkout_event(event: stripe.Event) -> CheckoutEvent:
+    """Read a verified event: a paid Checkout Session of ours becomes a Payment; anything else is not credit."""
+    if event.type not in CREDIT_EVENTS:
+        return CheckoutEvent(event.id, event.type, "ignored", reason="not a crediting event")
+    session: dict[str, Any] = event.data.object.to_dict() if hasattr(event.data.object, "to_dict") else {}
+    if session.get("payment_status") not in ("paid", "no_payment_required"):
+        return CheckoutEvent(event.id, event.type, "unpaid", reason=f"payment_status {session.get('payment_status')}")
+    metadata = session.get("metadata") or {}
+    missing = [k for k in ("sku", "kind", "minutes", "terms_version") if not metadata.get(k)]
+    if session.get("mode") != "payment" or missing:
+        return CheckoutEvent(event.id, event.type, "ignored", reason="not a Blockhours checkout")
+    email = metadata.get("email") or (session.get("customer_details") or {}).get("email") or ""
+    payment_intent = session.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
+    try:
+        payment = Payment(
+            checkout_id=str(session["id"]),
+            payment_intent=str(payment_intent or ""),
+            stripe_customer_id=_id_of(session.get("customer")),
+            email=str(email).strip().lower(),
+            sku=str(metadata["sku"]),
+            kind="deposit" if metadata["kind"] == "deposit" else "block",
+            minutes=int(metadata["minutes"]),
+            amount_cents=int(session.get("amount_total") or 0),
+            currency=str(session.get("currency") or ""),
+            terms_version=str(metadata["terms_version"]),
+            paid_at=int(session.get("created") or event.created),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return CheckoutEvent(event.id, event.type, "ignored", reason=f"unreadable checkout session: {exc}")
+    if not payment.email or not payment.payment_intent:
+        return CheckoutEvent(event.id, event.type, "ignored", reason="checkout session without email or payment")
+    return CheckoutEvent(event.id, event.type, "paid", payment=payment)
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if value else None

@@ -1,0 +1,132 @@
+"""catalog.yaml: what the shop sells and the rules it keeps, validated once at load."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .domain.money import deposit_minutes
+
+Cents = Annotated[int, Field(gt=0, strict=True)]
+PositiveMinutes = Annotated[int, Field(gt=0, strict=True)]
+
+
+class CatalogError(Exception):
+    """catalog.yaml is missing or wrong; the message names the file and the bad field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Shop(_Strict):
+    name: str = Field(min_length=1)
+    email: str = Field(min_length=3)
+    phone: str = ""
+    hours: str = ""
+    currency: str = Field(pattern=r"^[a-z]{3}$")
+    hourly_rate_cents: Cents
+
+
+class Terms(_Strict):
+    version: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class Billing(_Strict):
+    increment_minutes: PositiveMinutes
+    minimum_minutes: PositiveMinutes
+    low_balance_minutes: Annotated[int, Field(ge=0, strict=True)] = 0
+
+
+class RefundPolicy(_Strict):
+    stale_after_days: Annotated[int, Field(gt=0, strict=True)]
+    warning_days: Annotated[int, Field(ge=0, strict=True)]
+    minimum_refund_cents: Annotated[int, Field(ge=0, strict=True)] = 0
+    deposits_refund_at_settle: bool = True
+
+    @model_validator(mode="after")
+    def _warning_before_refund(self) -> RefundPolicy:
+        if self.warning_days >= self.stale_after_days:
+            raise ValueError("warning_days must be shorter than stale_after_days")
+        return self
+
+
+class Product(_Strict):
+    sku: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    name: str = Field(min_length=1)
+    kind: Literal["block", "deposit"]
+    price_cents: Cents
+    minutes: PositiveMinutes | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _minutes_fit_kind(self) -> Product:
+        if self.kind == "block" and self.minutes is None:
+            raise ValueError("a block needs minutes")
+        if self.kind == "deposit" and self.minutes is not None:
+            raise ValueError("a deposit's minutes come from the hourly rate; leave minutes out")
+        return self
+
+
+class Catalog(_Strict):
+    shop: Shop
+    terms: Terms
+    billing: Billing
+    refunds: RefundPolicy
+    products: list[Product] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_skus(self) -> Catalog:
+        skus = [p.sku for p in self.products]
+        duplicates = sorted({s for s in skus if skus.count(s) > 1})
+        if duplicates:
+            raise ValueError(f"sku listed twice: {', '.join(duplicates)}")
+        return self
+
+    def product(self, sku: str) -> Product | None:
+        return next((p for p in self.products if p.sku == sku), None)
+
+    def minutes_for(self, product: Product) -> int:
+        """The minutes a product buys: its own for a block, its worth at the hourly rate for a deposit."""
+        if product.minutes is not None:
+            return product.minutes
+        return deposit_minutes(product.price_cents, self.shop.hourly_rate_cents)
+
+
+def default_path() -> Path:
+    """BLOCKHOURS_CATALOG, else catalog.yaml in the Lambda task root, else the repository's."""
+    if env := os.environ.get("BLOCKHOURS_CATALOG"):
+        return Path(env)
+    task_root = os.environ.get("LAMBDA_TASK_ROOT")
+    if task_root and (Path(task_root) / "catalog.yaml").exists():
+        return Path(task_root) / "catalog.yaml"
+    return Path(__file__).resolve().parents[2] / "catalog.yaml"
+
+
+def parse(text: str, source: str = "catalog.yaml") -> Catalog:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{source} is not valid YAML: {exc}") from exc
+    try:
+        return Catalog.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise CatalogError(f"{source} is invalid: {problems}") from exc
+
+
+@cache
+def load(path: Path | None = None) -> Catalog:
+    where = path or default_path()
+    try:
+        text = where.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError(f"cannot read the catalog at {where}: {exc.strerror}") from exc
+    return parse(text, str(where))

@@ -1,0 +1,105 @@
+"""The ledger's records: accounts, purchases and the append-only journal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .lots import Lot
+
+DAY_SECONDS = 86_400
+
+EntryKind = Literal["purchase", "redemption", "overage", "refund-requested", "refunded", "refund-failed", "dispute"]
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A paid Checkout Session, in the shop's words: who paid what, for which product."""
+
+    checkout_id: str
+    payment_intent: str
+    stripe_customer_id: str | None
+    email: str
+    sku: str
+    kind: Literal["block", "deposit"]
+    minutes: int
+    amount_cents: int
+    currency: str
+    terms_version: str
+    paid_at: int
+
+    def __post_init__(self) -> None:
+        if self.minutes <= 0 or self.amount_cents <= 0:
+            raise ValueError(f"payment {self.checkout_id}: minutes and amount must be positive")
+
+
+@dataclass(frozen=True)
+class LotShare:
+    lot_id: str
+    minutes: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    entry_id: str
+    kind: EntryKind
+    at: int
+    actor: str
+    minutes: int
+    amount_cents: int
+    note: str = ""
+    lots: tuple[LotShare, ...] = ()
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    stripe_customer_id: str | None
+    available_minutes: int
+    available_cents: int
+    paid_cents: int
+    status: Literal["active", "frozen"]
+    version: int
+    created_at: int
+    last_activity_at: int
+    refund_due_at: int | None
+
+
+@dataclass(frozen=True)
+class CustomerLedger:
+    """Everything the ledger holds for one customer, as read in one query."""
+
+    account: Account
+    lots: list[Lot] = field(default_factory=list)
+    entries: list[JournalEntry] = field(default_factory=list)
+
+
+def purchase_lot(payment: Payment, stale_after_days: int) -> Lot:
+    """The lot a payment creates; its id is the Checkout Session's, so one payment makes one lot."""
+    return Lot(
+        lot_id=payment.checkout_id,
+        amount_cents=payment.amount_cents,
+        minutes=payment.minutes,
+        payment_intent=payment.payment_intent,
+        terms_version=payment.terms_version,
+        created_at=payment.paid_at,
+        expires_at=payment.paid_at + stale_after_days * DAY_SECONDS,
+    )
+
+
+def purchase_entry(payment: Payment, lot: Lot) -> JournalEntry:
+    return JournalEntry(
+        entry_id=f"purchase-{lot.lot_id}",
+        kind="purchase",
+        at=payment.paid_at,
+        actor="stripe",
+        minutes=lot.minutes,
+        amount_cents=lot.amount_cents,
+        note=payment.sku,
+        lots=(LotShare(lot.lot_id, lot.minutes, lot.amount_cents),),
+    )
+
+
+def refund_due_at(last_activity_at: int, stale_after_days: int) -> int:
+    return last_activity_at + stale_after_days * DAY_SECONDS

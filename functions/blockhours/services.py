@@ -1,0 +1,87 @@
+"""Use cases: each reads what it needs, asks the domain what should happen, and commits one unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urljoin
+
+from .catalog import Catalog
+from .domain.ledger import CustomerLedger, Payment, purchase_entry, purchase_lot, refund_due_at
+from .ports import CheckoutOrder, LedgerStore, PaymentGateway
+
+
+class ShopError(Exception):
+    """A request the shop cannot carry out as asked; `code` is stable, the message tells what to do."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    sku: str
+    email: str
+    terms_version: str
+    terms_accepted: bool
+    order_id: str | None = None
+
+
+def start_checkout(
+    catalog: Catalog, store: LedgerStore, gateway: PaymentGateway, request: CheckoutRequest, site_url: str
+) -> str:
+    """Price the sku from the catalog and open a hosted checkout for it; return its URL."""
+    product = catalog.product(request.sku)
+    if product is None:
+        known = ", ".join(p.sku for p in catalog.products)
+        raise ShopError("unknown_sku", f"there is no product '{request.sku}'; choose one of: {known}")
+    if not request.terms_accepted:
+        raise ShopError(
+            "terms_not_accepted",
+            f"tick 'I agree to the client agreement (version {catalog.terms.version})' before buying",
+        )
+    if request.terms_version != catalog.terms.version:
+        raise ShopError(
+            "stale_terms",
+            f"the client agreement has changed to version {catalog.terms.version}; "
+            "reload the page, read it, and agree again",
+        )
+    email = request.email.strip().lower()
+    base = site_url.rstrip("/") + "/"
+    order = CheckoutOrder(
+        order_id=request.order_id or uuid.uuid4().hex,
+        email=email,
+        stripe_customer_id=store.stripe_customer_id(email),
+        sku=product.sku,
+        kind=product.kind,
+        product_name=product.name,
+        description=product.description,
+        minutes=catalog.minutes_for(product),
+        amount_cents=product.price_cents,
+        currency=catalog.shop.currency,
+        terms_version=catalog.terms.version,
+        success_url=urljoin(base, "success/?session_id={CHECKOUT_SESSION_ID}"),
+        cancel_url=urljoin(base, "cancel/"),
+    )
+    return gateway.create_checkout(order)
+
+
+def record_payment(
+    catalog: Catalog, store: LedgerStore, event_id: str, payment: Payment
+) -> Literal["credited", "duplicate"]:
+    """Credit a paid checkout exactly once, however often and in whatever order Stripe reports it."""
+    stale_days = catalog.refunds.stale_after_days
+    lot = purchase_lot(payment, stale_days)
+    entry = purchase_entry(payment, lot)
+    return store.credit_purchase(event_id, payment, lot, entry, refund_due_at(payment.paid_at, stale_days))
+
+
+def customer_ledger(store: LedgerStore, email: str) -> CustomerLedger:
+    found = store.customer(email.strip().lower())
+    if found is None:
+        raise ShopError("unknown_customer", f"no customer with email {email.strip().lower()} has bought anything", 404)
+    return found

@@ -1,0 +1,37 @@
+"""The composition root: builds each adapter once per container, at first use, never at import."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from . import catalog as catalog_module
+from . import config
+from .adapters.dynamo import DynamoLedger
+
+if TYPE_CHECKING:
+    from .adapters.stripe_gateway import StripeGateway
+
+
+def catalog() -> catalog_module.Catalog:
+    return catalog_module.load()
+
+
+@cache
+def ledger() -> DynamoLedger:
+    return DynamoLedger(config.store().table)
+
+
+@cache
+def gateway() -> StripeGateway:
+    from .adapters.stripe_gateway import StripeGateway  # Stripe's SDK costs ~250 ms; only its users pay
+
+    return StripeGateway(config.stripe())
+
+
+def reset() -> None:
+    """Forget every adapter and setting, so the next use reads the environment again."""
+    ledger.cache_clear()
+    gateway.cache_clear()
+    catalog_module.load.cache_clear()
+    config.clear()
