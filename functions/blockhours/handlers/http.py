@@ -42,6 +42,9 @@ def resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
     def _invalid(exc: RequestValidationError) -> Response[str]:
+        content_type = app.current_event.headers.get("content-type", "")
+        if app.current_event.body and not content_type.startswith("application/json"):
+            return error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
         problems = "; ".join(_describe(err) for err in exc.errors())
         return error(400, "invalid_request", f"{problems}. Fix the request and send it again.")
 

@@ -1,0 +1,304 @@
+"""`blockhours dev`: the whole stack on one machine, offline: embedded AWS, the handlers, the site, Stripe."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.utils import send_from_directory
+from werkzeug.wrappers import Request, Response
+
+from . import template, wiring
+from .standin import StripeStandIn
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = ("127.", "::1", "localhost")
+MAX_BODY_BYTES = 1_000_000
+STAFF_ARN = "arn:aws:iam::000000000000:user/local-staff"
+
+
+@dataclass
+class LocalContext:
+    """The parts of a Lambda context that our handlers and Powertools read."""
+
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15_000
+
+
+def _json_error(status: int, code: str, message: str) -> Response:
+    import json
+
+    return Response(json.dumps({"error": code, "message": message}), status=status, content_type="application/json")
+
+
+class LambdaRoutes:
+    """The HTTP API of template.yaml, served by calling the same handlers with API Gateway's v2 events."""
+
+    def __init__(self, routes: list[template.Route]) -> None:
+        self.routes = {f"{r.method} {r.path}": r for r in routes}
+        self.map = Map(
+            [
+                Rule(r.path.replace("{", "<").replace("}", ">"), methods=[r.method], endpoint=f"{r.method} {r.path}")
+                for r in routes
+            ]
+        )
+        self._functions: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
+        # One container per function: Powertools keeps the current event on the app, like Lambda does.
+        self._locks: dict[str, threading.Lock] = {r.handler: threading.Lock() for r in routes}
+
+    def _function(self, handler: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        if handler not in self._functions:
+            module, _, name = handler.rpartition(".")
+            self._functions[handler] = getattr(importlib.import_module(module), name)
+        return self._functions[handler]
+
+    def __call__(self, request: Request) -> Response:
+        try:
+            key, params = self.map.bind_to_environ(request.environ).match()
+        except NotFound:
+            return _json_error(404, "not_found", f"no such route: {request.method} {request.path}")
+        except Exception:  # MethodNotAllowed and friends
+            return _json_error(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}")
+        route = self.routes[key]
+        if request.content_length and request.content_length > MAX_BODY_BYTES:
+            return _json_error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+        authorizer = None
+        if route.iam_auth:
+            if not (request.remote_addr or "").startswith(LOOPBACK):
+                return _json_error(403, "forbidden", "staff routes of the local stack answer on loopback only")
+            authorizer = {"iam": {"userArn": STAFF_ARN, "accountId": "000000000000", "userId": "local-staff"}}
+        event = self.event(request, route, params, authorizer)
+        function = self._function(route.handler)
+        with self._locks[route.handler]:
+            result = function(event, LocalContext(route.handler.split(".")[-2]))
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        response = Response(data, status=int(result.get("statusCode", 200)))
+        for name, value in (result.get("headers") or {}).items():
+            response.headers[name] = value
+        for cookie in result.get("cookies") or []:
+            response.headers.add("Set-Cookie", cookie)
+        return response
+
+    @staticmethod
+    def event(
+        request: Request, route: template.Route, params: Mapping[str, Any], authorizer: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        raw = request.get_data(cache=False)
+        try:
+            body, encoded = raw.decode("utf-8"), False
+        except UnicodeDecodeError:
+            body, encoded = base64.b64encode(raw).decode(), True
+        now = time.time()
+        raw_path = quote(request.path, safe="/@:+!$&'()*,;=-._~")
+        context: dict[str, Any] = {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": request.host,
+            "domainPrefix": "local",
+            "http": {
+                "method": request.method,
+                "path": raw_path,
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": request.remote_addr or "",
+                "userAgent": request.user_agent.string,
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{route.method} {route.path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        }
+        if authorizer:
+            context["authorizer"] = authorizer
+        return {
+            "version": "2.0",
+            "routeKey": context["routeKey"],
+            "rawPath": raw_path,
+            "rawQueryString": request.query_string.decode(),
+            "cookies": [f"{k}={v}" for k, v in request.cookies.items()],
+            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "queryStringParameters": dict(request.args) or None,
+            "pathParameters": dict(params) or None,
+            "requestContext": context,
+            "body": body or None,
+            "isBase64Encoded": encoded,
+        }
+
+
+def build_site(root: Path, into: Path) -> Path | None:
+    """Build the storefront with mkdocs into `into`; None when this checkout has no mkdocs.yml."""
+    if not (root / "mkdocs.yml").exists():
+        return None
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    subprocess.run(  # noqa: S603 - our own interpreter running mkdocs on our own config
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--quiet",
+            "-f",
+            str(root / "mkdocs.yml"),
+            "-d",
+            str(into),
+        ],
+        check=True,
+        env=env,
+        cwd=root,
+    )
+    return into
+
+
+@dataclass
+class LocalStack:
+    """Embedded AWS (moto), the Lambda handlers behind one HTTP server, the site, and Stripe or its stand-in."""
+
+    port: int = 8000
+    host: str = "127.0.0.1"
+    root: Path = REPO_ROOT
+    with_site: bool = True
+    table: str = "blockhours-local"
+    standin: StripeStandIn | None = None
+    site_dir: Path | None = None
+    _server: BaseWSGIServer | None = None
+    _moto: Any = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start the stack first"
+        return f"http://{self.host}:{self._server.server_port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        host, port = self._moto.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every call it serves
+
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        self._server = make_server(self.host, self.port, self._app, threaded=True)
+        self._configure_environment()
+        self._create_table()
+        if self.with_site:
+            self.site_dir = build_site(self.root, self.root / ".build" / "site")
+        self.routes = LambdaRoutes(template.http_routes(template.load_template(self.root / "template.yaml")))
+        thread = threading.Thread(target=self._server.serve_forever, name="blockhours-dev", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def _configure_environment(self) -> None:
+        env = os.environ
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "BLOCKHOURS_STRIPE_SECRET"):
+            env.pop(name, None)
+        # The embedded AWS takes any credentials; fixed fake ones keep a real account out of reach.
+        env.update(
+            AWS_ENDPOINT_URL=self.aws_endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's placeholder, not a secret
+            AWS_REGION="us-east-1",
+            AWS_DEFAULT_REGION="us-east-1",
+            BLOCKHOURS_TABLE=self.table,
+            BLOCKHOURS_SITE_URL=self.url,
+        )
+        env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_local_{secrets.token_hex(16)}")
+        if not env.get("STRIPE_API_KEY") or env.get("BLOCKHOURS_STRIPE_API_BASE"):
+            env["STRIPE_API_KEY"] = env.get("STRIPE_API_KEY") or "sk_test_local_standin"
+            env["BLOCKHOURS_STRIPE_API_BASE"] = self.url
+            self.standin = StripeStandIn(
+                public_base=self.url,
+                webhook_url=f"{self.url}/api/stripe/webhook",
+                webhook_secret=env["STRIPE_WEBHOOK_SECRET"],
+            )
+        wiring.reset()
+
+    def _create_table(self) -> None:
+        client = boto3.client("dynamodb")
+        client.create_table(
+            TableName=self.table, **template.table_definition(template.load_template(self.root / "template.yaml"))
+        )
+        client.get_waiter("table_exists").wait(TableName=self.table)
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        path = request.path
+        if path.startswith("/api/"):
+            return self.routes(request)(environ, start_response)
+        if self.standin is not None and (path.startswith("/v1/") or path.startswith("/checkout/")):
+            return self.standin(environ, start_response)
+        return self._static(request)(environ, start_response)
+
+    def _static(self, request: Request) -> Response:
+        if self.site_dir is None:
+            return Response("This checkout has no storefront built.", status=404, content_type="text/plain")
+        path = request.path.lstrip("/")
+        if not path or path.endswith("/") or (self.site_dir / path).is_dir():
+            path = path.rstrip("/") + "/index.html" if path else "index.html"
+        try:
+            return send_from_directory(self.site_dir, path, request.environ)
+        except NotFound:
+            page = self.site_dir / "404.html"
+            body = page.read_bytes() if page.exists() else b"Not found"
+            return Response(body, status=404, content_type="text/html; charset=utf-8")
+
+    def describe(self) -> str:
+        stripe_line = (
+            f"local stand-in (no Stripe account needed); hosted checkout pages under {self.url}/checkout/"
+            if self.standin
+            else "Stripe test mode with your STRIPE_API_KEY"
+        )
+        return "\n".join(
+            [
+                f"Blockhours is running at {self.url}",
+                f"  shop          {self.url}/" + ("" if self.site_dir else "  (no site: mkdocs.yml not found)"),
+                f"  API           {self.url}/api/health",
+                f"  webhook       {self.url}/api/stripe/webhook  (secret: {os.environ['STRIPE_WEBHOOK_SECRET']})",
+                f"  staff         {self.url}/api/customers/<email>  (loopback only)",
+                f"  payments      {stripe_line}",
+                f"  embedded AWS  {self.aws_endpoint}  (DynamoDB table {self.table})",
+                "Press Ctrl-C to stop; everything is kept in memory and gone when you do.",
+            ]
+        )
