@@ -26,6 +26,7 @@ from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from . import template, wiring
+from .embedded_aws import EmbeddedAWS
 from .standin import StripeStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -191,8 +192,9 @@ class LocalStack:
     standin: StripeStandIn | None = None
     site_dir: Path | None = None
     _server: BaseWSGIServer | None = None
-    _moto: Any = None
+    _moto: EmbeddedAWS | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
+    _environ_before: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -201,16 +203,12 @@ class LocalStack:
 
     @property
     def aws_endpoint(self) -> str:
-        host, port = self._moto.get_host_and_port()
-        return f"http://{host}:{port}"
+        assert self._moto is not None, "start the stack first"
+        return self._moto.endpoint
 
     def start(self) -> LocalStack:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every call it serves
-
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
+        self._moto = EmbeddedAWS().start()
         self._server = make_server(self.host, self.port, self._app, threaded=True)
         self._configure_environment()
         self._create_table()
@@ -228,9 +226,14 @@ class LocalStack:
             self._server.server_close()
         if self._moto is not None:
             self._moto.stop()
+        if self._environ_before:
+            os.environ.clear()
+            os.environ.update(self._environ_before)
+            wiring.reset()
 
     def _configure_environment(self) -> None:
         env = os.environ
+        self._environ_before = dict(env)
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "BLOCKHOURS_STRIPE_SECRET"):
             env.pop(name, None)
         # The embedded AWS takes any credentials; fixed fake ones keep a real account out of reach.

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from werkzeug.serving import make_server
+
+from blockhours import template
+from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.embedded_aws import EmbeddedAWS
+from blockhours.standin import StripeStandIn
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    server = EmbeddedAWS().start()
+    endpoint = server.endpoint
+    previous = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    yield endpoint
+    server.stop()
+    if previous is None:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+    else:
+        os.environ["AWS_ENDPOINT_URL"] = previous
+
+
+@pytest.fixture
+def table(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh table shaped exactly as template.yaml declares it."""
+    name = f"ledger-{secrets.token_hex(4)}"
+    client = boto3.client("dynamodb")
+    client.create_table(TableName=name, **template.table_definition())
+    monkeypatch.setenv("BLOCKHOURS_TABLE", name)
+    return name
+
+
+@pytest.fixture
+def ledger(table: str) -> DynamoLedger:
+    return DynamoLedger(table)
+
+
+def scan_all(table: str) -> list[dict[str, Any]]:
+    client = boto3.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = client.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@dataclass
+class ServedStandIn:
+    standin: StripeStandIn
+    url: str
+    _server: Any = field(repr=False, default=None)
+
+
+@pytest.fixture
+def stripe_standin() -> Iterator[ServedStandIn]:
+    """The Stripe stand-in on a real loopback port, for the real SDK to talk to."""
+    standin = StripeStandIn()
+    server = make_server("127.0.0.1", 0, standin, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    standin.public_base = url
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield ServedStandIn(standin, url, server)
+    server.shutdown()
+    server.server_close()
+
+
+class CallCounter:
+    """Counts the DynamoDB API calls made by every boto3 client, through botocore's event hooks."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls.append(model.name)
+
+
+@pytest.fixture
+def dynamodb_calls(ledger: DynamoLedger) -> CallCounter:
+    counter = CallCounter()
+    ledger.client.meta.events.register("before-call.dynamodb", counter)
+    return counter
