@@ -10,6 +10,7 @@ from typing import Any
 
 import stripe
 
+from blockhours.ports import CheckoutOrder
 from blockhours.standin.server import _fixtures
 
 FIXTURES = _fixtures()
@@ -61,3 +62,24 @@ def signed(payload: dict[str, Any] | str, secret: str, timestamp: int | None = N
     text = payload if isinstance(payload, str) else json.dumps(payload)
     header = stripe.WebhookSignature.generate_signature_header(text, secret, timestamp=timestamp)
     return text.encode(), header
+
+
+def checkout_order(**changes: object) -> CheckoutOrder:
+    """What the shop asks Stripe to collect for the 1-hour block; `changes` override fields."""
+    values: dict[str, object] = dict(
+        order_id="order-0001",
+        email="ana@example.com",
+        stripe_customer_id=None,
+        sku="block-60",
+        kind="block",
+        product_name="1-hour block",
+        description="One hour of remote support",
+        minutes=60,
+        amount_cents=12900,
+        currency="usd",
+        terms_version="2026-11-01",
+        success_url="https://shop.example/success/?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="https://shop.example/cancel/",
+    )
+    values.update(changes)
+    return CheckoutOrder(**values)  # type: ignore[arg-type]

@@ -10,8 +10,8 @@ import stripe
 
 from blockhours.adapters.stripe_gateway import GatewayError, StripeGateway, WebhookRejected, checkout_event
 from blockhours.config import StripeSettings
-from blockhours.ports import CheckoutOrder
 from conftest import ServedStandIn
+from stripe_events import checkout_order as order
 from stripe_events import checkout_session, event, signed
 
 SECRET = "whsec_test_gateway_secret"
@@ -26,26 +26,6 @@ def gateway(served: ServedStandIn, retries: int = 0) -> StripeGateway:
         webhook_tolerance_seconds=300,
     )
     return StripeGateway(settings)
-
-
-def order(**changes: object) -> CheckoutOrder:
-    values: dict[str, object] = dict(
-        order_id="order-0001",
-        email="ana@example.com",
-        stripe_customer_id=None,
-        sku="block-60",
-        kind="block",
-        product_name="1-hour block",
-        description="One hour of remote support",
-        minutes=60,
-        amount_cents=12900,
-        currency="usd",
-        terms_version="2026-11-01",
-        success_url="https://shop.example/success/?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url="https://shop.example/cancel/",
-    )
-    values.update(changes)
-    return CheckoutOrder(**values)  # type: ignore[arg-type]
 
 
 def test_checkout_sends_the_catalog_price_and_saves_the_card(stripe_standin: ServedStandIn) -> None:

@@ -10,7 +10,7 @@ import stripe
 
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
-from blockhours.ports import CheckoutOrder
+from stripe_events import checkout_order
 
 KEY = os.environ.get("STRIPE_API_KEY", "")
 pytestmark = [
@@ -23,18 +23,9 @@ def test_a_real_checkout_session_carries_the_catalog_price() -> None:
     gateway = StripeGateway(StripeSettings(api_key=KEY, webhook_secret="whsec_unused_here", max_network_retries=2))
     order_id = secrets.token_hex(8)
     url = gateway.create_checkout(
-        CheckoutOrder(
+        checkout_order(
             order_id=order_id,
             email=f"blockhours-live-{order_id}@example.com",
-            stripe_customer_id=None,
-            sku="block-60",
-            kind="block",
-            product_name="1-hour block",
-            description="Blockhours live-mode test",
-            minutes=60,
-            amount_cents=12900,
-            currency="usd",
-            terms_version="2026-11-01",
             success_url="https://example.com/success/?session_id={CHECKOUT_SESSION_ID}",
             cancel_url="https://example.com/cancel/",
         )
