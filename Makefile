@@ -5,6 +5,10 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
+CHROMIUM   := /usr/bin/chromium
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+LIGHTHOUSE := .build/lighthouse/node_modules/.bin/lighthouse
+
 .PHONY: install dev test lint typecheck unit bench site clean
 
 $(STAMP): pyproject.toml
@@ -28,11 +32,19 @@ lint: install
 site: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
-test: lint site
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
+$(CHROMIUM):
+	$(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium
+
+$(LIGHTHOUSE):
+	-npm install --prefix .build/lighthouse --no-audit --no-fund --silent lighthouse@12
+
+test: lint site $(CHROMIUM)
 	$(BIN)/pytest
 
-bench: install
+bench: install $(CHROMIUM) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/storefront.py
 
 clean:
 	rm -rf $(VENV) build .build .pytest_cache .mypy_cache .ruff_cache .hypothesis

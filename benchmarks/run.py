@@ -16,7 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-HANDLERS = ["blockhours.handlers.api", "blockhours.handlers.checkout", "blockhours.handlers.webhook"]
+HANDLERS = [
+    "blockhours.handlers.api",
+    "blockhours.handlers.checkout",
+    "blockhours.handlers.webhook",
+    "blockhours.handlers.client",
+    "blockhours.handlers.mail",
+]
 RUNS = 7
 
 
@@ -62,6 +68,13 @@ def round_trips() -> dict[str, int]:
         from blockhours import services
 
         calls.clear()
+        request = services.SessionRequest("bench@example.com", 30, "bench", "", "bench-1")
+        services.redeem(wiring.catalog(), wiring.ledger(), wiring.gateway, request)
+        figures["session (redeem, within the balance)"] = len(calls)
+        calls.clear()
+        services.redeem(wiring.catalog(), wiring.ledger(), wiring.gateway, request)
+        figures["session retried with the same id"] = len(calls)
+        calls.clear()
         services.customer_ledger(wiring.ledger(), "bench@example.com")
         figures["staff customer read"] = len(calls)
         return figures
@@ -71,7 +84,13 @@ def round_trips() -> dict[str, int]:
 
 def main() -> None:
     print("DynamoDB round trips per operation (botocore before-call hooks)")
-    targets = {"webhook credit (new purchase)": 1, "webhook credit (duplicate delivery)": 1, "staff customer read": 1}
+    targets = {
+        "webhook credit (new purchase)": 1,
+        "webhook credit (duplicate delivery)": 1,
+        "session (redeem, within the balance)": 2,
+        "session retried with the same id": 3,
+        "staff customer read": 1,
+    }
     for label, count in round_trips().items():
         print(f"  {label:<40} {count:>3}   target {targets[label]}")
     print(f"\nCold import, median of {RUNS} fresh interpreters (python {sys.version.split()[0]})")

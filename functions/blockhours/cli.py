@@ -1,18 +1,186 @@
-"""The staff command line: `blockhours dev` runs the local stack."""
+"""The staff command line: record sessions, read balances and the shop's liability, run the local stack."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from .domain.money import format_cents, format_minutes
+from .staff_client import StaffClient, StaffError
 
 app = typer.Typer(help="Blockhours: prepaid remote-support time.", no_args_is_help=True, add_completion=False)
+out = Console()
+err = Console(stderr=True)
+ApiOption = Annotated[
+    str | None,
+    typer.Option("--api", envvar="BLOCKHOURS_API", help="The Blockhours API (default: the local stack)."),
+]
+
+
+def _client(api: str | None) -> StaffClient:
+    return StaffClient(api)
+
+
+def _fail(problem: StaffError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _date(epoch: int | None) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M") if epoch else "-"
+
+
+def _call(api: str | None, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    try:
+        return _client(api).call(method, path, body)
+    except StaffError as problem:
+        raise _fail(problem) from None
 
 
 @app.callback()
 def _root() -> None:
     """Blockhours: prepaid remote-support time."""
+
+
+@app.command()
+def redeem(
+    email: str,
+    minutes: Annotated[int, typer.Argument(help="Minutes the session lasted.", min=1)],
+    tech: Annotated[str, typer.Option("--tech", help="Who did the work.")],
+    note: Annotated[str, typer.Option("--note", help="What was done, for the client's statement.")] = "",
+    charge_overage: Annotated[
+        bool, typer.Option("--charge-overage", help="Charge the saved card for time beyond the balance.")
+    ] = False,
+    session_id: Annotated[
+        str | None, typer.Option("--session-id", help="Your id for the session; sending it again is harmless.")
+    ] = None,
+    api: ApiOption = None,
+) -> None:
+    """Record a remote session against the client's balance."""
+    body = {
+        "email": email,
+        "minutes": minutes,
+        "technician": tech,
+        "note": note,
+        "session_id": session_id or uuid.uuid4().hex,
+        "charge_overage": charge_overage,
+    }
+    for attempt in range(4):
+        try:
+            record = _client(api).call("POST", "/api/sessions", body)
+            break
+        except StaffError as problem:
+            if problem.code != "busy" or attempt == 3:
+                raise _fail(problem) from None
+            time.sleep(0.2 * (attempt + 1))  # the same session id again: recorded once, whatever happened
+    out.print(record["summary"], highlight=False)
+    if record["draws"]:
+        table = Table("lot", "minutes", "amount", title=f"session {record['session_id']}")
+        for draw in record["draws"]:
+            table.add_row(draw["lot_id"], str(draw["minutes"]), format_cents(draw["amount_cents"]))
+        out.print(table)
+
+
+@app.command()
+def balance(email: str, api: ApiOption = None) -> None:
+    """What the client has left, lot by lot."""
+    ledger = _call(api, "GET", StaffClient.customer_path(email))
+    account = ledger["account"]
+    out.print(
+        f"{account['email']}: {format_minutes(account['available_minutes'])} "
+        f"({format_cents(account['available_cents'])}) available"
+        + (f", {format_cents(account['owed_cents'])} owed" if account.get("owed_cents") else "")
+        + (f" [account {account['status']}]" if account["status"] != "active" else ""),
+        highlight=False,
+    )
+    table = Table("bought", "lot", "kind", "minutes", "left", "left $", "refund by")
+    for lot in ledger["lots"]:
+        table.add_row(
+            _date(lot["created_at"]),
+            lot["lot_id"],
+            lot["kind"] + (" (settled)" if lot.get("closed_at") else ""),
+            str(lot["minutes"]),
+            str(lot["remaining_minutes"]),
+            format_cents(lot["remaining_cents"]),
+            _date(lot.get("expires_at")),
+        )
+    out.print(table)
+
+
+@app.command()
+def statement(email: str, api: ApiOption = None) -> None:
+    """Every purchase, session, overage and refund on the client's account."""
+    ledger = _call(api, "GET", StaffClient.customer_path(email))
+    table = Table(
+        "date", "what", "by", "minutes", "amount", "note", title=f"statement for {ledger['account']['email']}"
+    )
+    for entry in sorted(ledger["entries"], key=lambda e: (e["at"], e["entry_id"])):
+        table.add_row(
+            _date(entry["at"]),
+            entry["kind"],
+            entry["actor"],
+            str(entry["minutes"]),
+            format_cents(entry["amount_cents"]),
+            entry["note"],
+        )
+    out.print(table)
+    account = ledger["account"]
+    out.print(f"Balance: {format_minutes(account['available_minutes'])} ({format_cents(account['available_cents'])})")
+
+
+@app.command()
+def customers(api: ApiOption = None) -> None:
+    """Who holds prepaid credit, largest first."""
+    holders = _call(api, "GET", "/api/customers")["customers"]
+    table = Table("customer", "minutes", "balance", "last session or purchase", "refund due")
+    for holder in holders:
+        table.add_row(
+            holder["email"],
+            str(holder["available_minutes"]),
+            format_cents(holder["available_cents"]),
+            _date(holder["last_activity_at"]),
+            _date(holder["refund_due_at"]),
+        )
+    out.print(table)
+    out.print(f"{len(holders)} customers hold credit")
+
+
+@app.command()
+def liability(api: ApiOption = None) -> None:
+    """Prepaid balance outstanding (the shop's deferred revenue), by age."""
+    report = _call(api, "GET", "/api/reports/liability")
+    currency = report["currency"]
+    table = Table("since last activity", "accounts", "minutes", "balance", title="prepaid liability")
+    for group in report["by_age"]:
+        table.add_row(
+            group["label"], str(group["accounts"]), str(group["minutes"]), format_cents(group["cents"], currency)
+        )
+    table.add_row(
+        "total", str(report["accounts"]), str(report["total_minutes"]), format_cents(report["total_cents"], currency)
+    )
+    out.print(table)
+
+
+@app.command()
+def settle(
+    email: str,
+    tech: Annotated[str, typer.Option("--tech", help="Who settles it.")] = "staff",
+    api: ApiOption = None,
+) -> None:
+    """Close the client's deposit; what is left of it awaits its refund."""
+    ledger = _call(api, "POST", StaffClient.customer_path(email, "/settle"), {"technician": tech})
+    settled = [e for e in ledger["entries"] if e["kind"] == "settled"][-1]
+    out.print(
+        f"{ledger['account']['email']}: deposit settled; {format_minutes(settled['minutes'])} "
+        f"({format_cents(settled['amount_cents'])}) unused, to be refunded to the card",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -23,18 +191,18 @@ def dev(
     """Run the whole stack on this machine: embedded AWS, the API, the shop, and Stripe's stand-in."""
     from .local import LocalStack
 
-    stack = LocalStack(port=port, with_site=site)
+    stack = LocalStack(port=port, with_site=site, print_mail=True)
     try:
         stack.start()
     except OSError as exc:
-        typer.echo(f"cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port", err=True)
+        err.print(f"error: cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port")
         raise typer.Exit(1) from exc
-    typer.echo(stack.describe(), err=False)
+    print(stack.describe(), flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        typer.echo("stopping")
+        print("stopping")
     finally:
         stack.stop()
 

@@ -26,6 +26,12 @@ class SiteSettings(_Env):
     url: str = Field(validation_alias="BLOCKHOURS_SITE_URL", pattern=r"^https?://[^\s]+$")
 
 
+class MailSettings(_Env):
+    """Where client emails come from: an SES identity verified in the shop's account."""
+
+    sender: str = Field(validation_alias="BLOCKHOURS_MAIL_FROM", pattern=r"^[^@\s]+@[^@\s]+$")
+
+
 class StripeSettings(_Env):
     api_key: str = Field(validation_alias="STRIPE_API_KEY", min_length=8)
     webhook_secret: str = Field(validation_alias="STRIPE_WEBHOOK_SECRET", min_length=8)
@@ -33,6 +39,17 @@ class StripeSettings(_Env):
     api_base: str | None = Field(default=None, validation_alias="BLOCKHOURS_STRIPE_API_BASE")
     max_network_retries: int = Field(default=2, ge=0, le=5, validation_alias="BLOCKHOURS_STRIPE_RETRIES")
     webhook_tolerance_seconds: int = Field(default=300, ge=1, validation_alias="BLOCKHOURS_WEBHOOK_TOLERANCE")
+
+
+class LinkSettings(_Env):
+    """The balance links emailed to clients: signed with the secret, honoured for max_age_days."""
+
+    secret: str = Field(validation_alias="BLOCKHOURS_LINK_SECRET", min_length=32, repr=False)
+    max_age_days: int = Field(default=30, ge=1, le=400, validation_alias="BLOCKHOURS_LINK_MAX_AGE_DAYS")
+
+    @property
+    def max_age_seconds(self) -> int:
+        return self.max_age_days * 86_400
 
 
 _Settings = TypeVar("_Settings", bound="_Env")
@@ -49,6 +66,11 @@ def _build(model: type[_Settings], **overrides: str) -> _Settings:
 @cache
 def store() -> StoreSettings:
     return _build(StoreSettings)
+
+
+@cache
+def mail() -> MailSettings:
+    return _build(MailSettings)
 
 
 @cache
@@ -74,10 +96,15 @@ def stripe() -> StripeSettings:
     return _build(StripeSettings)
 
 
+@cache
+def links() -> LinkSettings:
+    return _build(LinkSettings)
+
+
 def clear() -> None:
     """Forget what was read, so a test or the local stack can change the environment."""
-    for cached in (store, site, stripe):
+    for cached in (store, site, mail, stripe, links):
         cached.cache_clear()
 
 
-__all__ = ["ConfigError", "SiteSettings", "StoreSettings", "StripeSettings", "clear"]
+__all__ = ["ConfigError", "LinkSettings", "SiteSettings", "StoreSettings", "StripeSettings", "clear"]

@@ -34,6 +34,10 @@ class EmbeddedAWS:
         return f"http://{self._server.host}:{self._server.server_port}"
 
     def start(self) -> EmbeddedAWS:
+        """Serve, starting from nothing: moto keeps its state per process, not per server."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
         self._thread.start()
         return self
 

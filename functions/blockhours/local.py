@@ -25,8 +25,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from . import template, wiring
+from . import catalog, template, wiring
 from .embedded_aws import EmbeddedAWS
+from .local_streams import StreamPump, sent_mail
 from .standin import StripeStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -195,6 +196,9 @@ class LocalStack:
     _moto: EmbeddedAWS | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _environ_before: dict[str, str] = field(default_factory=dict)
+    print_mail: bool = False
+    _pump: StreamPump | None = None
+    _mail_printed: int = 0
 
     @property
     def url(self) -> str:
@@ -211,7 +215,7 @@ class LocalStack:
         self._moto = EmbeddedAWS().start()
         self._server = make_server(self.host, self.port, self._app, threaded=True)
         self._configure_environment()
-        self._create_table()
+        self._create_resources()
         if self.with_site:
             self.site_dir = build_site(self.root, self.root / ".build" / "site")
         self.routes = LambdaRoutes(template.http_routes(template.load_template(self.root / "template.yaml")))
@@ -221,6 +225,8 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        if self._pump is not None:
+            self._pump.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -247,7 +253,10 @@ class LocalStack:
             BLOCKHOURS_SITE_URL=self.url,
         )
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the terminal shows emails and problems; INFO for more
         env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_local_{secrets.token_hex(16)}")
+        env.setdefault("BLOCKHOURS_LINK_SECRET", secrets.token_urlsafe(32))
+        env.setdefault("BLOCKHOURS_MAIL_FROM", catalog.load(self.root / "catalog.yaml").shop.email)
         if not env.get("STRIPE_API_KEY") or env.get("BLOCKHOURS_STRIPE_API_BASE"):
             env["STRIPE_API_KEY"] = env.get("STRIPE_API_KEY") or "sk_test_local_standin"
             env["BLOCKHOURS_STRIPE_API_BASE"] = self.url
@@ -258,19 +267,27 @@ class LocalStack:
             )
         wiring.reset()
 
-    def _create_table(self) -> None:
+    def _create_resources(self) -> None:
         client = boto3.client("dynamodb")
         client.create_table(
             TableName=self.table, **template.table_definition(template.load_template(self.root / "template.yaml"))
         )
         client.get_waiter("table_exists").wait(TableName=self.table)
+        boto3.client("sesv2").create_email_identity(EmailIdentity=os.environ["BLOCKHOURS_MAIL_FROM"])
+        self._pump = StreamPump(self.table, on_batch=self._print_new_mail if self.print_mail else None).start()
+
+    def _print_new_mail(self) -> None:
+        mail = sent_mail()
+        for message in mail[self._mail_printed :]:
+            print(f"\n--- email to {', '.join(message.to)}: {message.subject}\n{message.body}", flush=True)
+        self._mail_printed = len(mail)
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         path = request.path
         if path.startswith("/api/"):
             return self.routes(request)(environ, start_response)
-        if self.standin is not None and (path.startswith("/v1/") or path.startswith("/checkout/")):
+        if self.standin is not None and self.standin.serves(path):
             return self.standin(environ, start_response)
         return self._static(request)(environ, start_response)
 
@@ -302,6 +319,8 @@ class LocalStack:
                 f"  staff         {self.url}/api/customers/<email>  (loopback only)",
                 f"  payments      {stripe_line}",
                 f"  embedded AWS  {self.aws_endpoint}  (DynamoDB table {self.table})",
+                f"  balance link  BLOCKHOURS_LINK_SECRET={os.environ['BLOCKHOURS_LINK_SECRET']} "
+                f"BLOCKHOURS_SITE_URL={self.url} python -m blockhours.links <email>",
                 "Press Ctrl-C to stop; everything is kept in memory and gone when you do.",
             ]
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from .domain.ledger import CustomerLedger, JournalEntry, Payment
+from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, SessionRecord
 from .domain.lots import Lot
 
 
@@ -15,6 +16,29 @@ class LedgerStore(Protocol):
     ) -> Literal["credited", "duplicate"]:
         """Write the event marker, lot, journal entry and account change at once, or nothing."""
         ...
+
+    def record_session(
+        self,
+        record: SessionRecord,
+        lots_before: Sequence[Lot],
+        lots_after: Sequence[Lot],
+        entries: Sequence[JournalEntry],
+        refund_due_at: int,
+    ) -> Literal["recorded", "duplicate", "changed"]:
+        """Write the session, its entries, the lots and the account at once, or nothing."""
+        ...
+
+    def finish_overage(self, record: SessionRecord, entry: JournalEntry | None, paid_cents: int) -> bool: ...
+
+    def mark_event(self, event_id: str, at: int) -> bool: ...
+
+    def settle_deposits(self, email: str, lots_before: Sequence[Lot], entry: JournalEntry) -> bool: ...
+
+    def lots(self, email: str) -> list[Lot]: ...
+
+    def account(self, email: str) -> Account | None: ...
+
+    def session(self, email: str, session_id: str) -> SessionRecord | None: ...
 
     def customer(self, email: str) -> CustomerLedger | None: ...
 
@@ -40,7 +64,32 @@ class CheckoutOrder:
     cancel_url: str
 
 
+@dataclass(frozen=True)
+class CardCharge:
+    """The answer to charging a saved card: paid, needs the client (authentication), or declined."""
+
+    status: Literal["succeeded", "requires_action", "declined"]
+    payment_intent: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class DebtLink:
+    session_id: str
+    email: str
+    amount_cents: int
+    currency: str
+    description: str
+    thanks_url: str
+
+
 class PaymentGateway(Protocol):
     def create_checkout(self, order: CheckoutOrder) -> str:
         """Create a hosted checkout for the order; return the URL to send the client to."""
         ...
+
+    def charge_saved_card(
+        self, customer: str, amount_cents: int, currency: str, description: str, metadata: dict[str, str], key: str
+    ) -> CardCharge: ...
+
+    def create_debt_link(self, debt: DebtLink) -> str: ...

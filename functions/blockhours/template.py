@@ -62,7 +62,11 @@ def table_definition(template: dict[str, Any] | None = None) -> dict[str, Any]:
     """Keyword arguments for DynamoDB `create_table`, from the LedgerTable resource, without TableName."""
     tpl = template if template is not None else load_template()
     properties: dict[str, Any] = tpl["Resources"][_TABLE_RESOURCE]["Properties"]
-    return {key: copy.deepcopy(properties[key]) for key in _TABLE_KEYS if key in properties}
+    definition = {key: copy.deepcopy(properties[key]) for key in _TABLE_KEYS if key in properties}
+    if "StreamSpecification" in properties:  # CloudFormation names the view only; the API also wants it enabled
+        view = properties["StreamSpecification"]["StreamViewType"]
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
+    return definition
 
 
 def http_routes(template: dict[str, Any] | None = None) -> list[Route]:

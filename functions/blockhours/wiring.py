@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from . import catalog as catalog_module
 from . import config
 from .adapters.dynamo import DynamoLedger
+from .adapters.mailer import SesMailer
 
 if TYPE_CHECKING:
     from .adapters.stripe_gateway import StripeGateway
@@ -23,6 +24,11 @@ def ledger() -> DynamoLedger:
 
 
 @cache
+def mailer() -> SesMailer:
+    return SesMailer(config.mail().sender)
+
+
+@cache
 def gateway() -> StripeGateway:
     from .adapters.stripe_gateway import StripeGateway  # Stripe's SDK costs ~250 ms; only its users pay
 
@@ -32,6 +38,7 @@ def gateway() -> StripeGateway:
 def reset() -> None:
     """Forget every adapter and setting, so the next use reads the environment again."""
     ledger.cache_clear()
+    mailer.cache_clear()
     gateway.cache_clear()
     catalog_module.load.cache_clear()
     config.clear()

@@ -4,53 +4,46 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
-from dataclasses import asdict
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, Payment
+from ..domain.ledger import CustomerLedger, JournalEntry, Payment, SessionRecord
 from ..domain.lots import Lot
+from .dynamo_items import (
+    ACCOUNT_SK,
+    DUE_SHARD,
+    account_from,
+    customer_pk,
+    entry_from,
+    entry_sk,
+    entry_values,
+    item,
+    key,
+    lot_from,
+    lot_sk,
+    lot_values,
+    plain,
+    session_from,
+    session_sk,
+    session_values,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-ACCOUNT_SK = "ACCOUNT"
-DUE_SHARD = "DUE"
+    from ..domain.ledger import Account
+
 _CONFLICT_RETRIES = 8
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+_NEW = "attribute_not_exists(pk)"
+Outcome = Literal["recorded", "duplicate", "changed"]
 
 
 class StoreError(Exception):
-    """DynamoDB refused a write for a reason other than a duplicate; nothing was written."""
-
-
-def customer_pk(email: str) -> str:
-    return f"CUST#{email}"
-
-
-def lot_sk(lot: Lot) -> str:
-    return f"LOT#{lot.created_at:012d}#{lot.lot_id}"
-
-
-def entry_sk(entry: JournalEntry) -> str:
-    return f"ENTRY#{entry.at:012d}#{entry.entry_id}"
-
-
-def _item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    values = {k: _deserializer.deserialize(v) for k, v in item.items()}
-    return {k: int(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+    """DynamoDB refused a write for a reason other than a condition; nothing was written."""
 
 
 class DynamoLedger:
@@ -65,157 +58,258 @@ class DynamoLedger:
             self._client = boto3.client("dynamodb", config=config)
         return self._client
 
-    def credit_purchase(
-        self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
-    ) -> Literal["credited", "duplicate"]:
-        pk = customer_pk(payment.email)
-        new = "attribute_not_exists(pk)"
-        customer_clause = "stripe_customer_id = :customer, " if payment.stripe_customer_id else ""
-        account_update: dict[str, Any] = {
-            "Update": {
-                "TableName": self.table,
-                "Key": _item({"pk": pk, "sk": ACCOUNT_SK}),
-                "UpdateExpression": (
-                    f"SET email = :email, {customer_clause}#status = if_not_exists(#status, :active), "
-                    "created_at = if_not_exists(created_at, :now), last_activity_at = :now, "
-                    "refund_due_at = :due, due_shard = :shard "
-                    "ADD available_minutes :minutes, available_cents :cents, paid_cents :cents, version :one"
-                ),
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": _item(
-                    {
-                        ":email": payment.email,
-                        ":customer": payment.stripe_customer_id,
-                        ":active": "active",
-                        ":now": payment.paid_at,
-                        ":due": refund_due_at,
-                        ":shard": DUE_SHARD,
-                        ":minutes": lot.minutes,
-                        ":cents": lot.amount_cents,
-                        ":one": 1,
-                    }
-                ),
-            }
-        }
-        items: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": _item({"pk": f"EVT#{event_id}", "sk": "EVT", "effect": lot.lot_id, "at": payment.paid_at}),
-                    "ConditionExpression": new,
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": _item({"pk": pk, "sk": lot_sk(lot), **self._lot_values(lot)}),
-                    "ConditionExpression": new,
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": _item({"pk": pk, "sk": entry_sk(entry), **self._entry_values(entry)}),
-                    "ConditionExpression": new,
-                }
-            },
-            cast("TransactWriteItemTypeDef", account_update),
-        ]
-        return "credited" if self._transact(items) else "duplicate"
+    # --- writes ---------------------------------------------------------------------------------
 
-    def _transact(self, items: list[TransactWriteItemTypeDef]) -> bool:
-        """Run one transaction; False when a condition says it already happened. Conflicts are retried."""
+    def _put(self, pk: str, sk: str, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {"TableName": self.table, "Item": item({"pk": pk, "sk": sk, **values}), "ConditionExpression": _NEW}
+        }
+
+    def _update(self, pk: str, sk: str, expression: str, values: dict[str, Any], condition: str = "") -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": key(pk, sk),
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": item(values),
+        }
+        if "#status" in expression or "#status" in condition:
+            update["ExpressionAttributeNames"] = {"#status": "status"}
+        if condition:
+            update["ConditionExpression"] = condition
+        return {"Update": update}
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str]:
+        """Run one transaction; the cancellation reasons when a condition failed, [] when it committed."""
         for attempt in range(_CONFLICT_RETRIES):
             try:
-                self.client.transact_write_items(TransactItems=items)
-                return True
+                self.client.transact_write_items(TransactItems=cast("Any", items))
+                return []
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
                 if "ConditionalCheckFailed" in reasons:
-                    return False
+                    return reasons
                 if "TransactionConflict" not in reasons or attempt == _CONFLICT_RETRIES - 1:
                     raise StoreError(f"transaction cancelled: {', '.join(reasons) or exc}") from exc
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _lot_values(lot: Lot) -> dict[str, Any]:
-        values = asdict(lot)
-        values["type"] = "lot"
-        return values
+    def credit_purchase(
+        self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
+    ) -> Literal["credited", "duplicate"]:
+        pk = customer_pk(payment.email)
+        customer_clause = "stripe_customer_id = :customer, " if payment.stripe_customer_id else ""
+        account = self._update(
+            pk,
+            ACCOUNT_SK,
+            f"SET email = :email, {customer_clause}#status = if_not_exists(#status, :active), "
+            "created_at = if_not_exists(created_at, :now), last_activity_at = :now, "
+            "refund_due_at = :due, due_shard = :shard "
+            "ADD available_minutes :minutes, available_cents :cents, paid_cents :cents, version :one",
+            {
+                ":email": payment.email,
+                ":customer": payment.stripe_customer_id,
+                ":active": "active",
+                ":now": payment.paid_at,
+                ":due": refund_due_at,
+                ":shard": DUE_SHARD,
+                ":minutes": lot.minutes,
+                ":cents": lot.amount_cents,
+                ":one": 1,
+            },
+        )
+        reasons = self._transact(
+            [
+                self._put(f"EVT#{event_id}", "EVT", {"effect": lot.lot_id, "at": payment.paid_at}),
+                self._put(pk, lot_sk(lot), lot_values(lot)),
+                self._put(pk, entry_sk(entry), entry_values(entry)),
+                account,
+            ]
+        )
+        return "duplicate" if reasons else "credited"
 
-    @staticmethod
-    def _entry_values(entry: JournalEntry) -> dict[str, Any]:
-        values = asdict(entry)
-        values["type"] = "entry"
-        values["lots"] = [asdict(share) for share in entry.lots]
-        return values
+    def record_session(
+        self,
+        record: SessionRecord,
+        lots_before: Sequence[Lot],
+        lots_after: Sequence[Lot],
+        entries: Sequence[JournalEntry],
+        refund_due_at: int,
+    ) -> Outcome:
+        """Record a session, its journal entries, the lots it drew on and the account, or nothing.
 
-    def customer(self, email: str) -> CustomerLedger | None:
+        "duplicate": the session id is already recorded. "changed": a lot or the balance moved since it
+        was read (another session, a refund) or the account is not active; read again and re-plan.
+        """
+        pk = customer_pk(record.email)
+        items = [self._put(pk, session_sk(record.session_id), session_values(record))]
+        items += [self._put(pk, entry_sk(entry), entry_values(entry)) for entry in entries]
+        before = {lot.lot_id: lot for lot in lots_before}
+        for lot in lots_after:
+            old = before[lot.lot_id]
+            if (lot.used_minutes, lot.closed_at) == (old.used_minutes, old.closed_at):
+                continue
+            items.append(
+                self._update(
+                    pk,
+                    lot_sk(lot),
+                    "SET used_minutes = :used, consumed_cents = :consumed",
+                    {
+                        ":used": lot.used_minutes,
+                        ":consumed": lot.consumed_cents,
+                        ":was_used": old.used_minutes,
+                        ":was_refunded": old.refunded_minutes,
+                    },
+                    "used_minutes = :was_used AND refunded_minutes = :was_refunded AND attribute_not_exists(closed_at)",
+                )
+            )
+        due = (
+            "SET last_activity_at = :now, refund_due_at = :due, due_shard = :shard"
+            if record.balance_minutes_after > 0 or record.balance_cents_after > 0
+            else "SET last_activity_at = :now REMOVE refund_due_at, due_shard"
+        )
+        items.append(
+            self._update(
+                pk,
+                ACCOUNT_SK,
+                f"{due} ADD available_minutes :minus_minutes, available_cents :minus_cents, "
+                "owed_cents :owed, version :one",
+                {
+                    ":now": record.at,
+                    ":due": refund_due_at if "refund_due_at = :due" in due else None,
+                    ":shard": DUE_SHARD if "due_shard = :shard" in due else None,
+                    ":minus_minutes": -record.covered_minutes,
+                    ":minus_cents": -record.covered_cents,
+                    ":owed": record.overage_cents,
+                    ":one": 1,
+                    ":active": "active",
+                    ":minutes": record.covered_minutes,
+                },
+                "attribute_exists(pk) AND #status = :active AND available_minutes >= :minutes",
+            )
+        )
+        if len(items) > 100:
+            raise StoreError(f"a session may draw on at most {100 - 4} lots at once; record it in two parts")
+        reasons = self._transact(items)
+        if not reasons:
+            return "recorded"
+        return "duplicate" if reasons[0] == "ConditionalCheckFailed" else "changed"
+
+    def finish_overage(self, record: SessionRecord, entry: JournalEntry | None, paid_cents: int) -> bool:
+        """Move a session's overage on from where it was (pending or owed); False if it already moved."""
+        pk = customer_pk(record.email)
+        was = "owed" if record.overage_status == "paid" else "pending"
+        items = [
+            self._update(
+                pk,
+                session_sk(record.session_id),
+                "SET overage_status = :status, payment_intent = :pi, pay_url = :url, overage_problem = :problem",
+                {
+                    ":status": record.overage_status,
+                    ":pi": record.payment_intent or "",
+                    ":url": record.pay_url or "",
+                    ":problem": record.overage_problem,
+                    ":was": was,
+                },
+                "overage_status = :was",
+            )
+        ]
+        if entry is not None:
+            items.append(self._put(pk, entry_sk(entry), entry_values(entry)))
+        if paid_cents:
+            items.append(self._update(pk, ACCOUNT_SK, "ADD owed_cents :paid", {":paid": -paid_cents}))
+        return not self._transact(items)
+
+    def mark_event(self, event_id: str, at: int) -> bool:
+        """Remember a Stripe event that had its effect elsewhere; False if it was seen before."""
+        return not self._transact([self._put(f"EVT#{event_id}", "EVT", {"at": at})])
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": customer_pk(email)}},
-            "ConsistentRead": True,
-        }
+        kwargs = {"TableName": self.table, **kwargs}
         while True:
             page = self.client.query(**kwargs)
-            rows.extend(_plain(item) for item in page.get("Items", []))
+            rows.extend(plain(found) for found in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
-                break
+                return rows
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def lots(self, email: str) -> list[Lot]:
+        rows = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :lot)",
+            ExpressionAttributeValues={":pk": {"S": customer_pk(email)}, ":lot": {"S": "LOT#"}},
+            ConsistentRead=True,
+        )
+        return [lot_from(row) for row in rows]
+
+    def account(self, email: str) -> Account | None:
+        found = self.client.get_item(TableName=self.table, Key=key(customer_pk(email), ACCOUNT_SK), ConsistentRead=True)
+        return account_from(plain(found["Item"])) if "Item" in found else None
+
+    def session(self, email: str, session_id: str) -> SessionRecord | None:
+        found = self.client.get_item(
+            TableName=self.table, Key=key(customer_pk(email), session_sk(session_id)), ConsistentRead=True
+        )
+        return session_from(plain(found["Item"])) if "Item" in found else None
+
+    def customer(self, email: str) -> CustomerLedger | None:
+        rows = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": customer_pk(email)}},
+            ConsistentRead=True,
+        )
         account = next((row for row in rows if row["sk"] == ACCOUNT_SK), None)
         if account is None:
             return None
         return CustomerLedger(
-            account=_account(account),
-            lots=[_lot(row) for row in rows if row["sk"].startswith("LOT#")],
-            entries=[_entry(row) for row in rows if row["sk"].startswith("ENTRY#")],
+            account=account_from(account),
+            lots=[lot_from(row) for row in rows if row["sk"].startswith("LOT#")],
+            entries=[entry_from(row) for row in rows if row["sk"].startswith("ENTRY#")],
         )
 
     def stripe_customer_id(self, email: str) -> str | None:
         found = self.client.get_item(
-            TableName=self.table,
-            Key={"pk": {"S": customer_pk(email)}, "sk": {"S": ACCOUNT_SK}},
-            ProjectionExpression="stripe_customer_id",
+            TableName=self.table, Key=key(customer_pk(email), ACCOUNT_SK), ProjectionExpression="stripe_customer_id"
         ).get("Item")
-        value = _plain(found).get("stripe_customer_id") if found else None
+        value = plain(found).get("stripe_customer_id") if found else None
         return str(value) if value else None
 
+    def accounts_with_balance(self) -> list[dict[str, Any]]:
+        """Every account holding credit, from the sparse index (accounts at zero are not in it)."""
+        return self._query(
+            IndexName="refund-due",
+            KeyConditionExpression="due_shard = :shard",
+            ExpressionAttributeValues={":shard": {"S": DUE_SHARD}},
+        )
 
-def _fields(row: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: row[name] for name in names if name in row}
-
-
-def _account(row: Mapping[str, Any]) -> Account:
-    return Account(
-        email=row["email"],
-        stripe_customer_id=row.get("stripe_customer_id") or None,
-        available_minutes=row.get("available_minutes", 0),
-        available_cents=row.get("available_cents", 0),
-        paid_cents=row.get("paid_cents", 0),
-        status=row.get("status", "active"),
-        version=row.get("version", 0),
-        created_at=row.get("created_at", 0),
-        last_activity_at=row.get("last_activity_at", 0),
-        refund_due_at=row.get("refund_due_at"),
-    )
-
-
-_LOT_FIELDS = tuple(Lot.__dataclass_fields__)
-_ENTRY_FIELDS = tuple(name for name in JournalEntry.__dataclass_fields__ if name != "lots")
-
-
-def _lot(row: Mapping[str, Any]) -> Lot:
-    return Lot(**_fields(row, _LOT_FIELDS))
-
-
-def _entry(row: Mapping[str, Any]) -> JournalEntry:
-    shares = tuple(
-        LotShare(str(share["lot_id"]), int(share["minutes"]), int(share["amount_cents"]))
-        for share in row.get("lots", [])
-    )
-    return JournalEntry(**_fields(row, _ENTRY_FIELDS), lots=shares)
+    def settle_deposits(self, email: str, lots_before: Sequence[Lot], entry: JournalEntry) -> bool:
+        """Close the open deposit lots: what is left leaves the spendable balance to await its refund."""
+        pk = customer_pk(email)
+        closing = [lot for lot in lots_before if lot.kind == "deposit" and lot.closed_at is None]
+        items = [self._put(pk, entry_sk(entry), entry_values(entry))]
+        for lot in closing:
+            items.append(
+                self._update(
+                    pk,
+                    lot_sk(lot),
+                    "SET closed_at = :now",
+                    {":now": entry.at, ":used": lot.used_minutes, ":refunded": lot.refunded_minutes},
+                    "used_minutes = :used AND refunded_minutes = :refunded AND attribute_not_exists(closed_at)",
+                )
+            )
+        minutes = sum(lot.remaining_minutes for lot in closing)
+        cents = sum(lot.remaining_cents for lot in closing)
+        items.append(
+            self._update(
+                pk,
+                ACCOUNT_SK,
+                "SET last_activity_at = :now ADD available_minutes :minus_minutes, available_cents :minus_cents, "
+                "awaiting_refund_cents :cents, version :one",
+                {":now": entry.at, ":minus_minutes": -minutes, ":minus_cents": -cents, ":cents": cents, ":one": 1},
+                "attribute_exists(pk)",
+            )
+        )
+        return not self._transact(items)

@@ -10,9 +10,10 @@ import stripe
 
 from ..config import StripeSettings
 from ..domain.ledger import Payment
-from ..ports import CheckoutOrder
+from ..ports import CardCharge, CheckoutOrder, DebtLink
 
 if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams, PaymentLinkCreateParams
     from stripe.params.checkout import SessionCreateParams
 
 CREDIT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
@@ -32,9 +33,20 @@ class CheckoutEvent:
 
     event_id: str
     event_type: str
-    outcome: Literal["paid", "unpaid", "ignored"]
+    outcome: Literal["paid", "unpaid", "ignored", "debt"]
     payment: Payment | None = None
     reason: str = ""
+    debt: DebtPaid | None = None
+
+
+@dataclass(frozen=True)
+class DebtPaid:
+    """A payment link for an overage, paid."""
+
+    email: str
+    session_id: str
+    amount_cents: int
+    at: int
 
 
 def _key(*parts: str) -> str:
@@ -119,6 +131,61 @@ class StripeGateway:
             raise GatewayError(f"Stripe returned checkout session {session.id} without a URL")
         return session.url
 
+    def charge_saved_card(
+        self, customer: str, amount_cents: int, currency: str, description: str, metadata: dict[str, str], key: str
+    ) -> CardCharge:
+        """Charge the card saved at checkout, off-session; a decline is an answer, not an error."""
+        try:
+            cards = self.client.v1.payment_methods.list({"customer": customer, "type": "card", "limit": 1})
+            if not cards.data:
+                return CardCharge("declined", None, "no card is saved for this customer")
+            params: PaymentIntentCreateParams = {
+                "amount": amount_cents,
+                "currency": currency,
+                "customer": customer,
+                "payment_method": cards.data[0].id,
+                "off_session": True,
+                "confirm": True,
+                "description": description,
+                "metadata": metadata,
+            }
+            intent = self.client.v1.payment_intents.create(params, {"idempotency_key": key})
+        except stripe.CardError as exc:
+            failed = exc.error.payment_intent if exc.error else None
+            status: Literal["requires_action", "declined"] = (
+                "requires_action" if exc.code == "authentication_required" else "declined"
+            )
+            return CardCharge(status, failed.id if failed else None, exc.user_message or str(exc))
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe could not charge the saved card: {exc.user_message or exc}") from exc
+        if intent.status != "succeeded":
+            return CardCharge("requires_action", intent.id, f"the payment is {intent.status}")
+        return CardCharge("succeeded", intent.id, "")
+
+    def create_debt_link(self, debt: DebtLink) -> str:
+        """A Stripe payment link for exactly what is owed, payable once; its metadata reaches our webhook."""
+        params: PaymentLinkCreateParams = {
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": debt.currency,
+                        "unit_amount": debt.amount_cents,
+                        "product_data": {"name": debt.description},
+                    },
+                }
+            ],
+            "metadata": {"kind": "debt", "email": debt.email, "session_id": debt.session_id},
+            "payment_intent_data": {"metadata": {"kind": "debt", "session_id": debt.session_id}},
+            "restrictions": {"completed_sessions": {"limit": 1}},
+            "after_completion": {"type": "redirect", "redirect": {"url": debt.thanks_url}},
+        }
+        try:
+            link = self.client.v1.payment_links.create(params, {"idempotency_key": f"debt-link-{debt.session_id}"})
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe could not create the payment link: {exc.user_message or exc}") from exc
+        return link.url
+
     def verify_event(self, payload: bytes, signature: str | None) -> stripe.Event:
         if not signature:
             raise WebhookRejected("missing Stripe-Signature header")
@@ -143,6 +210,14 @@ def checkout_event(event: stripe.Event) -> CheckoutEvent:
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return CheckoutEvent(event.id, event.type, "unpaid", reason=f"payment_status {session.get('payment_status')}")
     metadata = session.get("metadata") or {}
+    if metadata.get("kind") == "debt" and metadata.get("email") and metadata.get("session_id"):
+        debt = DebtPaid(
+            email=str(metadata["email"]),
+            session_id=str(metadata["session_id"]),
+            amount_cents=int(session.get("amount_total") or 0),
+            at=int(session.get("created") or event.created),
+        )
+        return CheckoutEvent(event.id, event.type, "debt", debt=debt)
     missing = [k for k in ("sku", "kind", "minutes", "terms_version") if not metadata.get(k)]
     if session.get("mode") != "payment" or missing:
         return CheckoutEvent(event.id, event.type, "ignored", reason="not a Blockhours checkout")

@@ -9,7 +9,18 @@ from .lots import Lot
 
 DAY_SECONDS = 86_400
 
-EntryKind = Literal["purchase", "redemption", "overage", "refund-requested", "refunded", "refund-failed", "dispute"]
+EntryKind = Literal[
+    "purchase",
+    "redemption",
+    "overage",  # minutes beyond the balance, owed until the saved card or a payment link pays them
+    "payment",  # an overage paid
+    "settled",  # a deposit closed: what is left waits for its refund
+    "refund-requested",
+    "refunded",
+    "refund-failed",
+    "dispute",
+]
+OverageStatus = Literal["none", "pending", "charged", "owed", "paid"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,7 @@ class Account:
     paid_cents: int
     status: Literal["active", "frozen"]
     version: int
+    owed_cents: int
     created_at: int
     last_activity_at: int
     refund_due_at: int | None
@@ -75,6 +87,30 @@ class CustomerLedger:
     entries: list[JournalEntry] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SessionRecord:
+    """A recorded remote session and its outcome; a retry with the same session id gets this back."""
+
+    session_id: str
+    email: str
+    at: int
+    technician: str
+    note: str
+    requested_minutes: int
+    billed_minutes: int
+    covered_minutes: int
+    covered_cents: int
+    overage_minutes: int
+    overage_cents: int
+    draws: tuple[LotShare, ...]
+    balance_minutes_after: int
+    balance_cents_after: int
+    overage_status: OverageStatus = "none"
+    payment_intent: str | None = None
+    pay_url: str | None = None
+    overage_problem: str = ""
+
+
 def purchase_lot(payment: Payment, stale_after_days: int) -> Lot:
     """The lot a payment creates; its id is the Checkout Session's, so one payment makes one lot."""
     return Lot(
@@ -85,6 +121,7 @@ def purchase_lot(payment: Payment, stale_after_days: int) -> Lot:
         terms_version=payment.terms_version,
         created_at=payment.paid_at,
         expires_at=payment.paid_at + stale_after_days * DAY_SECONDS,
+        kind=payment.kind,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from .money import cents_for_minutes
 
@@ -30,6 +31,8 @@ class Lot:
     consumed_cents: int = 0
     refunded_minutes: int = 0
     refunded_cents: int = 0
+    kind: Literal["block", "deposit"] = "block"
+    closed_at: int | None = None  # a settled deposit: what is left waits for its refund, not for sessions
 
     def __post_init__(self) -> None:
         if self.amount_cents < 0 or self.minutes <= 0:
@@ -45,6 +48,10 @@ class Lot:
     @property
     def remaining_minutes(self) -> int:
         return self.minutes - self.used_minutes - self.refunded_minutes
+
+    @property
+    def spendable_minutes(self) -> int:
+        return 0 if self.closed_at is not None else self.remaining_minutes
 
     @property
     def remaining_cents(self) -> int:
@@ -90,14 +97,14 @@ def consume(lots: Sequence[Lot], minutes: int) -> tuple[list[Draw], list[Lot]]:
     if minutes <= 0:
         raise ValueError(f"minutes to consume must be positive, not {minutes}")
     ordered = fifo_order(lots)
-    available = sum(lot.remaining_minutes for lot in ordered)
+    available = sum(lot.spendable_minutes for lot in ordered)
     if available < minutes:
         raise InsufficientBalance(available, minutes)
     draws: list[Draw] = []
     after: list[Lot] = []
     left = minutes
     for lot in ordered:
-        take = min(left, lot.remaining_minutes)
+        take = min(left, lot.spendable_minutes)
         if take:
             cost = cents_for_minutes(lot.amount_cents, lot.minutes, lot.position, take)
             draws.append(Draw(lot.lot_id, take, cost))

@@ -1,18 +1,48 @@
-"""The small read routes: health for everyone, a customer's whole ledger for staff."""
+"""Health for everyone, and the staff routes (IAM-authorized): sessions, settling, customers, liability."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from .. import services, wiring
+from .. import reports, services, wiring
+from ..domain.ledger import CustomerLedger
 from .http import json_response, logger, metrics, require_staff, resolver
 
 app = resolver()
+
+
+class SessionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailStr = Field(max_length=254)
+    minutes: int = Field(gt=0, le=24 * 60, strict=True)
+    technician: str = Field(min_length=1, max_length=80)
+    note: str = Field(default="", max_length=500)
+    session_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,80}$")
+    charge_overage: bool = False
+
+
+class SettleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    technician: str = Field(default="staff", min_length=1, max_length=80)
+
+
+def _ledger_body(ledger: CustomerLedger) -> dict[str, Any]:
+    body = asdict(ledger)
+    for lot, row in zip(ledger.lots, body["lots"], strict=True):
+        row.update(remaining_minutes=lot.remaining_minutes, remaining_cents=lot.remaining_cents)
+    return body
 
 
 @app.get("/api/health")
@@ -23,14 +53,49 @@ def health() -> Response[str]:
 @app.get("/api/customers/<email>")
 def customer(email: str) -> Response[str]:
     require_staff(app)
-    ledger = services.customer_ledger(wiring.ledger(), email)
-    body = asdict(ledger)
-    for lot, row in zip(ledger.lots, body["lots"], strict=True):
-        row.update(remaining_minutes=lot.remaining_minutes, remaining_cents=lot.remaining_cents)
-    return json_response(200, body)
+    return json_response(200, _ledger_body(services.customer_ledger(wiring.ledger(), unquote(email))))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@app.get("/api/customers")
+def customers() -> Response[str]:
+    require_staff(app)
+    return json_response(200, {"customers": reports.credit_holders(wiring.ledger().accounts_with_balance())})
+
+
+@app.get("/api/reports/liability")
+def liability() -> Response[str]:
+    require_staff(app)
+    holders = wiring.ledger().accounts_with_balance()
+    return json_response(200, reports.liability(holders, int(time.time()), wiring.catalog().shop.currency))
+
+
+@app.post("/api/sessions")
+def record_session(body: Annotated[SessionBody, Body()]) -> Response[str]:
+    require_staff(app)
+    request = services.SessionRequest(
+        email=str(body.email),
+        minutes=body.minutes,
+        technician=body.technician,
+        note=body.note,
+        session_id=body.session_id,
+        charge_overage=body.charge_overage,
+    )
+    record = services.redeem(wiring.catalog(), wiring.ledger(), wiring.gateway, request)
+    metrics.add_metric(name="SessionRecorded", unit=MetricUnit.Count, value=1)
+    if record.overage_status == "owed":
+        metrics.add_metric(name="OverageOwed", unit=MetricUnit.Count, value=1)
+    logger.info("session recorded", extra={"session_id": record.session_id, "billed": record.billed_minutes})
+    return json_response(200, {**asdict(record), "summary": reports.session_summary(record, wiring.catalog())})
+
+
+@app.post("/api/customers/<email>/settle")
+def settle(email: str, body: Annotated[SettleBody, Body()]) -> Response[str]:
+    require_staff(app)
+    ledger = services.settle(wiring.ledger(), unquote(email), body.technician)
+    return json_response(200, _ledger_body(ledger))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -32,6 +32,11 @@ def stripe_webhook() -> Response[str]:
 
     meaning = checkout_event(verified)
     logger.append_keys(stripe_event=meaning.event_id, stripe_event_type=meaning.event_type)
+    if meaning.debt is not None:
+        debt = meaning.debt
+        outcome = services.record_debt_payment(wiring.ledger(), debt.email, debt.session_id, debt.amount_cents, debt.at)
+        logger.info("overage payment recorded", extra={"outcome": outcome, "session_id": debt.session_id})
+        return json_response(200, {"received": True, "outcome": outcome})
     if meaning.payment is None:
         logger.info("nothing to credit", extra={"outcome": meaning.outcome, "reason": meaning.reason})
         return json_response(200, {"received": True, "outcome": meaning.outcome})
@@ -44,7 +49,7 @@ def stripe_webhook() -> Response[str]:
     return json_response(200, {"received": True, "outcome": outcome})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -30,6 +30,17 @@ button{{font-size:1rem;padding:.6rem 1.2rem;border-radius:.5rem;border:1px solid
 </main></body></html>"""
 
 
+_CARDS = (
+    "<fieldset><legend>Test card (Stripe's test numbers)</legend>"
+    '<label><input type="radio" name="card" value="4242424242424242" checked> '
+    "4242 4242 4242 4242: later charges succeed</label><br>"
+    '<label><input type="radio" name="card" value="4000002760003184"> '
+    "4000 0027 6000 3184: later charges need the client's authentication</label><br>"
+    '<label><input type="radio" name="card" value="4000000000000341"> '
+    "4000 0000 0000 0341: later charges are declined</label></fieldset>"
+)
+
+
 def _amount(session: dict[str, Any]) -> str:
     whole, cents = divmod(int(session.get("amount_total") or 0), 100)
     return f"{whole:,}.{cents:02d} {str(session.get('currency') or '').upper()}"
@@ -42,6 +53,7 @@ def page(session: dict[str, Any], customer_email: str | None) -> str:
     if session["status"] == "open":
         body = (
             '<form method="post">'
+            f"{_CARDS}"
             '<button class="pay" name="outcome" value="paid">Pay</button>'
             '<button name="outcome" value="failed">Simulate a declined payment</button>'
             '<button name="outcome" value="canceled">Cancel and go back</button>'

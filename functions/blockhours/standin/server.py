@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import html
 import json
@@ -22,8 +21,10 @@ from werkzeug.wrappers import Request, Response
 
 from . import hosted
 from .forms import decode
+from .payments import PaymentsMixin
 
 Handler = Callable[..., Response]
+BROWSER_PATHS = ("/checkout/", "/pay/")  # pages for the person paying; the rest is the API under /v1/
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def _stripe_error(status: int, message: str, kind: str = "invalid_request_error"
 
 
 @dataclass
-class StripeStandIn:
+class StripeStandIn(PaymentsMixin):
     """Stripe's API and hosted checkout in memory. `public_base` is where the browser reaches it."""
 
     public_base: str = "http://127.0.0.1"
@@ -69,6 +70,8 @@ class StripeStandIn:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payment_methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payment_links: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -82,10 +85,18 @@ class StripeStandIn:
                 Rule("/v1/customers/<cid>", methods=["GET"], endpoint=self._get_customer),
                 Rule("/v1/checkout/sessions", methods=["POST"], endpoint=self._create_session),
                 Rule("/v1/checkout/sessions/<sid>", methods=["GET"], endpoint=self._get_session),
+                Rule("/v1/payment_methods", methods=["GET"], endpoint=self._list_payment_methods),
+                Rule("/v1/payment_intents", methods=["POST"], endpoint=self._create_payment_intent),
+                Rule("/v1/payment_links", methods=["POST"], endpoint=self._create_payment_link),
+                Rule("/pay/<link_id>", methods=["GET"], endpoint=self._pay_link),
                 Rule("/checkout/<sid>", methods=["GET"], endpoint=self._checkout_page),
                 Rule("/checkout/<sid>", methods=["POST"], endpoint=self._complete_checkout),
             ]
         )
+
+    @staticmethod
+    def serves(path: str) -> bool:
+        return path.startswith(("/v1/", *BROWSER_PATHS))
 
     # --- WSGI -------------------------------------------------------------------------------
 
@@ -95,7 +106,7 @@ class StripeStandIn:
             endpoint, args = self._routes.bind_to_environ(environ).match()
             response = (
                 endpoint(request, **args)
-                if request.path.startswith("/checkout/")
+                if request.path.startswith(BROWSER_PATHS)
                 else self._api(request, endpoint, args)
             )
         except NotFound:
@@ -138,11 +149,6 @@ class StripeStandIn:
     @staticmethod
     def _json(obj: dict[str, Any], status: int = 200) -> Response:
         return Response(json.dumps(obj), status=status, content_type="application/json")
-
-    def _object(self, kind: str, **overrides: Any) -> dict[str, Any]:
-        obj: dict[str, Any] = copy.deepcopy(self.fixtures[kind])
-        obj.update(overrides)
-        return obj
 
     # --- customers ----------------------------------------------------------------------------
 
@@ -223,16 +229,12 @@ class StripeStandIn:
         session["_line_items"] = params["line_items"]
         session["_payment_intent_data"] = params.get("payment_intent_data", {})
         self.sessions[sid] = session
-        return self._json(self._public(session))
-
-    @staticmethod
-    def _public(session: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in session.items() if not k.startswith("_")}
+        return self._json(self.public(session))
 
     def _get_session(self, params: dict[str, Any], sid: str) -> Response:
         if sid not in self.sessions:
             return _stripe_error(404, f"No such checkout.session: '{sid}'", code="resource_missing", param="session")
-        return self._json(self._public(self.sessions[sid]))
+        return self._json(self.public(self.sessions[sid]))
 
     # --- the hosted page and what paying does -------------------------------------------------
 
@@ -249,19 +251,62 @@ class StripeStandIn:
         email = (self.customers.get(session.get("customer") or "") or {}).get("email")
         return Response(hosted.page(session, email), content_type="text/html; charset=utf-8")
 
+    def _pay_link(self, request: Request, link_id: str) -> Response:
+        """Opening a payment link starts a Checkout Session carrying the link's metadata, as Stripe does."""
+        link = self.payment_links.get(link_id)
+        limit = int(((link or {}).get("restrictions") or {}).get("completed_sessions", {}).get("limit", 0) or 0)
+        if link is None or not link["active"] or (limit and link["_completed"] >= limit):
+            return Response("<h1>This payment link is no longer active</h1>", status=410, content_type="text/html")
+        items = link["_line_items"]
+        amount = sum(int(i["price_data"]["unit_amount"]) * int(i.get("quantity", 1)) for i in items)
+        sid = _id("cs_test")
+        redirect = (link.get("after_completion") or {}).get("redirect") or {}
+        session = self._object(
+            "checkout.session",
+            id=sid,
+            url=f"{self.public_base.rstrip('/')}/checkout/{sid}",
+            mode="payment",
+            amount_subtotal=amount,
+            amount_total=amount,
+            currency=items[0]["price_data"]["currency"],
+            customer=None,
+            customer_details=None,
+            metadata=dict(link["metadata"]),
+            payment_link=link_id,
+            success_url=redirect.get("url") or f"{self.public_base.rstrip('/')}/",
+            cancel_url=None,
+            payment_intent=None,
+            payment_status="unpaid",
+            status="open",
+            created=int(time.time()),
+            expires_at=int(time.time()) + 86_400,
+            consent=None,
+            consent_collection=None,
+            shipping_address_collection=None,
+            shipping_cost=None,
+            total_details={"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            currency_conversion=None,
+            livemode=False,
+        )
+        session["_line_items"] = items
+        session["_payment_intent_data"] = link["_payment_intent_data"]
+        self.sessions[sid] = session
+        return Response(status=303, headers={"Location": session["url"]})
+
     def _complete_checkout(self, request: Request, sid: str) -> Response:
         outcome = request.form.get("outcome", "")
+        card = request.form.get("card", "4242424242424242")
         if outcome not in ("paid", "failed", "canceled"):
             return Response("outcome must be paid, failed or canceled", status=400, content_type="text/plain")
         try:
-            target = self.complete(sid, outcome)
+            target = self.complete(sid, outcome, card)
         except NotFound:
             return Response("<h1>This checkout does not exist</h1>", status=404, content_type="text/html")
         except ValueError as exc:
             return Response(html.escape(str(exc)), status=409, content_type="text/html")
         return Response(status=303, headers={"Location": target})
 
-    def complete(self, sid: str, outcome: str) -> str:
+    def complete(self, sid: str, outcome: str, card: str = "4242424242424242") -> str:
         """Finish a checkout as the person at the page would; return where their browser goes next."""
         with self._lock:
             session = self._session_or_404(sid)
@@ -271,6 +316,11 @@ class StripeStandIn:
                 raise ValueError(f"checkout {sid} is already {session['status']}")
             customer = self.customers.get(session.get("customer") or "") or {}
             pi = self._payment_intent(session, succeeded=outcome == "paid")
+            if outcome == "paid" and pi.get("setup_future_usage") == "off_session":
+                saved = self.save_card(session.get("customer"), card)
+                pi["payment_method"] = saved["id"] if saved else None
+            if outcome == "paid" and session.get("payment_link") in self.payment_links:
+                self.payment_links[session["payment_link"]]["_completed"] += 1
             session.update(
                 status="complete",
                 payment_status="paid" if outcome == "paid" else "unpaid",
@@ -288,7 +338,7 @@ class StripeStandIn:
             events = ["checkout.session.completed"]
             if outcome == "failed":
                 events.append("checkout.session.async_payment_failed")
-            snapshot = self._public(session)
+            snapshot = self.public(session)
         for event_type in events:
             self.send_event(event_type, snapshot)
         target = session["success_url"] if outcome == "paid" else session.get("cancel_url") or session["success_url"]

@@ -1,4 +1,4 @@
-"""Use cases: each reads what it needs, asks the domain what should happen, and commits one unit of work."""
+"""Buying time: open a checkout priced from the catalog, credit what Stripe says was paid, read a ledger."""
 
 from __future__ import annotations
 
@@ -7,19 +7,10 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urljoin
 
-from .catalog import Catalog
-from .domain.ledger import CustomerLedger, Payment, purchase_entry, purchase_lot, refund_due_at
-from .ports import CheckoutOrder, LedgerStore, PaymentGateway
-
-
-class ShopError(Exception):
-    """A request the shop cannot carry out as asked; `code` is stable, the message tells what to do."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+from ..catalog import Catalog
+from ..domain.ledger import CustomerLedger, Payment, purchase_entry, purchase_lot, refund_due_at
+from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
+from .errors import ShopError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""How the ledger's records are laid out as DynamoDB items: keys, attribute values, and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from ..domain.ledger import Account, JournalEntry, LotShare, SessionRecord
+from ..domain.lots import Lot
+
+ACCOUNT_SK = "ACCOUNT"
+DUE_SHARD = "DUE"
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def customer_pk(email: str) -> str:
+    return f"CUST#{email}"
+
+
+def lot_sk(lot: Lot) -> str:
+    return f"LOT#{lot.created_at:012d}#{lot.lot_id}"
+
+
+def entry_sk(entry: JournalEntry) -> str:
+    return f"ENTRY#{entry.at:012d}#{entry.entry_id}"
+
+
+def session_sk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    return value
+
+
+def plain(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _number(_deserializer.deserialize(v)) for k, v in attributes.items()}
+
+
+def _fields(row: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: row[name] for name in names if name in row}
+
+
+def _shares(rows: list[Mapping[str, Any]]) -> tuple[LotShare, ...]:
+    return tuple(LotShare(str(r["lot_id"]), int(r["minutes"]), int(r["amount_cents"])) for r in rows)
+
+
+def lot_values(lot: Lot) -> dict[str, Any]:
+    return {"type": "lot", **asdict(lot)}
+
+
+def entry_values(entry: JournalEntry) -> dict[str, Any]:
+    return {"type": "entry", **asdict(entry), "lots": [asdict(share) for share in entry.lots]}
+
+
+def session_values(record: SessionRecord) -> dict[str, Any]:
+    return {"type": "session", **asdict(record), "draws": [asdict(share) for share in record.draws]}
+
+
+def account_from(row: Mapping[str, Any]) -> Account:
+    return Account(
+        email=row["email"],
+        stripe_customer_id=row.get("stripe_customer_id") or None,
+        available_minutes=row.get("available_minutes", 0),
+        available_cents=row.get("available_cents", 0),
+        paid_cents=row.get("paid_cents", 0),
+        status=row.get("status", "active"),
+        version=row.get("version", 0),
+        owed_cents=row.get("owed_cents", 0),
+        created_at=row.get("created_at", 0),
+        last_activity_at=row.get("last_activity_at", 0),
+        refund_due_at=row.get("refund_due_at"),
+    )
+
+
+_LOT_FIELDS = tuple(Lot.__dataclass_fields__)
+_ENTRY_FIELDS = tuple(name for name in JournalEntry.__dataclass_fields__ if name != "lots")
+_SESSION_FIELDS = tuple(name for name in SessionRecord.__dataclass_fields__ if name != "draws")
+
+
+def lot_from(row: Mapping[str, Any]) -> Lot:
+    return Lot(**_fields(row, _LOT_FIELDS))
+
+
+def entry_from(row: Mapping[str, Any]) -> JournalEntry:
+    return JournalEntry(**_fields(row, _ENTRY_FIELDS), lots=_shares(row.get("lots", [])))
+
+
+def session_from(row: Mapping[str, Any]) -> SessionRecord:
+    return SessionRecord(**_fields(row, _SESSION_FIELDS), draws=_shares(row.get("draws", [])))

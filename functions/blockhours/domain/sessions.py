@@ -1,0 +1,77 @@
+"""A remote session against a balance: billed minutes, the lots that pay for it, and any overage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .lots import Draw, InsufficientBalance, Lot, consume
+from .money import bill_minutes
+
+
+@dataclass(frozen=True)
+class BillingRules:
+    increment_minutes: int
+    minimum_minutes: int
+    hourly_rate_cents: int
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """What recording a session changes: the draws from lots, and what the saved card must pay beyond them."""
+
+    billed_minutes: int
+    draws: tuple[Draw, ...]
+    lots_after: tuple[Lot, ...]
+    overage_minutes: int
+    overage_cents: int
+
+    @property
+    def covered_minutes(self) -> int:
+        return sum(d.minutes for d in self.draws)
+
+    @property
+    def covered_cents(self) -> int:
+        return sum(d.amount_cents for d in self.draws)
+
+    @property
+    def balance_minutes_after(self) -> int:
+        return sum(lot.spendable_minutes for lot in self.lots_after)
+
+    @property
+    def balance_cents_after(self) -> int:
+        return sum(lot.remaining_cents for lot in self.lots_after if lot.closed_at is None)
+
+
+def overage_cents(minutes: int, hourly_rate_cents: int) -> int:
+    """Minutes beyond the balance at the shop's hourly rate, to the nearest cent (half up)."""
+    return (minutes * hourly_rate_cents + 30) // 60
+
+
+def has_open_deposit(lots: Sequence[Lot]) -> bool:
+    return any(lot.kind == "deposit" and lot.closed_at is None for lot in lots)
+
+
+def plan_session(lots: Sequence[Lot], used_minutes: int, rules: BillingRules, charge_overage: bool) -> SessionPlan:
+    """Bill a session and take it from the lots, oldest first.
+
+    Beyond the balance, a deposit account always charges the saved card; a block account only when
+    the technician asks (`charge_overage`), and otherwise the session is refused (InsufficientBalance).
+    """
+    billed = bill_minutes(used_minutes, rules.increment_minutes, rules.minimum_minutes)
+    available = sum(lot.spendable_minutes for lot in lots)
+    covered = min(billed, available)
+    overage = billed - covered
+    if overage and not (charge_overage or has_open_deposit(lots)):
+        raise InsufficientBalance(available, billed)
+    if covered:
+        draws, after = consume(lots, covered)
+    else:
+        draws, after = [], list(lots)
+    return SessionPlan(
+        billed_minutes=billed,
+        draws=tuple(draws),
+        lots_after=tuple(after),
+        overage_minutes=overage,
+        overage_cents=overage_cents(overage, rules.hourly_rate_cents) if overage else 0,
+    )

@@ -1,0 +1,83 @@
+"""GET /api/balance: the client's own balance, lots and statement, opened with their signed link."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import config, links, services, wiring
+from ..domain.ledger import CustomerLedger
+from .http import logger, metrics, resolver
+
+app = resolver()
+
+# A balance is one person's money: no browser, proxy or CDN may keep a copy.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def balance_view(ledger: CustomerLedger, currency: str) -> dict[str, Any]:
+    """What the balance page shows: the balance, each lot, and every journal entry, newest first."""
+    account = ledger.account
+    return {
+        "email": account.email,
+        "status": account.status,
+        "currency": currency,
+        "balance_minutes": account.available_minutes,
+        "balance_cents": account.available_cents,
+        "lots": [
+            {
+                "minutes": lot.minutes,
+                "amount_cents": lot.amount_cents,
+                "remaining_minutes": lot.remaining_minutes,
+                "remaining_cents": lot.remaining_cents,
+                "created_at": lot.created_at,
+                "expires_at": lot.expires_at,
+            }
+            for lot in sorted(ledger.lots, key=lambda lot: (lot.created_at, lot.lot_id))
+        ],
+        "statement": [
+            {
+                "at": entry.at,
+                "kind": entry.kind,
+                "minutes": entry.minutes,
+                "amount_cents": entry.amount_cents,
+                "actor": entry.actor,
+                "note": entry.note,
+            }
+            for entry in sorted(ledger.entries, key=lambda entry: (entry.at, entry.entry_id), reverse=True)
+        ],
+    }
+
+
+@app.get("/api/balance")
+def balance() -> Response[str]:
+    token = app.current_event.get_query_string_value("t", "") or ""
+    if not token:
+        raise services.ShopError(
+            "missing_link", "open this page from the link in your email; the address must end in ?t=...", 400
+        )
+    settings = config.links()
+    try:
+        email = links.read_balance_token(token, settings.secret, settings.max_age_seconds)
+    except links.LinkError as exc:
+        metrics.add_metric(name="BalanceLinkRejected", unit=MetricUnit.Count, value=1)
+        logger.info("balance link rejected", extra={"reason": exc.code})
+        raise services.ShopError(exc.code, exc.message, 401) from exc
+    ledger = services.customer_ledger(wiring.ledger(), email)
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=json.dumps(balance_view(ledger, wiring.catalog().shop.currency)),
+        headers=PRIVATE_HEADERS,
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,67 @@
+"""What the ledger's changes ask to tell the client: read from the table's stream, never sent beside a write.
+
+A balance change and the email about it cannot be one transaction; the stream delivers every committed
+change at least once, so the email follows the change and is never sent for one that did not happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import emails, links
+from .adapters.dynamo_items import plain, session_from
+from .catalog import Catalog
+
+
+@dataclass(frozen=True)
+class Change:
+    """One item change from the DynamoDB stream, with plain values."""
+
+    event_name: str
+    new: dict[str, Any]
+    old: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Change:
+        images = record.get("dynamodb") or {}
+        return cls(
+            event_name=str(record.get("eventName", "")),
+            new=plain(images.get("NewImage") or {}),
+            old=plain(images.get("OldImage") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class MailContext:
+    catalog: Catalog
+    site_url: str
+    link_secret: str
+
+
+def emails_for(change: Change, context: MailContext) -> list[emails.Email]:
+    new, old = change.new, change.old
+    kind = new.get("type")
+    if change.event_name == "INSERT" and kind == "entry" and new.get("kind") == "purchase":
+        email = str(new["pk"]).removeprefix("CUST#")
+        product = context.catalog.product(str(new.get("note", "")))
+        url = links.balance_url(context.site_url, links.make_balance_token(email, context.link_secret))
+        return [
+            emails.purchase_receipt(
+                context.catalog,
+                email,
+                product.name if product else "Prepaid support time",
+                int(new["minutes"]),
+                int(new["amount_cents"]),
+                int(new["at"]),
+                url,
+            )
+        ]
+    if kind != "session":
+        return []
+    status, was = new.get("overage_status"), old.get("overage_status")
+    settled_now = change.event_name == "MODIFY" and was == "pending" and status in ("charged", "owed")
+    if (change.event_name == "INSERT" and status == "none") or settled_now:
+        return [emails.session_statement(context.catalog, session_from(new), context.site_url)]
+    return []

@@ -1,0 +1,70 @@
+"""What staff read: who holds credit, the shop's prepaid liability by age, a session in one sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .catalog import Catalog
+from .domain.ledger import DAY_SECONDS, SessionRecord
+from .domain.money import format_cents, format_minutes
+
+AGE_BUCKETS = ((30, "0-30 days"), (90, "31-90 days"), (180, "91-180 days"), (365, "181-365 days"))
+OLDEST = "over 365 days"
+
+
+def credit_holders(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    holders = [
+        {
+            "email": row.get("email", str(row["pk"]).removeprefix("CUST#")),
+            "available_minutes": int(row.get("available_minutes", 0)),
+            "available_cents": int(row.get("available_cents", 0)),
+            "last_activity_at": int(row.get("last_activity_at", 0)),
+            "refund_due_at": int(row.get("refund_due_at", 0)),
+        }
+        for row in rows
+    ]
+    return sorted(holders, key=lambda h: (-h["available_cents"], h["email"]))
+
+
+def _bucket(age_days: int) -> str:
+    return next((label for limit, label in AGE_BUCKETS if age_days <= limit), OLDEST)
+
+
+def liability(rows: Sequence[Mapping[str, Any]], now: int, currency: str) -> dict[str, Any]:
+    """Prepaid balance outstanding (deferred revenue), grouped by days since each client's last activity."""
+    labels = [label for _, label in AGE_BUCKETS] + [OLDEST]
+    buckets: dict[str, dict[str, Any]] = {
+        label: {"label": label, "accounts": 0, "cents": 0, "minutes": 0} for label in labels
+    }
+    for holder in credit_holders(rows):
+        bucket = buckets[_bucket(max(0, now - holder["last_activity_at"]) // DAY_SECONDS)]
+        bucket["accounts"] += 1
+        bucket["cents"] += holder["available_cents"]
+        bucket["minutes"] += holder["available_minutes"]
+    groups = list(buckets.values())
+    return {
+        "currency": currency,
+        "accounts": sum(g["accounts"] for g in groups),
+        "total_cents": sum(g["cents"] for g in groups),
+        "total_minutes": sum(g["minutes"] for g in groups),
+        "by_age": groups,
+    }
+
+
+def session_summary(record: SessionRecord, catalog: Catalog) -> str:
+    currency = catalog.shop.currency
+    text = (
+        f"{record.email}: {record.requested_minutes} min used, {record.billed_minutes} min billed"
+        f" ({format_minutes(record.covered_minutes)} from the balance"
+    )
+    if record.overage_minutes:
+        text += f", {record.overage_minutes} min over = {format_cents(record.overage_cents, currency)}"
+        text += {
+            "charged": " charged to the saved card",
+            "owed": f" owed: the card could not be charged ({record.overage_problem}); payment link {record.pay_url}",
+            "paid": " paid",
+            "pending": " being charged",
+        }.get(record.overage_status, "")
+    left = f"{format_minutes(record.balance_minutes_after)} ({format_cents(record.balance_cents_after, currency)})"
+    return text + f"). Balance left: {left}."

@@ -1,0 +1,258 @@
+"""Remote sessions: redeem against the balance, collect overage, settle deposits, clear what is owed."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from ..catalog import Catalog
+from ..domain.ledger import CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
+from ..domain.lots import InsufficientBalance
+from ..domain.money import format_cents
+from ..domain.sessions import BillingRules, SessionPlan, plan_session
+from ..ports import CardCharge, DebtLink, LedgerStore, PaymentGateway
+from .errors import ShopError
+from .purchases import customer_ledger
+
+_REPLANS = 16
+
+
+def _backoff(attempt: int) -> None:
+    """Another session moved the balance first: wait a little, with jitter, before reading it again."""
+    if attempt:
+        time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 7)))  # noqa: S311 - jitter, not security
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    email: str
+    minutes: int
+    technician: str
+    note: str
+    session_id: str
+    charge_overage: bool = False
+
+
+def _rules(catalog: Catalog) -> BillingRules:
+    return BillingRules(
+        catalog.billing.increment_minutes, catalog.billing.minimum_minutes, catalog.shop.hourly_rate_cents
+    )
+
+
+def _session_record(request: SessionRequest, email: str, plan: SessionPlan, now: int) -> SessionRecord:
+    return SessionRecord(
+        session_id=request.session_id,
+        email=email,
+        at=now,
+        technician=request.technician,
+        note=request.note,
+        requested_minutes=request.minutes,
+        billed_minutes=plan.billed_minutes,
+        covered_minutes=plan.covered_minutes,
+        covered_cents=plan.covered_cents,
+        overage_minutes=plan.overage_minutes,
+        overage_cents=plan.overage_cents,
+        draws=tuple(LotShare(d.lot_id, d.minutes, d.amount_cents) for d in plan.draws),
+        balance_minutes_after=plan.balance_minutes_after,
+        balance_cents_after=plan.balance_cents_after,
+        overage_status="pending" if plan.overage_minutes else "none",
+    )
+
+
+def _session_entries(record: SessionRecord) -> list[JournalEntry]:
+    entries = []
+    if record.covered_minutes:
+        entries.append(
+            JournalEntry(
+                f"session-{record.session_id}",
+                "redemption",
+                record.at,
+                record.technician,
+                record.covered_minutes,
+                record.covered_cents,
+                record.note,
+                record.draws,
+            )
+        )
+    if record.overage_minutes:
+        entries.append(
+            JournalEntry(
+                f"overage-{record.session_id}",
+                "overage",
+                record.at,
+                record.technician,
+                record.overage_minutes,
+                record.overage_cents,
+                f"{record.overage_minutes} minutes beyond the balance: {record.note}",
+            )
+        )
+    return entries
+
+
+def redeem(
+    catalog: Catalog,
+    store: LedgerStore,
+    gateway: Callable[[], PaymentGateway],
+    request: SessionRequest,
+    now: int | None = None,
+) -> SessionRecord:
+    """Record a session against the balance, once per session id, never below zero.
+
+    One read (the lots) and one conditional transaction; a lot or balance that moved in between makes
+    the transaction fail, and the session is planned again from a fresh read.
+    """
+    email = request.email.strip().lower()
+    at = now if now is not None else int(time.time())
+    for attempt in range(_REPLANS):
+        _backoff(attempt)
+        lots = store.lots(email)
+        if not lots:
+            raise ShopError("unknown_customer", f"{email} has not bought any time yet; nothing to redeem", 404)
+        try:
+            plan = plan_session(lots, request.minutes, _rules(catalog), request.charge_overage)
+        except InsufficientBalance as short:
+            if (done := store.session(email, request.session_id)) is not None:
+                return _replay(catalog, store, gateway, done, request)
+            raise ShopError(
+                "insufficient_balance",
+                f"{email} has {short.available_minutes} minutes; the session needs {short.needed_minutes} "
+                "(pass --charge-overage to charge the saved card for the rest, or ask them to buy more time)",
+                409,
+            ) from short
+        record = _session_record(request, email, plan, at)
+        due = refund_due_at(at, catalog.refunds.stale_after_days)
+        outcome = store.record_session(record, lots, plan.lots_after, _session_entries(record), due)
+        if outcome == "recorded":
+            return _collect_overage(catalog, store, gateway, record) if record.overage_minutes else record
+        if outcome == "duplicate":
+            done = store.session(email, request.session_id)
+            assert done is not None, "a duplicate session must be readable"
+            return _replay(catalog, store, gateway, done, request)
+        account = store.account(email)
+        if account is not None and account.status != "active":
+            raise ShopError(
+                "account_frozen", f"{email}'s account is {account.status}: no sessions until the shop clears it", 409
+            )
+    raise ShopError("busy", f"{email}'s balance kept changing while the session was recorded; send it again", 409)
+
+
+def _replay(
+    catalog: Catalog,
+    store: LedgerStore,
+    gateway: Callable[[], PaymentGateway],
+    done: SessionRecord,
+    request: SessionRequest,
+) -> SessionRecord:
+    """A retried session id gets its first outcome; the same id for a different session is a conflict."""
+    if done.requested_minutes != request.minutes:
+        raise ShopError(
+            "session_conflict",
+            f"session {done.session_id} was already recorded with {done.requested_minutes} minutes, not "
+            f"{request.minutes}; give a new session id to record another session",
+            409,
+        )
+    if done.overage_status == "pending":  # the first attempt stopped before the card was charged
+        return _collect_overage(catalog, store, gateway, done)
+    return done
+
+
+def _collect_overage(
+    catalog: Catalog, store: LedgerStore, gateway: Callable[[], PaymentGateway], record: SessionRecord
+) -> SessionRecord:
+    """Charge the saved card for the overage; when it cannot be charged, the debt gets a payment link."""
+    account = store.account(record.email)
+    customer = account.stripe_customer_id if account else None
+    currency = catalog.shop.currency
+    description = f"{record.overage_minutes} minutes of remote support beyond your balance ({record.session_id})"
+    stripe = gateway()
+    charge = (
+        stripe.charge_saved_card(
+            customer,
+            record.overage_cents,
+            currency,
+            description,
+            {"kind": "overage", "session_id": record.session_id, "email": record.email},
+            f"overage-{record.session_id}",
+        )
+        if customer
+        else CardCharge("declined", None, "no card is saved for this client")
+    )
+    if charge.status == "succeeded":
+        done = replace(record, overage_status="charged", payment_intent=charge.payment_intent)
+        paid = JournalEntry(
+            f"payment-{record.session_id}",
+            "payment",
+            record.at,
+            "stripe",
+            record.overage_minutes,
+            record.overage_cents,
+            f"{format_cents(record.overage_cents, currency)} charged to the saved card",
+        )
+        finished = store.finish_overage(done, paid, record.overage_cents)
+    else:
+        link = stripe.create_debt_link(
+            DebtLink(record.session_id, record.email, record.overage_cents, currency, description, "")
+        )
+        done = replace(
+            record,
+            overage_status="owed",
+            payment_intent=charge.payment_intent,
+            pay_url=link,
+            overage_problem=charge.message,
+        )
+        finished = store.finish_overage(done, None, 0)
+    if not finished:  # another attempt finished it first; its outcome is the one that counts
+        current = store.session(record.email, record.session_id)
+        assert current is not None
+        return current
+    return done
+
+
+def record_debt_payment(
+    store: LedgerStore, email: str, session_id: str, amount_cents: int, at: int
+) -> Literal["credited", "duplicate"]:
+    """A payment link paid: the session's overage is no longer owed. Once, however often Stripe says so."""
+    record = store.session(email, session_id)
+    if record is None or record.overage_status != "owed" or amount_cents < record.overage_cents:
+        return "duplicate"
+    paid = JournalEntry(
+        f"payment-{session_id}",
+        "payment",
+        at,
+        "stripe",
+        record.overage_minutes,
+        record.overage_cents,
+        "paid through the payment link",
+    )
+    done = store.finish_overage(replace(record, overage_status="paid"), paid, record.overage_cents)
+    return "credited" if done else "duplicate"
+
+
+def settle(store: LedgerStore, email: str, technician: str, now: int | None = None) -> CustomerLedger:
+    """Close the client's deposit: no more sessions against it; what is left awaits its refund."""
+    email = email.strip().lower()
+    at = now if now is not None else int(time.time())
+    for attempt in range(_REPLANS):
+        _backoff(attempt)
+        lots = store.lots(email)
+        closing = [lot for lot in lots if lot.kind == "deposit" and lot.closed_at is None]
+        if not closing:
+            raise ShopError("no_open_deposit", f"{email} has no open deposit to settle", 409)
+        left_minutes = sum(lot.remaining_minutes for lot in closing)
+        left_cents = sum(lot.remaining_cents for lot in closing)
+        entry = JournalEntry(
+            f"settled-{at}",
+            "settled",
+            at,
+            technician,
+            left_minutes,
+            left_cents,
+            "deposit settled; the unused part is to be refunded to the card",
+            tuple(LotShare(lot.lot_id, lot.remaining_minutes, lot.remaining_cents) for lot in closing),
+        )
+        if store.settle_deposits(email, lots, entry):
+            return customer_ledger(store, email)
+    raise ShopError("busy", f"{email}'s balance kept changing while settling; send it again", 409)

@@ -1,0 +1,290 @@
+/* The shop's two scripts: the Buy flow on the shop page and the client's balance page.
+   Settings come from catalog.yaml through overrides/main.html; every request stays on this origin. */
+(function () {
+  "use strict";
+
+  function settings() {
+    var node = document.getElementById("bh-settings");
+    return node ? JSON.parse(node.textContent) : { products: {}, currency: "usd" };
+  }
+
+  function orderId() {
+    // The API derives Stripe's idempotency key from it: one id per order, however often it is sent.
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function money(cents, currency) {
+    var lang = document.documentElement.lang || "en";
+    return new Intl.NumberFormat(lang, { style: "currency", currency: currency.toUpperCase() }).format(cents / 100);
+  }
+
+  function duration(minutes) {
+    var hours = Math.floor(minutes / 60);
+    var rest = minutes % 60;
+    if (hours && rest) return hours + " h " + rest + " min";
+    return hours ? hours + " h" : rest + " min";
+  }
+
+  function day(epochSeconds, withTime) {
+    var options = withTime ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "medium" };
+    return new Date(epochSeconds * 1000).toLocaleString(document.documentElement.lang || "en", options);
+  }
+
+  function sentence(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".") : "";
+  }
+
+  async function readJson(response) {
+    try {
+      return await response.json();
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /* ---- The shop page: Buy → email and agreement → POST /api/checkout → Stripe's hosted page ---- */
+
+  function mountShop(config) {
+    var dialog = document.getElementById("bh-order");
+    var form = document.getElementById("bh-order-form");
+    if (!dialog || !form) return;
+    var email = form.querySelector("#bh-email");
+    var agree = form.querySelector("#bh-agree");
+    var pay = form.querySelector("#bh-pay");
+    var message = form.querySelector("#bh-order-message");
+    var order = { sku: null, id: null, busy: false };
+
+    function say(text, kind) {
+      message.textContent = text;
+      message.className = "bh-message" + (kind ? " bh-message--" + kind : "");
+    }
+
+    function ready() {
+      order.busy = false;
+      pay.disabled = false;
+      pay.removeAttribute("aria-busy");
+    }
+
+    function open(sku) {
+      var product = config.products[sku];
+      if (!product) return;
+      order.sku = sku;
+      order.id = orderId();
+      ready();
+      say("");
+      var deposit = product.kind === "deposit";
+      dialog.querySelector("#bh-order-title").textContent = deposit ? product.name : "Buy " + product.name;
+      dialog.querySelector('[data-bh="price"]').textContent = product.price;
+      pay.textContent = (deposit ? "Pay the deposit: " : "Buy for ") + product.price;
+      if (typeof dialog.showModal === "function") dialog.showModal();
+      else dialog.setAttribute("open", "");
+      (email.value ? agree : email).focus();
+    }
+
+    function problems() {
+      var missing = [];
+      email.removeAttribute("aria-invalid");
+      agree.removeAttribute("aria-invalid");
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.value.trim())) {
+        missing.push("enter your email address (your receipt and balance link go there)");
+        email.setAttribute("aria-invalid", "true");
+      }
+      if (!agree.checked) {
+        missing.push("tick \u201cI agree to the client agreement (version " + config.termsVersion + ")\u201d");
+        agree.setAttribute("aria-invalid", "true");
+      }
+      return missing;
+    }
+
+    function refusal(status, body) {
+      if (body && body.error === "invalid_request" && /^email/.test(body.message || "")) {
+        var reason = /valid email address: (.*?)\.*(?: Fix the request.*)?$/.exec(body.message);
+        return "That email address was not accepted" + (reason ? ": " + reason[1] : "") + ". Check it and try again.";
+      }
+      if (body && body.message) return "The checkout could not start: " + sentence(body.message);
+      if (status === 429) return "The shop is busy. Wait a few seconds and press the button again.";
+      return (
+        "The checkout could not start (error " + status + "). Nothing was charged; try again in a minute, " +
+        "or write to " + config.shopEmail + "."
+      );
+    }
+
+    async function submit(event) {
+      event.preventDefault();
+      if (order.busy || !order.sku) return;
+      var missing = problems();
+      if (missing.length) {
+        say("Before buying, " + missing.join(" and ") + ".", "error");
+        (email.getAttribute("aria-invalid") ? email : agree).focus();
+        return;
+      }
+      order.busy = true;
+      pay.disabled = true;
+      pay.setAttribute("aria-busy", "true");
+      say("Opening the secure checkout\u2026", "info");
+      var body = {
+        sku: order.sku,
+        email: email.value.trim(),
+        terms_version: config.termsVersion,
+        terms_accepted: true,
+        order_id: order.id,
+      };
+      try {
+        var response = await fetch("/api/checkout", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify(body),
+        });
+        var answer = await readJson(response);
+        if (response.ok && answer && answer.url) {
+          window.location.assign(answer.url);
+          return;
+        }
+        // A refusal is final, so the next try is a new order; after a 5xx the same order may resume.
+        if (response.status < 500) order.id = orderId();
+        say(refusal(response.status, answer), "error");
+      } catch (_) {
+        say("The shop could not be reached. Check your connection and press the button again; nothing was charged.", "error");
+      }
+      ready();
+    }
+
+    document.querySelectorAll(".bh-buy[data-sku]").forEach(function (button) {
+      button.addEventListener("click", function () { open(button.getAttribute("data-sku")); });
+    });
+    form.addEventListener("submit", submit);
+    form.querySelector('[data-bh="close"]').addEventListener("click", function () { dialog.close(); });
+    restore = ready;
+  }
+
+  var restore = null;
+  // Back from Stripe's page restores this one from the cache, its button still disabled.
+  window.addEventListener("pageshow", function (event) { if (event.persisted && restore) restore(); });
+
+  /* ---- The balance page: the signed link's token → GET /api/balance → balance, lots, statement ---- */
+
+  // `own`: the ledger writes a note that already says what happened.
+  var KINDS = {
+    purchase: { label: "Bought", sign: 1 },
+    redemption: { label: "Session", sign: -1 },
+    overage: { label: "Time beyond the balance", sign: 0, own: true },
+    payment: { label: "Extra time paid", sign: 0, own: true },
+    settled: { label: "Deposit closed", sign: 0, own: true },
+    "refund-requested": { label: "Refund requested", sign: 0 },
+    refunded: { label: "Refunded to your card", sign: -1 },
+    "refund-failed": { label: "Refund failed; the amount is back on your balance", sign: 1 },
+    dispute: { label: "Payment disputed; account paused", sign: 0 },
+  };
+
+  var PROBLEMS = {
+    missing_link: ["Open this page from your email", "Your balance is shown only through the personal link we email you after each purchase and session."],
+    invalid_link: ["This link is not valid", "It may have been cut short or changed when it was copied. Open the link from your latest email exactly as sent, or ask us for a new one."],
+    expired_link: ["This link has expired", "Balance links work for a limited time, to keep your account private. Ask us for a new link and we will email it to you."],
+    unknown_customer: ["No purchases yet", "We have no purchases for this link. If you have just paid, wait a minute and reload this page."],
+  };
+
+  function cell(row, text, className) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (className) td.className = className;
+    row.appendChild(td);
+  }
+
+  function signed(value, sign, format) {
+    if (!value) return "";
+    return (sign > 0 ? "+" : sign < 0 ? "\u2212" : "") + format(value);
+  }
+
+  function describe(entry, config) {
+    var kind = KINDS[entry.kind] || { label: entry.kind, sign: 0 };
+    if (entry.kind === "purchase") {
+      var product = config.products[entry.note];
+      return kind.label + " " + (product ? product.name : entry.note || "time");
+    }
+    if (kind.own && entry.note) return entry.note.charAt(0).toUpperCase() + entry.note.slice(1);
+    return entry.note ? kind.label + ": " + entry.note : kind.label;
+  }
+
+  function render(root, view, config) {
+    var part = function (name) { return root.querySelector('[data-bh="' + name + '"]'); };
+    part("email").textContent = view.email;
+    part("minutes").textContent = duration(view.balance_minutes);
+    part("minutes-exact").textContent = view.balance_minutes >= 60 ? "(" + view.balance_minutes + " minutes)" : "";
+    part("amount").textContent = money(view.balance_cents, view.currency);
+    part("frozen").hidden = view.status !== "frozen";
+
+    var lots = part("lots");
+    lots.replaceChildren();
+    view.lots.forEach(function (lot) {
+      var row = document.createElement("tr");
+      cell(row, day(lot.created_at));
+      cell(row, duration(lot.minutes));
+      cell(row, money(lot.amount_cents, view.currency));
+      cell(row, duration(lot.remaining_minutes) + " \u00b7 " + money(lot.remaining_cents, view.currency));
+      cell(row, lot.remaining_minutes && lot.expires_at ? day(lot.expires_at) : "\u2014");
+      lots.appendChild(row);
+    });
+
+    var statement = part("statement");
+    statement.replaceChildren();
+    view.statement.forEach(function (entry) {
+      var sign = (KINDS[entry.kind] || { sign: 0 }).sign;
+      var row = document.createElement("tr");
+      cell(row, day(entry.at, true));
+      cell(row, describe(entry, config));
+      cell(row, entry.actor === "stripe" ? "" : entry.actor);
+      cell(row, signed(entry.minutes, sign, String), "bh-number");
+      cell(row, signed(entry.amount_cents, sign, function (c) { return money(c, view.currency); }), "bh-number");
+      statement.appendChild(row);
+    });
+    part("data").hidden = false;
+  }
+
+  function problem(root, code, status, body) {
+    var known = PROBLEMS[code];
+    var title = known ? known[0] : "We could not load your balance";
+    var text = known ? known[1] : sentence((body && body.message) || "The shop answered with error " + status + ". Try again in a minute.");
+    root.querySelector('[data-bh="problem-title"]').textContent = title;
+    root.querySelector('[data-bh="problem-text"]').textContent = text;
+    root.querySelector('[data-bh="problem"]').hidden = false;
+    root.querySelector('[data-bh="data"]').hidden = true;
+  }
+
+  async function mountBalance(config) {
+    var root = document.querySelector("[data-bh-balance]");
+    if (!root) return;
+    var status = root.querySelector('[data-bh="status"]');
+    var token = new URLSearchParams(window.location.search).get("t");
+    if (!token) {
+      status.hidden = true;
+      problem(root, "missing_link", 400, null);
+      return;
+    }
+    try {
+      var response = await fetch("/api/balance?t=" + encodeURIComponent(token), {
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+      var body = await readJson(response);
+      status.hidden = true;
+      if (response.ok && body) render(root, body, config);
+      else problem(root, body && body.error, response.status, body);
+    } catch (_) {
+      status.hidden = true;
+      problem(root, null, 0, { message: "the shop could not be reached; check your connection and reload this page" });
+    }
+  }
+
+  function mount() {
+    var config = settings();
+    mountShop(config);
+    mountBalance(config);
+  }
+
+  // With navigation.instant the page is swapped in place; document$ announces every new page.
+  if (typeof window.document$ !== "undefined") window.document$.subscribe(mount);
+  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
+  else mount();
+})();

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DevStack:
+    url: str
+    process: subprocess.Popen[str]
+
+
+@pytest.fixture(scope="session")
+def dev() -> Iterator[DevStack]:
+    """`blockhours dev` in a subprocess on a free port, as a new user starts it (no Stripe, no AWS)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "AWS_ENDPOINT", "BLOCKHOURS_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "blockhours.cli", "dev", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"blockhours dev exited early:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            if requests.get(f"{url}/api/health", timeout=1).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("blockhours dev did not answer within 90 s")
+    yield DevStack(url, process)
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def buy(url: str, email: str, sku: str = "block-60", card: str = "4242424242424242") -> None:
+    body = {"sku": sku, "email": email, "terms_version": "2026-11-01", "terms_accepted": True}
+    checkout_url = requests.post(f"{url}/api/checkout", json=body, timeout=10).json()["url"]
+    requests.post(checkout_url, data={"outcome": "paid", "card": card}, timeout=30).raise_for_status()

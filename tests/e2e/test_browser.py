@@ -1,0 +1,316 @@
+"""The shop as a client sees it: Debian's Chromium, driven by Playwright, against the local stack.
+
+Every request the browser makes is checked to stay on 127.0.0.1. The shop and balance screenshots
+are written to .build/screenshots/, and to docs/ when docs/ lacks them or BLOCKHOURS_UPDATE_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, Playwright, Request, expect, sync_playwright
+
+from blockhours import links
+from blockhours.catalog import load
+from blockhours.domain.money import format_cents
+from blockhours.local import LocalStack, build_site
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+CATALOG = load(ROOT / "catalog.yaml")
+TERMS = CATALOG.terms.version
+AGREEMENT = f"I agree to the client agreement (version {TERMS})"
+DAY = 86_400
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    running = LocalStack(port=0, with_site=False).start()
+    # A site of its own: another `blockhours dev` rebuilding .build/site must not pull pages from under us.
+    running.site_dir = build_site(ROOT, tmp_path_factory.mktemp("site"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it, or run `apt-get install -y chromium`")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@dataclass
+class Client:
+    """One browser tab and every request it made."""
+
+    page: Page
+    base: str
+    requests: list[Request] = field(default_factory=list)
+
+    def checkouts(self) -> list[Request]:
+        return [r for r in self.requests if r.method == "POST" and urlsplit(r.url).path == "/api/checkout"]
+
+
+def _stays_on_this_machine(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1"
+
+
+def _client(browser: Browser, stack: LocalStack, **options: object) -> Iterator[Client]:
+    context = browser.new_context(locale="en-US", timezone_id="UTC", **options)  # type: ignore[arg-type]
+    client = Client(context.new_page(), stack.url)
+    context.on("request", lambda request: client.requests.append(request))
+    yield client
+    context.close()
+    leaving = [r.url for r in client.requests if not _stays_on_this_machine(r.url)]
+    assert leaving == [], f"the page made requests off this machine: {leaving}"
+
+
+@pytest.fixture
+def client(browser: Browser, stack: LocalStack) -> Iterator[Client]:
+    yield from _client(browser, stack, viewport={"width": 1280, "height": 800})
+
+
+@pytest.fixture
+def phone(browser: Browser, stack: LocalStack) -> Iterator[Client]:
+    yield from _client(browser, stack, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+
+
+def screenshot(page: Page, name: str) -> None:
+    built = ROOT / ".build" / "screenshots" / name
+    built.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=built, full_page=True, animations="disabled")
+    committed = ROOT / "docs" / name
+    if os.environ.get("BLOCKHOURS_UPDATE_SCREENSHOTS") == "1" or not committed.exists():
+        committed.parent.mkdir(exist_ok=True)
+        shutil.copyfile(built, committed)
+
+
+def open_order(client: Client, product_name: str, email: str) -> None:
+    client.page.goto(f"{client.base}/")
+    client.page.get_by_role("button", name=f"Buy {product_name}", exact=True).click()
+    dialog = client.page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Your email address").fill(email)
+
+
+def bought(stack: LocalStack, email: str, sku: str = "block-60") -> None:
+    body: dict[str, str | bool] = {"sku": sku, "email": email, "terms_version": TERMS, "terms_accepted": True}
+    url = requests.post(f"{stack.url}/api/checkout", json=body, timeout=10).json()["url"]
+    assert requests.post(url, data={"outcome": "paid"}, allow_redirects=False, timeout=30).status_code == 303
+
+
+def balance_link(stack: LocalStack, email: str, **kwargs: int) -> str:
+    token = links.make_balance_token(email, os.environ["BLOCKHOURS_LINK_SECRET"], **kwargs)
+    return links.balance_url(stack.url, token)
+
+
+def unique_email() -> str:
+    return f"client-{secrets.token_hex(4)}@example.com"
+
+
+def test_the_shop_lists_every_catalog_product_with_its_price(client: Client) -> None:
+    page = client.page
+    page.goto(f"{client.base}/")
+
+    cards = page.locator("article.bh-product")
+    expect(cards).to_have_count(len(CATALOG.products))
+    for product in CATALOG.products:
+        card = page.locator(f"#product-{product.sku}")
+        expect(card.get_by_role("heading", name=product.name)).to_be_visible()
+        expect(card.locator(".bh-price")).to_have_text(format_cents(product.price_cents, CATALOG.shop.currency))
+        expect(card.get_by_role("button")).to_be_enabled()
+    expect(page.get_by_text(CATALOG.shop.email).first).to_be_visible()
+    screenshot(page, "shop.png")
+
+
+def test_buy_without_the_agreement_ticked_says_why_and_starts_nothing(client: Client) -> None:
+    open_order(client, "1-hour block", unique_email())
+    page = client.page
+    page.get_by_role("dialog").get_by_role("button", name="Buy for $129.00").click()
+
+    message = page.get_by_role("alert")
+    expect(message).to_contain_text(f"tick “{AGREEMENT}”")
+    expect(page.get_by_label(AGREEMENT)).to_be_focused()
+    page.wait_for_timeout(300)
+    assert client.checkouts() == []
+    assert urlsplit(page.url).path == "/"
+
+
+def test_buy_without_an_email_asks_for_one(client: Client) -> None:
+    open_order(client, "30-minute block", "")
+    page = client.page
+    page.get_by_label(AGREEMENT).check()
+    page.get_by_role("dialog").get_by_role("button", name="Buy for $69.00").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("enter your email address")
+    expect(page.get_by_label("Your email address")).to_be_focused()
+    assert client.checkouts() == []
+
+
+def test_buy_works_after_reading_the_agreement_and_coming_back(client: Client) -> None:
+    page = client.page
+    page.goto(f"{client.base}/")
+    # navigation.instant swaps pages without a reload: the script must bind to the new page each time.
+    page.get_by_role("link", name="client agreement", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Client agreement")
+    expect(page.get_by_text(f"Version {TERMS}.")).to_be_visible()
+    page.get_by_role("link", name="Shop").first.click()
+    page.get_by_role("button", name="Buy 1-hour block").click()
+
+    expect(page.get_by_role("dialog").get_by_role("heading", name="Buy 1-hour block")).to_be_visible()
+
+
+def test_a_double_click_starts_one_checkout(client: Client) -> None:
+    open_order(client, "5-hour bundle", unique_email())
+    page = client.page
+    page.get_by_label(AGREEMENT).check()
+
+    page.get_by_role("dialog").get_by_role("button", name="Buy for $579.00").dblclick()
+
+    page.wait_for_url("**/checkout/cs_*")
+    page.wait_for_timeout(300)
+    assert len(client.checkouts()) == 1
+    sent = client.checkouts()[0].post_data_json
+    assert sent is not None
+    assert sent["sku"] == "bundle-300" and sent["terms_version"] == TERMS and sent["terms_accepted"] is True
+    assert 8 <= len(sent["order_id"]) <= 64
+
+
+def test_an_error_from_the_api_is_shown_in_words(client: Client) -> None:
+    open_order(client, "1-hour block", "ana@example.invalid")
+    page = client.page
+    page.get_by_label(AGREEMENT).check()
+    pay = page.get_by_role("dialog").get_by_role("button", name="Buy for $129.00")
+    pay.click()
+
+    expect(page.get_by_role("alert")).to_contain_text("That email address was not accepted: The part after the @-sign")
+    expect(pay).to_be_enabled()
+    assert len(client.checkouts()) == 1 and urlsplit(page.url).path == "/"
+
+
+def test_a_failing_gateway_is_shown_in_words_and_the_button_comes_back(client: Client) -> None:
+    client.page.route("**/api/checkout", lambda route: route.fulfill(status=502, body="<h1>Bad Gateway</h1>"))
+    open_order(client, "1-hour block", unique_email())
+    page = client.page
+    page.get_by_label(AGREEMENT).check()
+    pay = page.get_by_role("dialog").get_by_role("button", name="Buy for $129.00")
+    pay.click()
+
+    expect(page.get_by_role("alert")).to_contain_text("could not start (error 502). Nothing was charged")
+    expect(pay).to_be_enabled()
+
+
+def test_buying_the_hour_ends_on_the_success_page_and_the_balance_shows_sixty_minutes(
+    client: Client, stack: LocalStack
+) -> None:
+    page = client.page
+    open_order(client, "1-hour block", "Ana@Example.com")
+    page.get_by_label(AGREEMENT).check()
+    page.get_by_role("dialog").get_by_role("button", name="Buy for $129.00").click()
+
+    page.wait_for_url("**/checkout/cs_*")
+    expect(page.get_by_text("1-hour block")).to_be_visible()
+    page.get_by_role("button", name="Pay", exact=True).click()
+    page.wait_for_url("**/success/?session_id=cs_*")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("your time is on the way")
+
+    page.goto(balance_link(stack, "ana@example.com"))
+    expect(page.get_by_text("Account ana@example.com")).to_be_visible()
+    expect(page.locator('[data-bh="minutes"]')).to_have_text("1 h")
+    expect(page.locator('[data-bh="minutes-exact"]')).to_have_text("(60 minutes)")
+    expect(page.locator('[data-bh="amount"]')).to_have_text("$129.00")
+    expect(page.get_by_role("row").filter(has_text="Bought 1-hour block")).to_have_count(1)
+    expect(page.get_by_role("button", name="Refund my unused balance")).to_be_hidden()
+    screenshot(page, "balance.png")
+
+
+@pytest.mark.parametrize(
+    ("link", "title"),
+    [
+        ("forged", "This link is not valid"),
+        ("expired", "This link has expired"),
+        ("cut short", "This link is not valid"),
+        ("missing", "Open this page from your email"),
+    ],
+)
+def test_a_bad_balance_link_shows_a_clear_message_and_no_data(
+    client: Client, stack: LocalStack, link: str, title: str
+) -> None:
+    email = unique_email()
+    bought(stack, email)
+    good = balance_link(stack, email)
+    urls = {
+        "forged": links.balance_url(stack.url, links.make_balance_token(email, "forger-" + "x" * 40)),
+        "expired": balance_link(stack, email, issued_at=int(time.time()) - 31 * DAY),
+        "cut short": good[:-6],
+        "missing": f"{stack.url}/balance/",
+    }
+    page = client.page
+    page.goto(urls[link])
+
+    problem = page.get_by_role("alert")
+    expect(problem).to_contain_text(title)
+    expect(problem).to_contain_text(CATALOG.shop.email)
+    expect(page.locator('[data-bh="data"]')).to_be_hidden()
+    content = page.locator("article").inner_text()
+    assert email not in content and "$129.00" not in content and "Bought" not in content
+
+
+def test_the_shop_reads_without_javascript(browser: Browser, stack: LocalStack) -> None:
+    for client in _client(browser, stack, java_script_enabled=False):
+        client.page.goto(f"{client.base}/")
+        for product in CATALOG.products:
+            expect(client.page.locator(f"#product-{product.sku}")).to_contain_text(
+                format_cents(product.price_cents, CATALOG.shop.currency)
+            )
+        # Playwright's text selectors skip <noscript>, so find the message by its class.
+        expect(client.page.locator(".bh-noscript")).to_be_visible()
+        expect(client.page.locator(".bh-noscript")).to_contain_text("Buying here needs JavaScript")
+
+
+def test_the_shop_fits_a_phone(phone: Client) -> None:
+    page = phone.page
+    page.goto(f"{phone.base}/")
+
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_role("button", name="Pay the deposit").tap()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name="Security deposit")).to_be_visible()
+    expect(dialog.get_by_label("Your email address")).to_be_in_viewport()
+    expect(dialog.get_by_role("button", name="Pay the deposit: $129.00")).to_be_in_viewport()
+
+
+def test_the_shop_follows_dark_mode_and_has_a_toggle(browser: Browser, stack: LocalStack) -> None:
+    for client in _client(browser, stack, color_scheme="dark"):
+        page = client.page
+        page.goto(f"{client.base}/")
+        expect(page.locator("body")).to_have_attribute("data-md-color-scheme", "slate")
+        page.locator('label[title="Light mode"]').click()
+        expect(page.locator("body")).to_have_attribute("data-md-color-scheme", "default")

@@ -1,0 +1,73 @@
+"""Every staff command, run as a technician would, in a subprocess against `blockhours dev`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DevStack, buy
+
+
+def cli(dev: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BLOCKHOURS_API": dev.url, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "blockhours.cli", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+@pytest.fixture(scope="module")
+def client(dev: DevStack) -> str:
+    buy(dev.url, "cli@example.com", "block-60")
+    return "cli@example.com"
+
+
+def test_redeem_45_minutes_and_read_the_statement(dev: DevStack, client: str) -> None:
+    done = cli(dev, "redeem", client, "40", "--tech", "Sam", "--note", "Outlook profile", "--session-id", "cli-1")
+    assert done.returncode == 0, done.stderr
+    assert "40 min used, 45 min billed" in done.stdout and "Balance left: 15 min ($32.25)" in done.stdout
+
+    again = cli(dev, "redeem", client, "40", "--tech", "Sam", "--session-id", "cli-1")
+    assert again.returncode == 0 and "Balance left: 15 min" in again.stdout, "a retried session id records once"
+
+    statement = cli(dev, "statement", client)
+    assert statement.returncode == 0, statement.stderr
+    assert "purchase" in statement.stdout and "redemption" in statement.stdout
+    assert "Outlook profile" in statement.stdout and "Sam" in statement.stdout
+    assert "Balance: 15 min ($32.25)" in statement.stdout
+
+    balance = cli(dev, "balance", client)
+    assert balance.returncode == 0 and "15 min ($32.25) available" in balance.stdout
+
+
+def test_customers_and_liability(dev: DevStack, client: str) -> None:
+    holders = cli(dev, "customers")
+    assert holders.returncode == 0 and client in holders.stdout
+    report = cli(dev, "liability")
+    assert report.returncode == 0 and "0-30 days" in report.stdout and "total" in report.stdout
+
+
+def test_settle_a_deposit(dev: DevStack) -> None:
+    buy(dev.url, "deposit-cli@example.com", "deposit")
+    assert cli(dev, "redeem", "deposit-cli@example.com", "30", "--tech", "Sam").returncode == 0
+    settled = cli(dev, "settle", "deposit-cli@example.com", "--tech", "Sam")
+    assert settled.returncode == 0 and "deposit settled; 30 min ($64.50) unused" in settled.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("redeem", "cli@example.com", "600", "--tech", "Sam"), "has 15 minutes; the session needs 600"),
+        (("redeem", "nobody@example.com", "30", "--tech", "Sam"), "has not bought any time yet"),
+        (("balance", "nobody@example.com"), "no customer with email nobody@example.com"),
+        (("settle", "cli@example.com"), "has no open deposit"),
+        (("balance", "cli@example.com", "--api", "http://127.0.0.1:9"), "cannot reach the Blockhours API"),
+    ],
+)
+def test_every_error_is_one_readable_line(dev: DevStack, client: str, args: tuple[str, ...], says: str) -> None:
+    failed = cli(dev, *args)
+    assert failed.returncode == 1
+    assert says in failed.stderr
+    assert "Traceback" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1

@@ -1,0 +1,142 @@
+"""GET /api/balance: the client's signed link opens their balance, and nothing else does."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from blockhours import links, wiring
+from blockhours.local import LocalStack
+from blockhours.template import http_routes, load_template
+
+TERMS = "2026-11-01"
+DAY = 86_400
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    running = LocalStack(port=0, with_site=False).start()
+    yield running
+    running.stop()
+
+
+def buy(api: str, email: str, sku: str) -> None:
+    body: dict[str, str | bool] = {"sku": sku, "email": email, "terms_version": TERMS, "terms_accepted": True}
+    url = requests.post(f"{api}/api/checkout", json=body, timeout=10).json()["url"]
+    paid = requests.post(url, data={"outcome": "paid"}, allow_redirects=False, timeout=30)
+    assert paid.status_code == 303, paid.text
+
+
+def token(email: str, **kwargs: int) -> str:
+    return links.make_balance_token(email, os.environ["BLOCKHOURS_LINK_SECRET"], **kwargs)
+
+
+def balance(api: str, t: str | None) -> requests.Response:
+    return requests.get(f"{api}/api/balance", params={"t": t} if t is not None else None, timeout=10)
+
+
+def test_a_signed_link_shows_balance_lots_and_statement_newest_first(stack: LocalStack) -> None:
+    buy(stack.url, "Lots.Owner@Example.com", "block-60")
+    time.sleep(1.1)  # entries are ordered by the second they happened
+    buy(stack.url, "lots.owner@example.com", "block-30")
+
+    answer = balance(stack.url, token("lots.owner@example.com"))
+
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Cache-Control"] == "no-store"
+    view = answer.json()
+    assert view["email"] == "lots.owner@example.com"
+    assert (view["balance_minutes"], view["balance_cents"], view["currency"]) == (90, 19800, "usd")
+    assert [(lot["minutes"], lot["remaining_minutes"], lot["amount_cents"]) for lot in view["lots"]] == [
+        (60, 60, 12900),
+        (30, 30, 6900),
+    ]
+    lot = view["lots"][0]
+    assert lot["remaining_cents"] == 12900 and lot["expires_at"] - lot["created_at"] == 365 * DAY
+    assert [(e["kind"], e["minutes"], e["note"]) for e in view["statement"]] == [
+        ("purchase", 30, "block-30"),
+        ("purchase", 60, "block-60"),
+    ]
+    assert set(view["statement"][0]) == {"at", "kind", "minutes", "amount_cents", "actor", "note"}
+    assert view["statement"][0]["at"] >= view["statement"][1]["at"]
+
+
+def test_reading_a_balance_is_one_dynamodb_query(stack: LocalStack) -> None:
+    buy(stack.url, "one.query@example.com", "block-60")
+    calls: list[str] = []
+    wiring.ledger().client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+
+    from blockhours.handlers import client
+    from blockhours.local import LocalContext
+
+    event = {
+        "version": "2.0",
+        "rawPath": "/api/balance",
+        "rawQueryString": f"t={token('one.query@example.com')}",
+        "queryStringParameters": {"t": token("one.query@example.com")},
+        "headers": {},
+        "requestContext": {"http": {"method": "GET", "path": "/api/balance"}, "stage": "$default"},
+        "isBase64Encoded": False,
+    }
+    answer = client.handler(event, LocalContext("client"))
+
+    assert answer["statusCode"] == 200, answer
+    assert calls == ["Query"]
+
+
+def test_a_forged_link_is_refused_with_a_reason(stack: LocalStack) -> None:
+    buy(stack.url, "forged@example.com", "block-60")
+    forged = links.make_balance_token("forged@example.com", "f" * 40)
+
+    answer = balance(stack.url, forged)
+
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_link"
+    assert "forged@example.com" not in answer.text and "minutes" not in answer.json()
+
+
+def test_an_expired_link_tells_the_client_to_ask_for_a_new_one(stack: LocalStack) -> None:
+    buy(stack.url, "expired@example.com", "block-60")
+    old = token("expired@example.com", issued_at=int(time.time()) - 31 * DAY)
+
+    answer = balance(stack.url, old)
+
+    assert answer.status_code == 401
+    body = answer.json()
+    assert body["error"] == "expired_link" and "ask the shop for a new link" in body["message"]
+
+
+@pytest.mark.parametrize("t", [None, ""])
+def test_no_token_is_a_bad_request(stack: LocalStack, t: str | None) -> None:
+    answer = balance(stack.url, t)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "missing_link"
+
+
+def test_a_valid_link_for_someone_who_never_bought_is_not_found(stack: LocalStack) -> None:
+    answer = balance(stack.url, token("never.bought@example.com"))
+
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "unknown_customer"
+
+
+def test_the_route_is_public_and_its_function_may_only_query_the_table() -> None:
+    template = load_template()
+    routes = {(r.method, r.path): r for r in http_routes(template)}
+    function = template["Resources"]["ClientFunction"]["Properties"]
+    statements = [s for policy in function["Policies"] for s in policy["Statement"]]
+
+    assert routes[("GET", "/api/balance")].handler == "blockhours.handlers.client.handler"
+    assert routes[("GET", "/api/balance")].iam_auth is False
+    assert [(s["Action"], s["Resource"]) for s in statements] == [
+        (["dynamodb:Query"], {"Fn::GetAtt": ["LedgerTable", "Arn"]})
+    ]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["BLOCKHOURS_LINK_SECRET"] == {
+        "Ref": "BalanceLinkSecret"
+    }
+    assert template["Parameters"]["BalanceLinkSecret"]["NoEcho"] is True

@@ -1,0 +1,44 @@
+import pytest
+
+from blockhours.domain.lots import InsufficientBalance, Lot
+from blockhours.domain.sessions import BillingRules, overage_cents, plan_session
+
+RULES = BillingRules(increment_minutes=15, minimum_minutes=15, hourly_rate_cents=12900)
+
+
+def lot(lot_id: str, amount: int, minutes: int, created: int, kind: str = "block") -> Lot:
+    return Lot(lot_id, amount, minutes, f"pi_{lot_id}", "v1", created, kind=kind)  # type: ignore[arg-type]
+
+
+def test_a_session_draws_fifo_after_rounding_up() -> None:
+    plan = plan_session([lot("b", 12900, 60, 2), lot("a", 6900, 30, 1)], 31, RULES, charge_overage=False)
+    assert plan.billed_minutes == 45
+    assert [(d.lot_id, d.minutes, d.amount_cents) for d in plan.draws] == [("a", 30, 6900), ("b", 15, 3225)]
+    assert (plan.balance_minutes_after, plan.balance_cents_after) == (45, 9675)
+    assert plan.overage_minutes == 0
+
+
+def test_a_block_refuses_overage_unless_asked() -> None:
+    with pytest.raises(InsufficientBalance) as short:
+        plan_session([lot("a", 6900, 30, 1)], 40, RULES, charge_overage=False)
+    assert (short.value.available_minutes, short.value.needed_minutes) == (30, 45)
+    plan = plan_session([lot("a", 6900, 30, 1)], 40, RULES, charge_overage=True)
+    assert (plan.covered_minutes, plan.overage_minutes, plan.overage_cents) == (30, 15, 3225)
+
+
+def test_a_deposit_always_charges_overage_even_when_spent() -> None:
+    spent = plan_session([lot("d", 12900, 60, 1, "deposit")], 60, RULES, False).lots_after
+    plan = plan_session(spent, 20, RULES, charge_overage=False)
+    assert (plan.covered_minutes, plan.overage_minutes, plan.overage_cents) == (0, 30, 6450)
+    assert plan.draws == ()
+
+
+def test_a_settled_deposit_is_not_spent() -> None:
+    closed = Lot("d", 12900, 60, "pi", "v1", 1, kind="deposit", closed_at=5)
+    with pytest.raises(InsufficientBalance):
+        plan_session([closed, lot("a", 6900, 30, 2)], 45, RULES, charge_overage=False)
+
+
+@pytest.mark.parametrize(("minutes", "cents"), [(15, 3225), (1, 215), (7, 1505), (60, 12900)])
+def test_overage_is_priced_at_the_hourly_rate_to_the_nearest_cent(minutes: int, cents: int) -> None:
+    assert overage_cents(minutes, 12900) == cents
