@@ -21,7 +21,7 @@ HANDLERS = [
     "blockhours.handlers.checkout",
     "blockhours.handlers.webhook",
     "blockhours.handlers.client",
-    "blockhours.handlers.mail",
+    "blockhours.handlers.outbox",
 ]
 RUNS = 7
 

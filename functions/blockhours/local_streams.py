@@ -32,7 +32,7 @@ def sent_mail() -> list[SentMail]:
 @dataclass
 class StreamPump:
     table: str
-    handler_path: str = "blockhours.handlers.mail.handler"
+    handler_path: str = "blockhours.handlers.outbox.handler"
     interval_seconds: float = 0.2
     on_batch: Callable[[], None] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)

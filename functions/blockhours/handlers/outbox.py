@@ -1,4 +1,4 @@
-"""The table's stream → client emails: receipts after purchases, statements after sessions."""
+"""The table's stream → what must follow a committed change: client emails (and, next, queued refunds)."""
 
 from __future__ import annotations
 
