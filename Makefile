@@ -5,11 +5,22 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
+# checkov and the SAM CLI pin their own boto3, networkx and packaging: each gets a virtualenv of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := .build/checkov
+CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+SAM_VERSION     := 1.170.0
+SAM_VENV        := .build/sam
+SAM_STAMP       := $(SAM_VENV)/.installed-$(SAM_VERSION)
+# Lambda's Python, for importing the built handlers (`make sam-build`); pyenv users get 3.12.1.
+LAMBDA_PYTHON   ?= python3.12
+LAMBDA_VENV     := .build/lambda-host
+
 CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LIGHTHOUSE := .build/lighthouse/node_modules/.bin/lighthouse
 
-.PHONY: install dev test lint typecheck unit bench site clean
+.PHONY: install dev test lint typecheck unit bench site sam-build clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +34,38 @@ install: $(STAMP)
 dev: install
 	$(BIN)/blockhours dev --port $(PORT)
 
-lint: install
-	$(BIN)/ruff check functions tests benchmarks site/hooks
-	$(BIN)/ruff format --check functions tests benchmarks site/hooks
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+$(SAM_STAMP):
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_VERSION)
+	touch $@
+
+# cfn-lint reads .cfnlintrc.yaml (informational rules too, strict types, eight regions); checkov reads
+# .checkov.yaml. Both must report nothing.
+lint: install $(CHECKOV_STAMP)
+	$(BIN)/ruff check functions tests benchmarks site/hooks infra
+	$(BIN)/ruff format --check functions tests benchmarks site/hooks infra
 	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint
+	$(CHECKOV_VENV)/bin/checkov
+
+# Not part of `make test` (it fetches Lambda's wheels from PyPI): what `sam build` makes, how big, and
+# whether each function imports its handler from what it ships.
+sam-build: $(SAM_STAMP)
+	$(SAM_VENV)/bin/sam build
+	@if PYENV_VERSION=$${PYENV_VERSION:-3.12.1} $(LAMBDA_PYTHON) -c '' 2>/dev/null; then \
+		set -e; PYENV_VERSION=$${PYENV_VERSION:-3.12.1} $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV); \
+		$(LAMBDA_VENV)/bin/python -m pip install --quiet -r functions/requirements.txt boto3; \
+		$(LAMBDA_VENV)/bin/python infra/check_build.py; \
+	else du -sh .aws-sam/build/*/; echo "no $(LAMBDA_PYTHON) here: the handlers' import check was skipped"; fi
 
 site: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet

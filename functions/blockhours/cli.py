@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .domain.money import format_cents, format_minutes
-from .staff_client import StaffClient, StaffError
+from .staff_client import StaffClient, StaffError, is_loopback
 
 app = typer.Typer(help="Blockhours: prepaid remote-support time.", no_args_is_help=True, add_completion=False)
 out = Console()
@@ -180,6 +180,69 @@ def settle(
         f"{ledger['account']['email']}: deposit settled; {format_minutes(settled['minutes'])} "
         f"({format_cents(settled['amount_cents'])}) unused, to be refunded to the card",
         highlight=False,
+    )
+
+
+@app.command()
+def refund(
+    email: str,
+    minutes: Annotated[
+        int | None, typer.Option("--minutes", min=1, help="Refund only this many minutes (default: all that is left).")
+    ] = None,
+    tech: Annotated[str, typer.Option("--tech", help="Who asks for it.")] = "staff",
+    api: ApiOption = None,
+) -> None:
+    """Refund the client's unused balance (or part of it) to the cards it came from."""
+    body: dict[str, Any] = {"technician": tech}
+    if minutes is not None:
+        body["minutes"] = minutes
+    record = _call(api, "POST", StaffClient.customer_path(email, "/refund"), body)
+    out.print(
+        f"{record['email']}: refund of {format_minutes(record['minutes'])} ({format_cents(record['amount_cents'])}) "
+        f"requested as {record['refund_id']}; the worker asks Stripe now",
+        highlight=False,
+    )
+    table = Table("lot", "payment", "minutes", "amount")
+    for part in record["parts"]:
+        table.add_row(part["lot_id"], part["payment_intent"], str(part["minutes"]), format_cents(part["amount_cents"]))
+    out.print(table)
+
+
+@app.command()
+def reconcile(
+    requeue: Annotated[bool, typer.Option("--requeue", help="Send refunds still waiting to the worker again.")] = False,
+    api: ApiOption = None,
+) -> None:
+    """Check the ledger against itself and against Stripe; exits non-zero if anything disagrees."""
+    report = _call(api, "POST", "/api/reports/reconcile", {"requeue": requeue})
+    for refund_id in report["requeued"]:
+        out.print(f"requeued refund {refund_id}")
+    if not report["discrepancies"]:
+        out.print(f"{report['accounts']} accounts checked against their lots, journal and Stripe: all agree")
+        return
+    table = Table("customer", "what disagrees", "what to do", title="discrepancies")
+    for found in report["discrepancies"]:
+        table.add_row(found["email"], found["what"], found["todo"])
+    out.print(table)
+    err.print(f"{len(report['discrepancies'])} discrepancies in {report['accounts']} accounts")
+    raise typer.Exit(1)
+
+
+@app.command()
+def sweep(api: ApiOption = None) -> None:
+    """Run the daily sweep now (local stack): warn clients whose refund is near, refund the idle balances."""
+    client = _client(api)
+    if not is_loopback(client.api):
+        raise _fail(
+            StaffError(
+                "the deployed sweep runs daily on its schedule; run it now with `aws lambda invoke "
+                "--function-name <the stack's SweepFunction> out.json`"
+            )
+        )
+    report = _call(api, "POST", "/_local/sweep")
+    out.print(
+        f"read {report['read']} accounts due: {len(report['warned'])} warned, {len(report['refunded'])} refunded, "
+        f"{len(report['kept'])} kept on their balance for now"
     )
 
 

@@ -32,6 +32,10 @@ class MailSettings(_Env):
     sender: str = Field(validation_alias="BLOCKHOURS_MAIL_FROM", pattern=r"^[^@\s]+@[^@\s]+$")
 
 
+class QueueSettings(_Env):
+    refund_queue_url: str = Field(validation_alias="BLOCKHOURS_REFUND_QUEUE_URL", pattern=r"^https?://\S+$")
+
+
 class StripeSettings(_Env):
     api_key: str = Field(validation_alias="STRIPE_API_KEY", min_length=8)
     webhook_secret: str = Field(validation_alias="STRIPE_WEBHOOK_SECRET", min_length=8)
@@ -74,6 +78,11 @@ def mail() -> MailSettings:
 
 
 @cache
+def queues() -> QueueSettings:
+    return _build(QueueSettings)
+
+
+@cache
 def site() -> SiteSettings:
     return _build(SiteSettings)
 
@@ -103,7 +112,7 @@ def links() -> LinkSettings:
 
 def clear() -> None:
     """Forget what was read, so a test or the local stack can change the environment."""
-    for cached in (store, site, mail, stripe, links):
+    for cached in (store, site, mail, queues, stripe, links):
         cached.cache_clear()
 
 

@@ -76,3 +76,46 @@ def session_statement(catalog: Catalog, record: SessionRecord, site_url: str) ->
         lines += ["", f"Your balance is running low. Top it up here: {site_url.rstrip('/')}/"]
     subject = f"{catalog.shop.name}: session of {format_minutes(record.billed_minutes)} on {_date(record.at)}"
     return Email(record.email, subject, "\n".join(lines) + "\n" + _signature(catalog))
+
+
+def refund_warning(catalog: Catalog, email: str, amount_cents: int, due_at: int, site_url: str) -> Email:
+    currency = catalog.shop.currency
+    text = (
+        f"You have {format_cents(amount_cents, currency)} of prepaid support time that has not been used for a"
+        f" while. On {_date(due_at)} we will refund it to the card you paid with, as our client agreement"
+        " promises.\n\nNothing to do if that suits you. To keep it for your next session instead, just book one"
+        f" before then: {site_url.rstrip('/')}/\n"
+    )
+    return Email(
+        email,
+        f"{catalog.shop.name}: your unused balance will be refunded on {_date(due_at)}",
+        text + _signature(catalog),
+    )
+
+
+def refund_confirmation(catalog: Catalog, email: str, amount_cents: int, minutes: int, reason: str) -> Email:
+    why = {
+        "client": "as you asked",
+        "settle": "now that your deposit is settled",
+        "stale": "because it had not been used for a while",
+        "staff": "at the shop's request",
+    }.get(reason, "")
+    text = (
+        f"We are refunding {format_cents(amount_cents, catalog.shop.currency)} ({format_minutes(minutes)} of unused"
+        f" time) to the card you paid with, {why}. Card refunds usually appear within 5 to 10 business days.\n"
+    )
+    return Email(
+        email,
+        f"{catalog.shop.name}: {format_cents(amount_cents, catalog.shop.currency)} on its way back to your card",
+        text + _signature(catalog),
+    )
+
+
+def refund_failed_alert(catalog: Catalog, email: str, amount_cents: int, why: str) -> Email:
+    """To the shop: a refund came back; the money is on the client's balance again, and someone should call."""
+    text = (
+        f"A refund of {format_cents(amount_cents, catalog.shop.currency)} to {email} failed: {why}.\n"
+        "The amount is back on the client's balance. Contact the client for another way to pay it back,"
+        " then refund it again (`blockhours refund EMAIL`).\n"
+    )
+    return Email(catalog.shop.email, f"Blockhours: a refund to {email} failed", text)

@@ -1,7 +1,7 @@
 """moto's server for the local stack and the tests, made to apply one request at a time.
 
 moto runs concurrent requests at once, so two TransactWriteItems on one item can interleave and lose
-an update; DynamoDB never does. Serialising requests gives the isolation DynamoDB guarantees.
+an update; DynamoDB never does. Serialising DynamoDB's requests gives the isolation it guarantees.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ class EmbeddedAWS:
         lock = threading.Lock()
 
         def serialised(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+                answer: Iterable[bytes] = moto_app(environ, start_response)
+                return answer  # SQS long polls must not hold up the table
             with lock:
                 return list(moto_app(environ, start_response))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import logging
 import os
 import secrets
@@ -27,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import catalog, template, wiring
 from .embedded_aws import EmbeddedAWS
-from .local_streams import StreamPump, sent_mail
+from .local_streams import QueuePump, StreamPump, sent_mail
 from .standin import StripeStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,8 +57,6 @@ class LocalContext:
 
 
 def _json_error(status: int, code: str, message: str) -> Response:
-    import json
-
     return Response(json.dumps({"error": code, "message": message}), status=status, content_type="application/json")
 
 
@@ -198,6 +197,7 @@ class LocalStack:
     _environ_before: dict[str, str] = field(default_factory=dict)
     print_mail: bool = False
     _pump: StreamPump | None = None
+    _workers: QueuePump | None = None
     _mail_printed: int = 0
 
     @property
@@ -227,6 +227,8 @@ class LocalStack:
     def stop(self) -> None:
         if self._pump is not None:
             self._pump.stop()
+        if self._workers is not None:
+            self._workers.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -274,7 +276,16 @@ class LocalStack:
         )
         client.get_waiter("table_exists").wait(TableName=self.table)
         boto3.client("sesv2").create_email_identity(EmailIdentity=os.environ["BLOCKHOURS_MAIL_FROM"])
+        sqs = boto3.client("sqs")
+        dead = sqs.create_queue(QueueName="blockhours-refunds-dlq")["QueueUrl"]
+        dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": "5"})
+        queue = sqs.create_queue(
+            QueueName="blockhours-refunds", Attributes={"VisibilityTimeout": "5", "RedrivePolicy": redrive}
+        )["QueueUrl"]
+        os.environ["BLOCKHOURS_REFUND_QUEUE_URL"] = queue
         self._pump = StreamPump(self.table, on_batch=self._print_new_mail if self.print_mail else None).start()
+        self._workers = QueuePump(queue).start()
 
     def _print_new_mail(self) -> None:
         mail = sent_mail()
@@ -287,9 +298,18 @@ class LocalStack:
         path = request.path
         if path.startswith("/api/"):
             return self.routes(request)(environ, start_response)
+        if path == "/_local/sweep" and request.method == "POST":
+            return self._sweep()(environ, start_response)
         if self.standin is not None and self.standin.serves(path):
             return self.standin(environ, start_response)
         return self._static(request)(environ, start_response)
+
+    def _sweep(self) -> Response:
+        """What EventBridge Scheduler does daily in AWS: the local stack runs the sweep when asked."""
+        from .handlers import sweep
+
+        report = sweep.handler({"source": "local"}, LocalContext("sweep"))
+        return Response(json.dumps(report), content_type="application/json")
 
     def _static(self, request: Request) -> Response:
         if self.site_dir is None:

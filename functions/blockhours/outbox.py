@@ -34,15 +34,33 @@ class Change:
 
 
 @dataclass(frozen=True)
+class RefundJob:
+    """A requested refund for the worker, through the refund queue."""
+
+    email: str
+    refund_id: str
+
+
+Effect = emails.Email | RefundJob
+
+
+@dataclass(frozen=True)
 class MailContext:
     catalog: Catalog
     site_url: str
     link_secret: str
 
 
-def emails_for(change: Change, context: MailContext) -> list[emails.Email]:
+def effects_for(change: Change, context: MailContext) -> list[Effect]:
     new, old = change.new, change.old
     kind = new.get("type")
+    if change.event_name == "INSERT" and kind == "refund":
+        email, amount, minutes = str(new["email"]), int(new["amount_cents"]), int(new["minutes"])
+        confirm = emails.refund_confirmation(context.catalog, email, amount, minutes, str(new["reason"]))
+        return [RefundJob(email, str(new["refund_id"])), confirm]
+    if change.event_name == "INSERT" and kind == "entry" and new.get("kind") == "refund-failed":
+        email = str(new["pk"]).removeprefix("CUST#")
+        return [emails.refund_failed_alert(context.catalog, email, int(new["amount_cents"]), str(new.get("note", "")))]
     if change.event_name == "INSERT" and kind == "entry" and new.get("kind") == "purchase":
         email = str(new["pk"]).removeprefix("CUST#")
         product = context.catalog.product(str(new.get("note", "")))

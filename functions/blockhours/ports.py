@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, SessionRecord
+from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, RefundRecord, SessionRecord
 from .domain.lots import Lot
+from .domain.refunds import RefundPart
 
 
 class LedgerStore(Protocol):
@@ -33,6 +34,42 @@ class LedgerStore(Protocol):
     def mark_event(self, event_id: str, at: int) -> bool: ...
 
     def settle_deposits(self, email: str, lots_before: Sequence[Lot], entry: JournalEntry) -> bool: ...
+
+    def request_refund(
+        self,
+        record: RefundRecord,
+        lots_before: Sequence[Lot],
+        lots_after: Sequence[Lot],
+        entry: JournalEntry,
+        spendable: tuple[int, int],
+        balance_left_minutes: int,
+    ) -> Literal["recorded", "duplicate", "changed"]: ...
+
+    def refund(self, email: str, refund_id: str) -> RefundRecord | None: ...
+
+    def record_refund_part(
+        self, record: RefundRecord, index: int, part: RefundPart, entry: JournalEntry | None
+    ) -> bool: ...
+
+    def give_back_refund_part(
+        self, record: RefundRecord, index: int, lot: Lot, lot_after: Lot, failure: str, entry: JournalEntry
+    ) -> bool: ...
+
+    def record_outside_refund(
+        self, stripe_refund_id: str, email: str, lot: Lot, lot_after: Lot, entry: JournalEntry
+    ) -> bool: ...
+
+    def payment_owner(self, payment_intent: str) -> tuple[str, str] | None: ...
+
+    def open_dispute(self, dispute_id: str, email: str, entry: JournalEntry) -> bool: ...
+
+    def close_dispute(self, dispute_id: str, email: str, entry: JournalEntry) -> bool: ...
+
+    def due_accounts(self, until: int) -> list[dict[str, Any]]: ...
+
+    def all_accounts(self) -> list[str]: ...
+
+    def mark_warned(self, email: str, refund_due_at: int) -> bool: ...
 
     def lots(self, email: str) -> list[Lot]: ...
 
@@ -83,6 +120,19 @@ class DebtLink:
     thanks_url: str
 
 
+@dataclass(frozen=True)
+class StripeRefund:
+    """A refund as Stripe holds it; refund_id and lot_id are ours, from its metadata (empty if made elsewhere)."""
+
+    id: str
+    payment_intent: str
+    amount_cents: int
+    status: str
+    failure: str = ""
+    refund_id: str = ""
+    lot_id: str = ""
+
+
 class PaymentGateway(Protocol):
     def create_checkout(self, order: CheckoutOrder) -> str:
         """Create a hosted checkout for the order; return the URL to send the client to."""
@@ -93,3 +143,9 @@ class PaymentGateway(Protocol):
     ) -> CardCharge: ...
 
     def create_debt_link(self, debt: DebtLink) -> str: ...
+
+    def refund_part(self, refund_id: str, part: RefundPart, email: str) -> StripeRefund: ...
+
+    def refunds_of(self, payment_intent: str) -> list[StripeRefund]: ...
+
+    def amount_received(self, payment_intent: str) -> int: ...

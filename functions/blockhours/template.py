@@ -1,4 +1,4 @@
-"""Read the SAM template: the ledger table's definition and the HTTP routes, for local use and tests."""
+"""Read the SAM template: the ledger table's definition, the HTTP routes and IAM grants, for local use and tests."""
 
 from __future__ import annotations
 
@@ -92,3 +92,20 @@ def http_routes(template: dict[str, Any] | None = None) -> list[Route]:
                 )
             )
     return routes
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def function_statements(name: str, template: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The IAM statements of function `name`: its role's inline policies (and any SAM `Policies` documents)."""
+    tpl = template if template is not None else load_template()
+    resources: dict[str, Any] = tpl["Resources"]
+    properties: dict[str, Any] = resources[name].get("Properties", {})
+    documents = [policy for policy in properties.get("Policies", []) if isinstance(policy, dict)]
+    role = properties.get("Role")
+    if isinstance(role, dict) and "Fn::GetAtt" in role:
+        role_properties = resources[role["Fn::GetAtt"][0]].get("Properties", {})
+        documents += [policy["PolicyDocument"] for policy in role_properties.get("Policies", [])]
+    return [statement for document in documents for statement in _as_list(document.get("Statement", []))]

@@ -9,6 +9,7 @@ from . import catalog as catalog_module
 from . import config
 from .adapters.dynamo import DynamoLedger
 from .adapters.mailer import SesMailer
+from .adapters.queue import SqsRefundQueue
 
 if TYPE_CHECKING:
     from .adapters.stripe_gateway import StripeGateway
@@ -29,6 +30,11 @@ def mailer() -> SesMailer:
 
 
 @cache
+def refund_queue() -> SqsRefundQueue:
+    return SqsRefundQueue(config.queues().refund_queue_url)
+
+
+@cache
 def gateway() -> StripeGateway:
     from .adapters.stripe_gateway import StripeGateway  # Stripe's SDK costs ~250 ms; only its users pay
 
@@ -39,6 +45,7 @@ def reset() -> None:
     """Forget every adapter and setting, so the next use reads the environment again."""
     ledger.cache_clear()
     mailer.cache_clear()
+    refund_queue.cache_clear()
     gateway.cache_clear()
     catalog_module.load.cache_clear()
     config.clear()

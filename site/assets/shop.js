@@ -165,16 +165,18 @@
 
   /* ---- The balance page: the signed link's token → GET /api/balance → balance, lots, statement ---- */
 
-  // `own`: the ledger writes a note that already says what happened.
+  // `own`: the ledger writes a note that already says what happened; `plain`: its note is for staff
+  // (Stripe ids, internal reasons), so the label alone says it. Signs follow the spendable balance:
+  // a refund leaves it when requested, and comes back to it only if the refund fails.
   var KINDS = {
     purchase: { label: "Bought", sign: 1 },
     redemption: { label: "Session", sign: -1 },
     overage: { label: "Time beyond the balance", sign: 0, own: true },
     payment: { label: "Extra time paid", sign: 0, own: true },
     settled: { label: "Deposit closed", sign: 0, own: true },
-    "refund-requested": { label: "Refund requested", sign: 0 },
-    refunded: { label: "Refunded to your card", sign: -1 },
-    "refund-failed": { label: "Refund failed; the amount is back on your balance", sign: 1 },
+    "refund-requested": { label: "Refund requested", sign: -1, plain: true },
+    refunded: { label: "Refunded to your card", sign: 0, plain: true },
+    "refund-failed": { label: "Refund failed \u2014 back on your balance", sign: 1, plain: true },
     dispute: { label: "Payment disputed; account paused", sign: 0 },
   };
 
@@ -197,8 +199,15 @@
     return (sign > 0 ? "+" : sign < 0 ? "\u2212" : "") + format(value);
   }
 
+  function signOf(entry) {
+    // A refund made in Stripe's dashboard had no request before it: it is what takes the money off.
+    if (entry.kind === "refunded" && entry.actor !== "stripe") return -1;
+    return (KINDS[entry.kind] || { sign: 0 }).sign;
+  }
+
   function describe(entry, config) {
     var kind = KINDS[entry.kind] || { label: entry.kind, sign: 0 };
+    if (kind.plain) return kind.label;
     if (entry.kind === "purchase") {
       var product = config.products[entry.note];
       return kind.label + " " + (product ? product.name : entry.note || "time");
@@ -214,6 +223,7 @@
     part("minutes-exact").textContent = view.balance_minutes >= 60 ? "(" + view.balance_minutes + " minutes)" : "";
     part("amount").textContent = money(view.balance_cents, view.currency);
     part("frozen").hidden = view.status !== "frozen";
+    part("refund-area").hidden = !(view.balance_cents > 0 && view.status !== "frozen");
 
     var lots = part("lots");
     lots.replaceChildren();
@@ -230,11 +240,11 @@
     var statement = part("statement");
     statement.replaceChildren();
     view.statement.forEach(function (entry) {
-      var sign = (KINDS[entry.kind] || { sign: 0 }).sign;
+      var sign = signOf(entry);
       var row = document.createElement("tr");
       cell(row, day(entry.at, true));
       cell(row, describe(entry, config));
-      cell(row, entry.actor === "stripe" ? "" : entry.actor);
+      cell(row, entry.actor === "stripe" ? "" : entry.actor === view.email ? "You" : entry.actor);
       cell(row, signed(entry.minutes, sign, String), "bh-number");
       cell(row, signed(entry.amount_cents, sign, function (c) { return money(c, view.currency); }), "bh-number");
       statement.appendChild(row);
@@ -252,16 +262,106 @@
     root.querySelector('[data-bh="data"]').hidden = true;
   }
 
-  async function mountBalance(config) {
-    var root = document.querySelector("[data-bh-balance]");
-    if (!root) return;
-    var status = root.querySelector('[data-bh="status"]');
-    var token = new URLSearchParams(window.location.search).get("t");
-    if (!token) {
-      status.hidden = true;
-      problem(root, "missing_link", 400, null);
-      return;
+  var REFUND_REFUSALS = {
+    nothing_to_refund: "There is nothing left to refund: your balance is already used or on its way back to your card.",
+    account_frozen: "Refunds are paused while a payment dispute is open on your account. Write to {shop} and we will sort it out.",
+    busy: "Your balance was changing at that moment, so nothing was refunded. Press the button again.",
+    invalid_link: "This link is not valid, so nothing was refunded. Open the link from your latest email exactly as sent.",
+    expired_link: "This link has expired, so nothing was refunded. Ask us for a new link and we will email it to you.",
+  };
+
+  function refundRefusal(status, body, config) {
+    var code = body && body.error;
+    if (REFUND_REFUSALS[code]) return REFUND_REFUSALS[code].replace("{shop}", config.shopEmail);
+    // below_minimum: the API's sentence names the amount, the minimum and that nothing is forfeited.
+    if (body && body.message) return "No refund was made: " + sentence(body.message);
+    if (status === 429) return "The shop is busy. Wait a few seconds and press the button again.";
+    return (
+      "We could not confirm your refund (error " + status + "). The balance on this page now shows whether it went " +
+      "through; if it is still there, try again in a minute, or write to " + config.shopEmail + "."
+    );
+  }
+
+  // Refund my unused balance → an inline "Refund $X to your card?" → POST /api/refunds → the answer in words.
+  function mountRefund(root, token, config, latest, reload) {
+    var part = function (name) { return root.querySelector('[data-bh="' + name + '"]'); };
+    var button = part("refund");
+    var confirm = part("refund-confirm");
+    var yes = part("refund-yes");
+    var message = part("refund-message");
+    var state = { busy: false };
+
+    function say(text, kind) {
+      message.textContent = text;
+      message.className = "bh-message" + (kind ? " bh-message--" + kind : "");
     }
+
+    function close() {
+      confirm.hidden = true;
+      button.setAttribute("aria-expanded", "false");
+    }
+
+    function ask() {
+      if (state.busy) return;
+      // A second click on this button leaves the question open: it must never land on "Yes, refund".
+      var view = latest.view;
+      if (!view) return;
+      part("refund-question").textContent = "Refund " + money(view.balance_cents, view.currency) + " to your card?";
+      say("");
+      confirm.hidden = false;
+      button.setAttribute("aria-expanded", "true");
+      part("refund-question").focus();
+    }
+
+    function busy(on) {
+      state.busy = on;
+      [button, yes].forEach(function (b) {
+        b.disabled = on;
+        if (on) b.setAttribute("aria-busy", "true");
+        else b.removeAttribute("aria-busy");
+      });
+    }
+
+    async function refund() {
+      if (state.busy) return;
+      busy(true);
+      say("Asking for your refund\u2026", "info");
+      var ok = false;
+      try {
+        var response = await fetch("/api/refunds", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ t: token }),
+          cache: "no-store",
+        });
+        var answer = await readJson(response);
+        ok = Boolean(response.ok && answer);
+        if (ok) say(sentence(answer.message || "your refund is on its way back to your card"), "ok");
+        else say(refundRefusal(response.status, answer, config), "error");
+      } catch (_) {
+        say("The shop could not be reached, so nothing was refunded. Check your connection and press the button again.", "error");
+      }
+      close();
+      await reload();
+      busy(false);
+      if (ok) {
+        message.focus();
+        // The card refund is made a moment later; show it without a manual reload.
+        window.setTimeout(function () { if (root.isConnected) reload(); }, 4000);
+      }
+    }
+
+    button.addEventListener("click", ask);
+    yes.addEventListener("click", refund);
+    part("refund-cancel").addEventListener("click", function () {
+      close();
+      button.focus();
+    });
+  }
+
+  // The view shown, or null after a problem (which the page then explains).
+  async function loadBalance(root, token, config) {
+    var status = root.querySelector('[data-bh="status"]');
     try {
       var response = await fetch("/api/balance?t=" + encodeURIComponent(token), {
         headers: { Accept: "application/json" },
@@ -269,12 +369,31 @@
       });
       var body = await readJson(response);
       status.hidden = true;
-      if (response.ok && body) render(root, body, config);
-      else problem(root, body && body.error, response.status, body);
+      if (response.ok && body) {
+        render(root, body, config);
+        return body;
+      }
+      problem(root, body && body.error, response.status, body);
     } catch (_) {
       status.hidden = true;
       problem(root, null, 0, { message: "the shop could not be reached; check your connection and reload this page" });
     }
+    return null;
+  }
+
+  async function mountBalance(config) {
+    var root = document.querySelector("[data-bh-balance]");
+    if (!root) return;
+    var token = new URLSearchParams(window.location.search).get("t");
+    if (!token) {
+      root.querySelector('[data-bh="status"]').hidden = true;
+      problem(root, "missing_link", 400, null);
+      return;
+    }
+    var latest = { view: null };
+    var reload = async function () { latest.view = await loadBalance(root, token, config); };
+    mountRefund(root, token, config, latest, reload);
+    await reload();
   }
 
   function mount() {

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -76,6 +77,9 @@ class Client:
     def checkouts(self) -> list[Request]:
         return [r for r in self.requests if r.method == "POST" and urlsplit(r.url).path == "/api/checkout"]
 
+    def refunds(self) -> list[Request]:
+        return [r for r in self.requests if r.method == "POST" and urlsplit(r.url).path == "/api/refunds"]
+
 
 def _stays_on_this_machine(url: str) -> bool:
     parts = urlsplit(url)
@@ -133,6 +137,30 @@ def balance_link(stack: LocalStack, email: str, **kwargs: int) -> str:
 
 def unique_email() -> str:
     return f"client-{secrets.token_hex(4)}@example.com"
+
+
+def session_recorded(stack: LocalStack, email: str, minutes: int) -> None:
+    """A technician's session, as the staff CLI records it (loopback needs no signature locally)."""
+    body: dict[str, str | int] = {
+        "email": email,
+        "minutes": minutes,
+        "technician": "Sam",
+        "note": "Outlook profile rebuilt",
+        "session_id": f"session-{secrets.token_hex(6)}",
+    }
+    response = requests.post(f"{stack.url}/api/sessions", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def stripe_refunds(stack: LocalStack, payment_intent: str, wait_seconds: float = 0) -> list[dict[str, Any]]:
+    """The stand-in's refunds on one payment, waiting up to `wait_seconds` for the worker to make the first."""
+    assert stack.standin is not None
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        made = [dict(r) for r in list(stack.standin.refunds.values()) if r["payment_intent"] == payment_intent]
+        if made or time.monotonic() >= deadline:
+            return made
+        time.sleep(0.2)
 
 
 def test_the_shop_lists_every_catalog_product_with_its_price(client: Client) -> None:
@@ -247,7 +275,7 @@ def test_buying_the_hour_ends_on_the_success_page_and_the_balance_shows_sixty_mi
     expect(page.locator('[data-bh="minutes-exact"]')).to_have_text("(60 minutes)")
     expect(page.locator('[data-bh="amount"]')).to_have_text("$129.00")
     expect(page.get_by_role("row").filter(has_text="Bought 1-hour block")).to_have_count(1)
-    expect(page.get_by_role("button", name="Refund my unused balance")).to_be_hidden()
+    expect(page.get_by_role("button", name="Refund my unused balance")).to_be_visible()
     screenshot(page, "balance.png")
 
 
@@ -314,3 +342,90 @@ def test_the_shop_follows_dark_mode_and_has_a_toggle(browser: Browser, stack: Lo
         expect(page.locator("body")).to_have_attribute("data-md-color-scheme", "slate")
         page.locator('label[title="Light mode"]').click()
         expect(page.locator("body")).to_have_attribute("data-md-color-scheme", "default")
+
+
+def test_a_client_refunds_what_is_left_after_a_session_once_however_often_they_press(
+    client: Client, stack: LocalStack
+) -> None:
+    email = unique_email()
+    page = client.page
+    open_order(client, "1-hour block", email)
+    page.get_by_label(AGREEMENT).check()
+    page.get_by_role("dialog").get_by_role("button", name="Buy for $129.00").click()
+    page.wait_for_url("**/checkout/cs_*")
+    checkout_id = urlsplit(page.url).path.rsplit("/", 1)[-1]
+    page.get_by_role("button", name="Pay", exact=True).click()
+    page.wait_for_url("**/success/?session_id=cs_*")
+    assert stack.standin is not None
+    payment_intent = str(stack.standin.sessions[checkout_id]["payment_intent"])
+    session_recorded(stack, email, 45)
+
+    page.goto(balance_link(stack, email))
+    expect(page.locator('[data-bh="minutes"]')).to_have_text("15 min")
+    refund = page.get_by_role("button", name="Refund my unused balance")
+    refund.dblclick()
+    question = page.get_by_role("group", name="Refund $32.25 to your card?")
+    expect(question).to_be_visible()
+    expect(refund).to_have_attribute("aria-expanded", "true")
+    question.get_by_role("button", name="Yes, refund").dblclick()
+
+    result = page.locator('[data-bh="refund-message"]')
+    expect(result).to_have_text("$32.25 is on its way back to your card; we have emailed you a confirmation.")
+    expect(result).to_have_attribute("aria-live", "polite")
+    expect(page.locator('[data-bh="amount"]')).to_have_text("$0.00")
+    expect(refund).to_be_hidden()
+    statement = page.locator('[data-bh="statement"]')
+    expect(statement.get_by_role("row").filter(has_text="Refund requested")).to_contain_text("\u2212$32.25")
+    made = stripe_refunds(stack, payment_intent, wait_seconds=10)
+    # The page looks again once the worker has had time to ask Stripe.
+    expect(statement.get_by_role("row").filter(has_text="Refunded to your card")).to_have_count(1, timeout=10_000)
+    page.wait_for_timeout(300)
+
+    assert len(client.refunds()) == 1
+    assert [(r["amount"], r["status"]) for r in made] == [(3225, "succeeded")]
+    assert made[0]["metadata"]["lot_id"] == checkout_id
+    assert len(stripe_refunds(stack, payment_intent)) == 1
+
+
+def test_the_refund_button_is_hidden_when_nothing_is_left(client: Client, stack: LocalStack) -> None:
+    email = unique_email()
+    bought(stack, email)
+    session_recorded(stack, email, 60)
+    page = client.page
+    page.goto(balance_link(stack, email))
+
+    expect(page.locator('[data-bh="amount"]')).to_have_text("$0.00")
+    expect(page.get_by_role("row").filter(has_text="Session: Outlook profile rebuilt")).to_have_count(1)
+    expect(page.get_by_role("button", name="Refund my unused balance")).to_be_hidden()
+    assert client.refunds() == []
+
+
+def test_a_refused_refund_is_shown_in_words_on_a_phone(client: Client, phone: Client, stack: LocalStack) -> None:
+    email = unique_email()
+    bought(stack, email)
+    link = balance_link(stack, email)
+    # The client opened the link on their phone earlier, then refunds from the computer.
+    phone.page.goto(link)
+    expect(phone.page.locator('[data-bh="amount"]')).to_have_text("$129.00")
+    client.page.goto(link)
+    client.page.get_by_role("button", name="Refund my unused balance").click()
+    client.page.get_by_role("button", name="Yes, refund").click()
+    expect(client.page.locator('[data-bh="refund-message"]')).to_contain_text("$129.00 is on its way back")
+
+    page = phone.page
+    page.get_by_role("button", name="Refund my unused balance").tap()
+    question = page.get_by_role("group", name="Refund $129.00 to your card?")
+    yes = question.get_by_role("button", name="Yes, refund")
+    expect(yes).to_be_in_viewport()
+    expect(question.get_by_role("button", name="Cancel")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    yes.tap()
+
+    result = page.locator('[data-bh="refund-message"]')
+    expect(result).to_have_text(
+        "There is nothing left to refund: your balance is already used or on its way back to your card."
+    )
+    expect(result).to_have_class("bh-message bh-message--error")
+    expect(page.locator('[data-bh="amount"]')).to_have_text("$0.00")
+    expect(page.get_by_role("button", name="Refund my unused balance")).to_be_hidden()
+    assert len(phone.refunds()) == 1

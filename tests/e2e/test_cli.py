@@ -71,3 +71,23 @@ def test_every_error_is_one_readable_line(dev: DevStack, client: str, args: tupl
     assert failed.returncode == 1
     assert says in failed.stderr
     assert "Traceback" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+
+
+def test_refund_reconcile_and_sweep(dev: DevStack) -> None:
+    buy(dev.url, "refund-cli@example.com", "block-60")
+    assert cli(dev, "redeem", "refund-cli@example.com", "45", "--tech", "Sam").returncode == 0
+    refunded = cli(dev, "refund", "refund-cli@example.com")
+    assert refunded.returncode == 0, refunded.stderr
+    assert "refund of 15 min ($32.25) requested" in refunded.stdout
+    nothing = cli(dev, "refund", "refund-cli@example.com")
+    assert nothing.returncode == 1 and "nothing left to refund" in nothing.stderr
+
+    for _ in range(50):  # the worker asks Stripe in the background
+        audit = cli(dev, "reconcile")
+        if audit.returncode == 0:
+            break
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "all agree" in audit.stdout
+
+    swept = cli(dev, "sweep")
+    assert swept.returncode == 0 and "accounts due" in swept.stdout

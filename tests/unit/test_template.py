@@ -14,7 +14,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from blockhours.template import DEFAULT_TEMPLATE_PATH, Route, http_routes, load_template, table_definition
+from blockhours.template import (
+    DEFAULT_TEMPLATE_PATH,
+    Route,
+    function_statements,
+    http_routes,
+    load_template,
+    table_definition,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template()
@@ -23,8 +30,18 @@ PUBLIC_ROUTES = {
     ("GET", "/api/health"),
     ("POST", "/api/checkout"),
     ("POST", "/api/stripe/webhook"),
+    ("GET", "/api/balance"),
+    ("POST", "/api/refunds"),
 }
-STAFF_ROUTES = {("GET", "/api/customers/{email}")}
+STAFF_ROUTES = {
+    ("GET", "/api/customers"),
+    ("GET", "/api/customers/{email}"),
+    ("POST", "/api/customers/{email}/settle"),
+    ("POST", "/api/customers/{email}/refund"),
+    ("POST", "/api/sessions"),
+    ("GET", "/api/reports/liability"),
+    ("POST", "/api/reports/reconcile"),
+}
 STAFF_PREFIXES = ("/api/customers", "/api/sessions", "/api/reports")
 
 # cfn-lint 1.x has no `python -m cfnlint`; this is what its console script runs.
@@ -55,14 +72,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _dynamodb_statements(template: dict[str, Any]) -> Iterator[tuple[str, list[str], list[Any]]]:
-    for name, function in _functions(template).items():
-        for policy in function["Properties"].get("Policies", []):
-            if not isinstance(policy, dict):
-                continue
-            for statement in _as_list(policy.get("Statement", [])):
-                actions = [str(a) for a in _as_list(statement.get("Action", []))]
-                if any(a == "*" or a.lower().startswith("dynamodb:") for a in actions):
-                    yield name, actions, _as_list(statement.get("Resource", []))
+    for name in _functions(template):
+        for statement in function_statements(name, template):
+            actions = [str(a) for a in _as_list(statement.get("Action", []))]
+            if any(a == "*" or a.lower().startswith("dynamodb:") for a in actions):
+                yield name, actions, _as_list(statement.get("Resource", []))
 
 
 def _wildcard_dynamodb_grants(template: dict[str, Any]) -> list[str]:
@@ -166,6 +180,23 @@ def test_iam_routes_have_the_iam_authorizer_enabled_on_their_api() -> None:
     assert api_auth.get("DefaultAuthorizer") in (None, "NONE")
 
 
+def _routes_in_code() -> set[tuple[str, str, str]]:
+    """(method, path, handler) of every Powertools route the handler modules declare."""
+    routes = set()
+    for path in (REPO_ROOT / "functions" / "blockhours" / "handlers").glob("*.py"):
+        for method, route in re.findall(r'@app\.(get|post|put|patch|delete)\("([^"]+)"', path.read_text()):
+            template_path = re.sub(r"<([^>]+)>", r"{\1}", route)
+            routes.add((method.upper(), template_path, f"blockhours.handlers.{path.stem}.handler"))
+    return routes
+
+
+def test_every_route_in_the_code_is_in_the_template_with_its_handler_and_back() -> None:
+    in_template = {(r.method, r.path, r.handler) for r in http_routes(TEMPLATE)}
+
+    assert _routes_in_code() - in_template == set(), "routes the code serves but template.yaml does not route"
+    assert in_template - _routes_in_code() == set(), "routes template.yaml sends to a handler that has no such route"
+
+
 def test_http_routes_read_auth_and_handler_from_the_template() -> None:
     template = copy.deepcopy(TEMPLATE)
     health = template["Resources"]["ApiFunction"]["Properties"]["Events"]["Health"]["Properties"]
@@ -196,8 +227,8 @@ def test_no_function_grants_dynamodb_actions_on_every_resource() -> None:
 
 def test_wildcard_check_catches_a_star_resource() -> None:
     template = copy.deepcopy(TEMPLATE)
-    template["Resources"]["ApiFunction"]["Properties"]["Policies"].append(
-        {"Statement": [{"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": "*"}]}
+    template["Resources"]["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": "*"}
     )
 
     assert "ApiFunction: ['dynamodb:Scan'] on ['*']" in _wildcard_dynamodb_grants(template)
@@ -210,14 +241,14 @@ def test_every_reference_names_a_parameter_resource_or_pseudo_parameter() -> Non
 def test_reference_check_catches_an_undefined_name() -> None:
     template = copy.deepcopy(TEMPLATE)
     template["Globals"]["Function"]["Environment"]["Variables"]["X"] = {"Ref": "NoSuchParameter"}
-    template["Resources"]["ApiFunction"]["Properties"]["Policies"][0]["Statement"][0]["Resource"] = {
+    template["Resources"]["ApiRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] = {
         "Fn::Sub": "${NoSuchTable.Arn}/index/*"
     }
 
     assert _undefined_references(template) >= {"NoSuchParameter", "NoSuchTable"}
 
 
-def test_cfn_lint_passes() -> None:
+def test_cfn_lint_passes_with_the_repository_settings() -> None:
     assert DEFAULT_TEMPLATE_PATH == REPO_ROOT / "template.yaml"
     result = subprocess.run(
         [sys.executable, "-c", CFN_LINT, "template.yaml"],
@@ -228,4 +259,6 @@ def test_cfn_lint_passes() -> None:
         check=False,
     )
 
+    # .cfnlintrc.yaml adds the informational rules and strict types: any finding at all fails.
+    assert (REPO_ROOT / ".cfnlintrc.yaml").is_file()
     assert result.returncode == 0, f"cfn-lint failed:\n{result.stdout}\n{result.stderr}"

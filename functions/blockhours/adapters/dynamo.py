@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
-
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..domain.ledger import CustomerLedger, JournalEntry, Payment, SessionRecord
 from ..domain.lots import Lot
@@ -21,80 +15,26 @@ from .dynamo_items import (
     entry_from,
     entry_sk,
     entry_values,
-    item,
     key,
     lot_from,
     lot_sk,
     lot_values,
     plain,
+    refund_from,
     session_from,
     session_sk,
     session_values,
 )
+from .dynamo_refunds import RefundWrites
+from .dynamo_table import StoreError
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
-
     from ..domain.ledger import Account
 
-_CONFLICT_RETRIES = 8
-_NEW = "attribute_not_exists(pk)"
 Outcome = Literal["recorded", "duplicate", "changed"]
 
 
-class StoreError(Exception):
-    """DynamoDB refused a write for a reason other than a condition; nothing was written."""
-
-
-class DynamoLedger:
-    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
-        self.table = table
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=5)
-            self._client = boto3.client("dynamodb", config=config)
-        return self._client
-
-    # --- writes ---------------------------------------------------------------------------------
-
-    def _put(self, pk: str, sk: str, values: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Put": {"TableName": self.table, "Item": item({"pk": pk, "sk": sk, **values}), "ConditionExpression": _NEW}
-        }
-
-    def _update(self, pk: str, sk: str, expression: str, values: dict[str, Any], condition: str = "") -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": key(pk, sk),
-            "UpdateExpression": expression,
-            "ExpressionAttributeValues": item(values),
-        }
-        if "#status" in expression or "#status" in condition:
-            update["ExpressionAttributeNames"] = {"#status": "status"}
-        if condition:
-            update["ConditionExpression"] = condition
-        return {"Update": update}
-
-    def _transact(self, items: list[dict[str, Any]]) -> list[str]:
-        """Run one transaction; the cancellation reasons when a condition failed, [] when it committed."""
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                self.client.transact_write_items(TransactItems=cast("Any", items))
-                return []
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise
-                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                if "ConditionalCheckFailed" in reasons:
-                    return reasons
-                if "TransactionConflict" not in reasons or attempt == _CONFLICT_RETRIES - 1:
-                    raise StoreError(f"transaction cancelled: {', '.join(reasons) or exc}") from exc
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
-        raise AssertionError("unreachable")
-
+class DynamoLedger(RefundWrites):
     def credit_purchase(
         self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
     ) -> Literal["credited", "duplicate"]:
@@ -124,6 +64,7 @@ class DynamoLedger:
                 self._put(f"EVT#{event_id}", "EVT", {"effect": lot.lot_id, "at": payment.paid_at}),
                 self._put(pk, lot_sk(lot), lot_values(lot)),
                 self._put(pk, entry_sk(entry), entry_values(entry)),
+                self._put(f"PI#{payment.payment_intent}", "PI", {"email": payment.email, "lot_id": lot.lot_id}),
                 account,
             ]
         )
@@ -227,16 +168,6 @@ class DynamoLedger:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        kwargs = {"TableName": self.table, **kwargs}
-        while True:
-            page = self.client.query(**kwargs)
-            rows.extend(plain(found) for found in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return rows
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     def lots(self, email: str) -> list[Lot]:
         rows = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :lot)",
@@ -268,7 +199,24 @@ class DynamoLedger:
             account=account_from(account),
             lots=[lot_from(row) for row in rows if row["sk"].startswith("LOT#")],
             entries=[entry_from(row) for row in rows if row["sk"].startswith("ENTRY#")],
+            refunds=[refund_from(row) for row in rows if row["sk"].startswith("REFUND#")],
         )
+
+    def all_accounts(self) -> list[str]:
+        """Every customer's email: a scan, for the occasional audit only (reconcile), never a request path."""
+        emails: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": "sk = :account",
+            "ExpressionAttributeValues": {":account": {"S": ACCOUNT_SK}},
+            "ProjectionExpression": "email",
+        }
+        while True:
+            page = self.client.scan(**kwargs)
+            emails.extend(str(plain(found)["email"]) for found in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return sorted(emails)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def stripe_customer_id(self, email: str) -> str | None:
         found = self.client.get_item(
@@ -313,3 +261,25 @@ class DynamoLedger:
             )
         )
         return not self._transact(items)
+
+    def due_accounts(self, until: int) -> list[dict[str, Any]]:
+        """Accounts holding credit whose refund falls due by `until`: read from the sparse index, nothing else."""
+        return self._query(
+            IndexName="refund-due",
+            KeyConditionExpression="due_shard = :shard AND refund_due_at <= :until",
+            ExpressionAttributeValues={":shard": {"S": DUE_SHARD}, ":until": {"N": str(until)}},
+        )
+
+    def mark_warned(self, email: str, refund_due_at: int) -> bool:
+        """Remember that the client was warned about this refund date; False if they already were."""
+        return not self._transact(
+            [
+                self._update(
+                    customer_pk(email),
+                    ACCOUNT_SK,
+                    "SET warned_for = :due",
+                    {":due": refund_due_at},
+                    "attribute_exists(pk) AND (attribute_not_exists(warned_for) OR warned_for <> :due)",
+                )
+            ]
+        )

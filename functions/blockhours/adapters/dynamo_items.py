@@ -9,8 +9,9 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from ..domain.ledger import Account, JournalEntry, LotShare, SessionRecord
+from ..domain.ledger import Account, JournalEntry, LotShare, RefundRecord, SessionRecord
 from ..domain.lots import Lot
+from ..domain.refunds import RefundPart
 
 ACCOUNT_SK = "ACCOUNT"
 DUE_SHARD = "DUE"
@@ -72,6 +73,27 @@ def entry_values(entry: JournalEntry) -> dict[str, Any]:
     return {"type": "entry", **asdict(entry), "lots": [asdict(share) for share in entry.lots]}
 
 
+def refund_sk(refund_id: str) -> str:
+    return f"REFUND#{refund_id}"
+
+
+def refund_values(record: RefundRecord) -> dict[str, Any]:
+    values = asdict(record)
+    values["parts"] = [asdict(part) for part in record.parts]
+    return {"type": "refund", **values, "amount_cents": record.amount_cents, "minutes": record.minutes}
+
+
+def refund_from(row: Mapping[str, Any]) -> RefundRecord:
+    return RefundRecord(
+        refund_id=row["refund_id"],
+        email=row["email"],
+        reason=row["reason"],
+        requested_at=row["requested_at"],
+        parts=tuple(RefundPart(**part) for part in row.get("parts", [])),
+        status=row.get("status", "requested"),
+    )
+
+
 def session_values(record: SessionRecord) -> dict[str, Any]:
     return {"type": "session", **asdict(record), "draws": [asdict(share) for share in record.draws]}
 
@@ -89,6 +111,10 @@ def account_from(row: Mapping[str, Any]) -> Account:
         created_at=row.get("created_at", 0),
         last_activity_at=row.get("last_activity_at", 0),
         refund_due_at=row.get("refund_due_at"),
+        refunding_cents=row.get("refunding_cents", 0),
+        refunded_cents=row.get("refunded_cents", 0),
+        awaiting_refund_cents=row.get("awaiting_refund_cents", 0),
+        open_disputes=row.get("open_disputes", 0),
     )
 
 

@@ -10,10 +10,11 @@ import stripe
 
 from ..config import StripeSettings
 from ..domain.ledger import Payment
-from ..ports import CardCharge, CheckoutOrder, DebtLink
+from ..domain.refunds import RefundPart
+from ..ports import CardCharge, CheckoutOrder, DebtLink, StripeRefund
 
 if TYPE_CHECKING:
-    from stripe.params import PaymentIntentCreateParams, PaymentLinkCreateParams
+    from stripe.params import PaymentIntentCreateParams, PaymentLinkCreateParams, RefundCreateParams
     from stripe.params.checkout import SessionCreateParams
 
 CREDIT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
@@ -186,6 +187,36 @@ class StripeGateway:
             raise GatewayError(f"Stripe could not create the payment link: {exc.user_message or exc}") from exc
         return link.url
 
+    def refund_part(self, refund_id: str, part: RefundPart, email: str) -> StripeRefund:
+        """Refund one lot's part to its PaymentIntent, once: a refund already made for it is found, not redone.
+
+        Stripe keeps idempotency keys for a day at least; our refund id and lot id in the refund's metadata
+        let a retry after that find the refund it made instead of making another.
+        """
+        try:
+            for existing in self.refunds_of(part.payment_intent):
+                if existing.refund_id == refund_id and existing.lot_id == part.lot_id:
+                    return existing
+            params: RefundCreateParams = {
+                "payment_intent": part.payment_intent,
+                "amount": part.amount_cents,
+                "reason": "requested_by_customer",
+                "metadata": {"refund_id": refund_id, "lot_id": part.lot_id, "email": email},
+            }
+            created = self.client.v1.refunds.create(params, {"idempotency_key": f"refund-{refund_id}-{part.lot_id}"})
+        except stripe.InvalidRequestError as exc:
+            return StripeRefund("", part.payment_intent, part.amount_cents, "failed", exc.user_message or str(exc))
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe could not be asked for the refund: {exc.user_message or exc}") from exc
+        return _refund(created)
+
+    def refunds_of(self, payment_intent: str) -> list[StripeRefund]:
+        found = self.client.v1.refunds.list({"payment_intent": payment_intent, "limit": 100})
+        return [_refund(refund) for refund in found.auto_paging_iter()]
+
+    def amount_received(self, payment_intent: str) -> int:
+        return int(self.client.v1.payment_intents.retrieve(payment_intent).amount_received or 0)
+
     def verify_event(self, payload: bytes, signature: str | None) -> stripe.Event:
         if not signature:
             raise WebhookRejected("missing Stripe-Signature header")
@@ -244,6 +275,23 @@ def checkout_event(event: stripe.Event) -> CheckoutEvent:
     if not payment.email or not payment.payment_intent:
         return CheckoutEvent(event.id, event.type, "ignored", reason="checkout session without email or payment")
     return CheckoutEvent(event.id, event.type, "paid", payment=payment)
+
+
+def _refund(refund: Any) -> StripeRefund:
+    metadata = refund.metadata.to_dict() if refund.metadata else {}
+    return StripeRefund(
+        id=refund.id,
+        payment_intent=str(refund.payment_intent or ""),
+        amount_cents=int(refund.amount),
+        status=str(refund.status),
+        failure=str(getattr(refund, "failure_reason", "") or ""),
+        refund_id=str(metadata.get("refund_id", "")),
+        lot_id=str(metadata.get("lot_id", "")),
+    )
+
+
+def refund_from_event(event: stripe.Event) -> StripeRefund:
+    return _refund(event.data.object)
 
 
 def _id_of(value: Any) -> str | None:

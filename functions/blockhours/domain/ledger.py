@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .lots import Lot
+from .refunds import RefundPart
 
 DAY_SECONDS = 86_400
 
@@ -76,6 +77,10 @@ class Account:
     created_at: int
     last_activity_at: int
     refund_due_at: int | None
+    refunding_cents: int = 0  # set aside for refunds that Stripe has not confirmed yet
+    refunded_cents: int = 0
+    awaiting_refund_cents: int = 0  # a settled deposit's remainder, not yet asked of Stripe
+    open_disputes: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class CustomerLedger:
     account: Account
     lots: list[Lot] = field(default_factory=list)
     entries: list[JournalEntry] = field(default_factory=list)
+    refunds: list[RefundRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,38 @@ class SessionRecord:
     payment_intent: str | None = None
     pay_url: str | None = None
     overage_problem: str = ""
+
+
+RefundReason = Literal["client", "settle", "stale", "staff"]
+RefundStatus = Literal["requested", "succeeded", "partial", "failed"]
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    """A refund's saga: requested (money set aside) → each part sent to Stripe → its outcome."""
+
+    refund_id: str
+    email: str
+    reason: RefundReason
+    requested_at: int
+    parts: tuple[RefundPart, ...]
+    status: RefundStatus = "requested"
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(part.amount_cents for part in self.parts)
+
+    @property
+    def minutes(self) -> int:
+        return sum(part.minutes for part in self.parts)
+
+    def settled_status(self) -> RefundStatus:
+        states = {part.status for part in self.parts}
+        if states <= {"succeeded"}:
+            return "succeeded"
+        if "requested" in states or "pending" in states:
+            return "requested"
+        return "failed" if states == {"failed"} else "partial"
 
 
 def purchase_lot(payment: Payment, stale_after_days: int) -> Lot:

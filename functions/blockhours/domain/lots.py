@@ -49,6 +49,12 @@ class Lot:
     def remaining_minutes(self) -> int:
         return self.minutes - self.used_minutes - self.refunded_minutes
 
+    def price_of_next(self, minutes: int) -> int:
+        """What the next `minutes` of this lot are worth; the last of them take exactly what is left."""
+        if minutes == self.remaining_minutes:
+            return self.remaining_cents
+        return cents_for_minutes(self.amount_cents, self.minutes, self.position, minutes)
+
     @property
     def spendable_minutes(self) -> int:
         return 0 if self.closed_at is not None else self.remaining_minutes
@@ -106,7 +112,7 @@ def consume(lots: Sequence[Lot], minutes: int) -> tuple[list[Draw], list[Lot]]:
     for lot in ordered:
         take = min(left, lot.spendable_minutes)
         if take:
-            cost = cents_for_minutes(lot.amount_cents, lot.minutes, lot.position, take)
+            cost = lot.price_of_next(take)
             draws.append(Draw(lot.lot_id, take, cost))
             lot = replace(lot, used_minutes=lot.used_minutes + take, consumed_cents=lot.consumed_cents + cost)
             left -= take

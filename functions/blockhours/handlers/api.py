@@ -91,8 +91,52 @@ def record_session(body: Annotated[SessionBody, Body()]) -> Response[str]:
 @app.post("/api/customers/<email>/settle")
 def settle(email: str, body: Annotated[SettleBody, Body()]) -> Response[str]:
     require_staff(app)
-    ledger = services.settle(wiring.ledger(), unquote(email), body.technician)
+    catalog, store = wiring.catalog(), wiring.ledger()
+    ledger = services.settle(store, unquote(email), body.technician)
+    if catalog.refunds.deposits_refund_at_settle and ledger.account.awaiting_refund_cents > 0:
+        try:
+            services.request_refund(catalog, store, ledger.account.email, "settle", body.technician, scope="settled")
+        except services.ShopError as kept:  # below the minimum: it stays on the balance, never forfeited
+            logger.warning("settled deposit kept on the balance", extra={"reason": kept.message})
+        ledger = services.customer_ledger(store, ledger.account.email)
     return json_response(200, _ledger_body(ledger))
+
+
+class StaffRefundBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    minutes: int | None = Field(default=None, gt=0, le=1_000_000, strict=True)
+    technician: str = Field(default="staff", min_length=1, max_length=80)
+
+
+@app.post("/api/customers/<email>/refund")
+def staff_refund(email: str, body: Annotated[StaffRefundBody, Body()]) -> Response[str]:
+    require_staff(app)
+    record = services.request_refund(
+        wiring.catalog(), wiring.ledger(), unquote(email), "staff", body.technician, minutes=body.minutes
+    )
+    metrics.add_metric(name="RefundRequested", unit=MetricUnit.Count, value=1)
+    return json_response(202, asdict(record) | {"amount_cents": record.amount_cents, "minutes": record.minutes})
+
+
+class ReconcileBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requeue: bool = False
+
+
+@app.post("/api/reports/reconcile")
+def reconcile(body: Annotated[ReconcileBody, Body()]) -> Response[str]:
+    """The ledger against itself and Stripe; with requeue, refunds still waiting go to the worker again."""
+    require_staff(app)
+    store = wiring.ledger()
+    requeued = []
+    if body.requeue:
+        for email, refund_id in services.stuck_refunds(store):
+            wiring.refund_queue().send(email, refund_id)
+            requeued.append(refund_id)
+    accounts, found = services.reconcile(store, wiring.gateway())
+    return json_response(200, {"accounts": accounts, "discrepancies": [asdict(d) for d in found], "requeued": requeued})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, links, services, wiring
 from ..domain.ledger import CustomerLedger
+from ..domain.money import format_cents
 from .http import logger, metrics, resolver
 
 app = resolver()
@@ -54,20 +57,49 @@ def balance_view(ledger: CustomerLedger, currency: str) -> dict[str, Any]:
     }
 
 
-@app.get("/api/balance")
-def balance() -> Response[str]:
-    token = app.current_event.get_query_string_value("t", "") or ""
+class RefundBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    t: str = Field(min_length=1, max_length=1000)
+
+
+def _client_email(token: str) -> str:
+    """The customer a balance link names, or a 4xx the client can act on."""
     if not token:
         raise services.ShopError(
             "missing_link", "open this page from the link in your email; the address must end in ?t=...", 400
         )
     settings = config.links()
     try:
-        email = links.read_balance_token(token, settings.secret, settings.max_age_seconds)
+        return links.read_balance_token(token, settings.secret, settings.max_age_seconds)
     except links.LinkError as exc:
         metrics.add_metric(name="BalanceLinkRejected", unit=MetricUnit.Count, value=1)
         logger.info("balance link rejected", extra={"reason": exc.code})
         raise services.ShopError(exc.code, exc.message, 401) from exc
+
+
+@app.post("/api/refunds")
+def refund(body: Annotated[RefundBody, Body()]) -> Response[str]:
+    email = _client_email(body.t)
+    record = services.request_refund(wiring.catalog(), wiring.ledger(), email, "client", email)
+    metrics.add_metric(name="RefundRequested", unit=MetricUnit.Count, value=1)
+    currency = wiring.catalog().shop.currency
+    message = (
+        f"{format_cents(record.amount_cents, currency)} is on its way back to your card; "
+        "we have emailed you a confirmation"
+    )
+    body_out = {"refund_id": record.refund_id, "amount_cents": record.amount_cents, "minutes": record.minutes}
+    return Response(
+        status_code=202,
+        content_type="application/json",
+        body=json.dumps({**body_out, "message": message}),
+        headers=PRIVATE_HEADERS,
+    )
+
+
+@app.get("/api/balance")
+def balance() -> Response[str]:
+    email = _client_email(app.current_event.get_query_string_value("t", "") or "")
     ledger = services.customer_ledger(wiring.ledger(), email)
     return Response(
         status_code=200,

@@ -18,12 +18,16 @@ def _context() -> outbox.MailContext:
     return outbox.MailContext(wiring.catalog(), config.site().url, config.links().secret)
 
 
-def send_for(record: DynamoDBRecord) -> None:
-    for email in outbox.emails_for(outbox.Change.from_record(record.raw_event), _context()):
-        message_id = wiring.mailer().send(email)
-        logger.info("email sent", extra={"subject": email.subject, "message_id": message_id})
+def carry_out(record: DynamoDBRecord) -> None:
+    for effect in outbox.effects_for(outbox.Change.from_record(record.raw_event), _context()):
+        if isinstance(effect, outbox.RefundJob):
+            wiring.refund_queue().send(effect.email, effect.refund_id)
+            logger.info("refund queued", extra={"refund_id": effect.refund_id})
+        else:
+            message_id = wiring.mailer().send(effect)
+            logger.info("email sent", extra={"subject": effect.subject, "message_id": message_id})
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(process_partial_response(event=event, record_handler=send_for, processor=processor, context=context))
+    return dict(process_partial_response(event=event, record_handler=carry_out, processor=processor, context=context))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import stripe
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import services, wiring
-from ..adapters.stripe_gateway import WebhookRejected, checkout_event
+from ..adapters.stripe_gateway import WebhookRejected, checkout_event, refund_from_event
 from .http import error, json_response, logger, metrics, resolver
 
 app = resolver()
@@ -30,6 +31,11 @@ def stripe_webhook() -> Response[str]:
         logger.warning("webhook rejected", extra={"reason": str(exc)})
         return error(400, "invalid_signature", str(exc))
 
+    if verified.type in REFUND_EVENTS or verified.type in DISPUTE_EVENTS:
+        outcome = _refund_or_dispute(verified)
+        logger.info("stripe event recorded", extra={"type": verified.type, "outcome": outcome})
+        return json_response(200, {"received": True, "outcome": outcome})
+
     meaning = checkout_event(verified)
     logger.append_keys(stripe_event=meaning.event_id, stripe_event_type=meaning.event_type)
     if meaning.debt is not None:
@@ -47,6 +53,27 @@ def stripe_webhook() -> Response[str]:
     )
     logger.info("payment recorded", extra={"outcome": outcome, "lot": meaning.payment.checkout_id})
     return json_response(200, {"received": True, "outcome": outcome})
+
+
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refunded"})
+DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.closed"})
+
+
+def _refund_or_dispute(event: stripe.Event) -> str:
+    """Refunds made or changed anywhere, and disputes: into the ledger exactly once."""
+    obj: dict[str, Any] = event.data.object.to_dict()
+    store = wiring.ledger()
+    if event.type in DISPUTE_EVENTS:
+        closed = event.type == "charge.dispute.closed"
+        pi = str(obj.get("payment_intent") or "")
+        return services.dispute_changed(
+            store, obj["id"], pi, int(obj.get("amount", 0)), str(obj.get("status")), closed, event.created
+        )
+    if event.type == "charge.refunded":  # a charge lists no refunds any more: ask Stripe for them
+        refunds = wiring.gateway().refunds_of(str(obj.get("payment_intent") or ""))
+        outcomes = [services.stripe_refund_changed(store, refund, event.created) for refund in refunds]
+        return "recorded" if "recorded" in outcomes else "duplicate"
+    return services.stripe_refund_changed(store, refund_from_event(event), event.created)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

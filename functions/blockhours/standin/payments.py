@@ -41,6 +41,9 @@ def card_error(code: str, message: str, intent: dict[str, Any], payment_method: 
 
 
 class PaymentsMixin:
+    def charge_for(self, intent: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
     fixtures: dict[str, Any]
     public_base: str
     customers: dict[str, dict[str, Any]]
@@ -111,6 +114,7 @@ class PaymentsMixin:
         behaviour = pm["_behaviour"]
         if behaviour == "succeeds":
             intent.update(status="succeeded", amount_received=intent["amount"])
+            self.charge_for(intent)
             return _json(intent)
         intent["status"] = "requires_payment_method"
         if behaviour == "authentication_required":
@@ -135,3 +139,149 @@ class PaymentsMixin:
         link["_completed"] = 0
         self.payment_links[link_id] = link
         return _json(self.public(link))
+
+
+class RefundsMixin(PaymentsMixin):
+    """Refunds against a PaymentIntent's charge, and what the Stripe dashboard and banks do to them."""
+
+    refunds: dict[str, dict[str, Any]]
+    charges: dict[str, dict[str, Any]]
+    refund_outcome: str  # what the next refunds do: "succeeded", "pending" or "failed"
+
+    def send_event(self, event_type: str, obj: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def charge_for(self, intent: dict[str, Any]) -> dict[str, Any]:
+        """The charge behind a succeeded PaymentIntent (one per intent, as with cards)."""
+        for charge in self.charges.values():
+            if charge["payment_intent"] == intent["id"]:
+                return charge
+        charge = self._object(
+            "charge",
+            id=_id("ch"),
+            amount=intent["amount"],
+            amount_captured=intent["amount"],
+            amount_refunded=0,
+            currency=intent["currency"],
+            customer=intent.get("customer"),
+            payment_intent=intent["id"],
+            paid=True,
+            captured=True,
+            refunded=False,
+            disputed=False,
+            status="succeeded",
+            metadata=intent.get("metadata", {}),
+            created=int(time.time()),
+            livemode=False,
+        )
+        charge.pop("refunds", None)
+        self.charges[charge["id"]] = charge
+        intent["latest_charge"] = charge["id"]
+        return charge
+
+    def _new_refund(self, intent: dict[str, Any], amount: int, metadata: dict[str, Any], reason: str | None) -> Any:
+        charge = self.charge_for(intent)
+        refund = self._object(
+            "refund",
+            id=_id("re"),
+            amount=amount,
+            charge=charge["id"],
+            payment_intent=intent["id"],
+            currency=intent["currency"],
+            metadata=metadata,
+            reason=reason,
+            status="succeeded",
+            created=int(time.time()),
+        )
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        self.refunds[refund["id"]] = refund
+        return refund
+
+    def _create_refund(self, params: dict[str, Any]) -> Response:
+        intent = self.payment_intents.get(params.get("payment_intent", ""))
+        if intent is None or intent["status"] != "succeeded":
+            missing = {"type": "invalid_request_error", "message": "No such payment_intent", "param": "payment_intent"}
+            return _json({"error": missing}, 400)
+        charge = self.charge_for(intent)
+        left = charge["amount"] - charge["amount_refunded"]
+        amount = int(params.get("amount", left))
+        if amount <= 0 or amount > left:
+            message = (
+                f"Refund amount ({amount / 100:.2f}) is greater than unrefunded amount on charge ({left / 100:.2f})"
+            )
+            return _json({"error": {"type": "invalid_request_error", "message": message, "param": "amount"}}, 400)
+        refund = self._new_refund(intent, amount, params.get("metadata", {}), params.get("reason"))
+        if self.refund_outcome != "succeeded":
+            refund["status"] = "pending"
+        return _json(refund)
+
+    def _list_refunds(self, params: dict[str, Any]) -> Response:
+        found = [
+            r
+            for r in self.refunds.values()
+            if r["payment_intent"] == params.get("payment_intent", r["payment_intent"])
+            and r["charge"] == params.get("charge", r["charge"])
+        ]
+        limit = int(params.get("limit", 10))
+        return _json({"object": "list", "url": "/v1/refunds", "has_more": len(found) > limit, "data": found[:limit]})
+
+    def _get_payment_intent(self, params: dict[str, Any], pid: str) -> Response:
+        if pid not in self.payment_intents:
+            return _json(
+                {"error": {"type": "invalid_request_error", "message": f"No such payment_intent: '{pid}'"}}, 404
+            )
+        return _json(self.payment_intents[pid])
+
+    def fail_refund(self, refund_id: str, reason: str = "expired_or_canceled_card") -> None:
+        """The bank sends the refund back, as happens days later: refund.failed reaches the webhook."""
+        refund = self.refunds[refund_id]
+        refund.update(status="failed", failure_reason=reason)
+        charge = self.charges[refund["charge"]]
+        charge["amount_refunded"] -= refund["amount"]
+        charge["refunded"] = False
+        self.send_event("refund.failed", dict(refund))
+
+    def dashboard_refund(self, payment_intent: str, amount: int) -> dict[str, Any]:
+        """Someone refunds from the Stripe dashboard: no metadata of ours; charge.refunded reaches the webhook."""
+        refund = self._new_refund(self.payment_intents[payment_intent], amount, {}, "requested_by_customer")
+        self.send_event("charge.refunded", dict(self.charges[refund["charge"]]))
+        return dict(refund)
+
+    def dispute(self, payment_intent: str, status: str = "needs_response") -> dict[str, Any]:
+        """The cardholder disputes the charge (charge.dispute.created); call again with a final status to close."""
+        charge = self.charge_for(self.payment_intents[payment_intent])
+        dispute = self._object(
+            "dispute",
+            id=f"dp_{charge['id'][3:]}",
+            amount=charge["amount"],
+            charge=charge["id"],
+            payment_intent=payment_intent,
+            currency=charge["currency"],
+            status=status,
+            reason="fraudulent",
+            created=int(time.time()),
+            livemode=False,
+        )
+        closed = status in ("won", "lost", "warning_closed")
+        self.send_event("charge.dispute.closed" if closed else "charge.dispute.created", dispute)
+        return dispute
+
+
+def paid_intent(standin: RefundsMixin, amount_cents: int, currency: str = "usd", customer: str | None = None) -> str:
+    """A PaymentIntent paid by card, as a finished checkout leaves it; for tests that start from a payment."""
+    intent = standin._object(
+        "payment_intent",
+        id=_id("pi"),
+        amount=amount_cents,
+        amount_received=amount_cents,
+        currency=currency,
+        customer=customer,
+        status="succeeded",
+        metadata={},
+        created=int(time.time()),
+        livemode=False,
+    )
+    standin.payment_intents[intent["id"]] = intent
+    standin.charge_for(intent)
+    return str(intent["id"])

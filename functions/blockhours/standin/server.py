@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import hosted
 from .forms import decode
-from .payments import PaymentsMixin
+from .payments import RefundsMixin
 
 Handler = Callable[..., Response]
 BROWSER_PATHS = ("/checkout/", "/pay/")  # pages for the person paying; the rest is the API under /v1/
@@ -60,7 +60,7 @@ def _stripe_error(status: int, message: str, kind: str = "invalid_request_error"
 
 
 @dataclass
-class StripeStandIn(PaymentsMixin):
+class StripeStandIn(RefundsMixin):
     """Stripe's API and hosted checkout in memory. `public_base` is where the browser reaches it."""
 
     public_base: str = "http://127.0.0.1"
@@ -72,6 +72,9 @@ class StripeStandIn(PaymentsMixin):
     payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     payment_methods: dict[str, dict[str, Any]] = field(default_factory=dict)
     payment_links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refund_outcome: str = "succeeded"
     deliveries: list[Delivery] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -87,6 +90,9 @@ class StripeStandIn(PaymentsMixin):
                 Rule("/v1/checkout/sessions/<sid>", methods=["GET"], endpoint=self._get_session),
                 Rule("/v1/payment_methods", methods=["GET"], endpoint=self._list_payment_methods),
                 Rule("/v1/payment_intents", methods=["POST"], endpoint=self._create_payment_intent),
+                Rule("/v1/payment_intents/<pid>", methods=["GET"], endpoint=self._get_payment_intent),
+                Rule("/v1/refunds", methods=["POST"], endpoint=self._create_refund),
+                Rule("/v1/refunds", methods=["GET"], endpoint=self._list_refunds),
                 Rule("/v1/payment_links", methods=["POST"], endpoint=self._create_payment_link),
                 Rule("/pay/<link_id>", methods=["GET"], endpoint=self._pay_link),
                 Rule("/checkout/<sid>", methods=["GET"], endpoint=self._checkout_page),
@@ -360,6 +366,8 @@ class StripeStandIn(PaymentsMixin):
             livemode=False,
         )
         self.payment_intents[pi["id"]] = pi
+        if succeeded:
+            self.charge_for(pi)
         return pi
 
     def send_event(self, event_type: str, obj: dict[str, Any]) -> Delivery:

@@ -1,0 +1,34 @@
+"""The refund worker: each SQS message names one requested refund; Stripe is asked per lot, once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import services, wiring
+from .http import logger, metrics
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def refund(record: SQSRecord) -> None:
+    """A failure here leaves the message on the queue: the next try finds what Stripe already did."""
+    job = json.loads(record.body)
+    done = services.process_refund(wiring.ledger(), wiring.gateway(), job["email"], job["refund_id"])
+    if done is None:
+        logger.warning("refund not found", extra=job)
+        return
+    logger.info("refund processed", extra={"refund_id": done.refund_id, "status": done.status})
+    if done.status in ("failed", "partial"):
+        metrics.add_metric(name="RefundFailed", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(process_partial_response(event=event, record_handler=refund, processor=processor, context=context))

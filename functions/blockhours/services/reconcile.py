@@ -1,0 +1,121 @@
+"""Reconcile: the ledger against itself and against Stripe, every account and every lot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain.ledger import CustomerLedger
+from ..domain.money import format_cents
+from ..ports import LedgerStore, PaymentGateway
+
+# What the journal adds or takes away from what the lots still hold.
+_JOURNAL_SIGN = {"purchase": 1, "redemption": -1, "refund-requested": -1, "refund-failed": 1}
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    email: str
+    what: str
+    todo: str
+
+
+def _ledger_checks(ledger: CustomerLedger) -> list[Discrepancy]:
+    account, email, found = ledger.account, ledger.account.email, []
+    open_lots = [lot for lot in ledger.lots if lot.closed_at is None]
+    spendable = (sum(lot.spendable_minutes for lot in open_lots), sum(lot.remaining_cents for lot in open_lots))
+    if (account.available_minutes, account.available_cents) != spendable:
+        found.append(
+            Discrepancy(
+                email,
+                f"the account shows {account.available_minutes} min / {format_cents(account.available_cents)} "
+                f"available but its lots hold {spendable[0]} min / {format_cents(spendable[1])}",
+                "the lots are the truth: correct the account's available_minutes and available_cents to match",
+            )
+        )
+    if account.paid_cents != sum(lot.amount_cents for lot in ledger.lots):
+        found.append(Discrepancy(email, "paid_cents differs from the sum of the lots", "check for a lost lot"))
+    journal = sum(_JOURNAL_SIGN.get(e.kind, 0) * e.amount_cents for e in ledger.entries)
+    journal -= sum(e.amount_cents for e in ledger.entries if e.kind == "refunded" and e.actor == "stripe dashboard")
+    held = sum(lot.remaining_cents for lot in ledger.lots)
+    if journal != held:
+        found.append(
+            Discrepancy(
+                email,
+                f"the journal adds up to {format_cents(journal)} but the lots hold {format_cents(held)}",
+                "an entry is missing: compare the journal with the lots and add a correcting entry",
+            )
+        )
+    for lot in ledger.lots:
+        if lot.remaining_cents < 0:
+            found.append(
+                Discrepancy(
+                    email, f"lot {lot.lot_id} gave back more than was left ({lot.remaining_cents})", "review it"
+                )
+            )
+    return found
+
+
+def _stripe_checks(ledger: CustomerLedger, gateway: PaymentGateway) -> list[Discrepancy]:
+    email, found = ledger.account.email, []
+    waiting = {
+        part.lot_id: part.amount_cents
+        for refund in ledger.refunds
+        for part in refund.parts
+        if part.status == "requested"
+    }
+    for lot in ledger.lots:
+        received = gateway.amount_received(lot.payment_intent)
+        if received != lot.amount_cents:
+            found.append(
+                Discrepancy(
+                    email,
+                    f"lot {lot.lot_id}: Stripe received {format_cents(received)} on {lot.payment_intent}, "
+                    f"the lot says {format_cents(lot.amount_cents)}",
+                    "look at the payment in the Stripe dashboard before anything else",
+                )
+            )
+        at_stripe = sum(
+            r.amount_cents for r in gateway.refunds_of(lot.payment_intent) if r.status in ("succeeded", "pending")
+        )
+        expected = lot.refunded_cents - waiting.get(lot.lot_id, 0)
+        if at_stripe != expected:
+            found.append(
+                Discrepancy(
+                    email,
+                    f"lot {lot.lot_id}: Stripe has refunded {format_cents(at_stripe)} of {lot.payment_intent}, "
+                    f"the ledger {format_cents(expected)}",
+                    "a refund was made or lost outside the ledger: resend its webhook from the Stripe dashboard",
+                )
+            )
+    for refund in ledger.refunds:
+        if any(part.status == "requested" for part in refund.parts):
+            found.append(
+                Discrepancy(
+                    email,
+                    f"refund {refund.refund_id} ({format_cents(refund.amount_cents)}) has not reached Stripe yet",
+                    "if it is more than an hour old, `blockhours reconcile --requeue` sends it to the worker again",
+                )
+            )
+    return found
+
+
+def reconcile(store: LedgerStore, gateway: PaymentGateway) -> tuple[int, list[Discrepancy]]:
+    """Every discrepancy found, with what to do about it; and how many accounts were read."""
+    emails = store.all_accounts()
+    found: list[Discrepancy] = []
+    for email in emails:
+        ledger = store.customer(email)
+        if ledger is not None:
+            found += _ledger_checks(ledger) + _stripe_checks(ledger, gateway)
+    return len(emails), found
+
+
+def stuck_refunds(store: LedgerStore) -> list[tuple[str, str]]:
+    """Refunds still waiting for the worker: (email, refund id), to queue again."""
+    stuck = []
+    for email in store.all_accounts():
+        ledger = store.customer(email)
+        for refund in ledger.refunds if ledger else []:
+            if any(part.status == "requested" for part in refund.parts):
+                stuck.append((email, refund.refund_id))
+    return stuck

@@ -1,0 +1,201 @@
+"""Refunds: set the unused money aside, ask Stripe per lot, record what Stripe answers — once each."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from typing import Literal
+
+from ..catalog import Catalog
+from ..domain.ledger import DAY_SECONDS, JournalEntry, LotShare, RefundReason, RefundRecord
+from ..domain.lots import Lot
+from ..domain.money import format_cents
+from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
+from ..ports import LedgerStore, PaymentGateway, StripeRefund
+from .errors import ShopError
+from .sessions import _backoff
+
+_ATTEMPTS = 12
+FROZEN = "{email}'s account is frozen while a payment dispute is open: no sessions or refunds until it closes"
+
+
+def request_refund(
+    catalog: Catalog,
+    store: LedgerStore,
+    email: str,
+    reason: RefundReason,
+    actor: str,
+    minutes: int | None = None,
+    scope: Scope = "all",
+    now: int | None = None,
+) -> RefundRecord:
+    """Move the refund out of the spendable balance and record it, in one transaction; the worker does the rest."""
+    email = email.strip().lower()
+    at = now if now is not None else int(time.time())
+    refund_id = uuid.uuid4().hex[:20]
+    for attempt in range(_ATTEMPTS):
+        _backoff(attempt)
+        lots = store.lots(email)
+        if not lots:
+            raise ShopError("unknown_customer", f"{email} has not bought any time; there is nothing to refund", 404)
+        try:
+            parts, after = plan_refund(lots, minutes, scope)
+        except NothingToRefund as nothing:
+            raise ShopError("nothing_to_refund", f"{email}: {nothing}", 409) from nothing
+        total = sum(part.amount_cents for part in parts)
+        if reason != "staff" and total < catalog.refunds.minimum_refund_cents:
+            raise ShopError(
+                "below_minimum",
+                f"{format_cents(total, catalog.shop.currency)} is below the shop's minimum refund of "
+                f"{format_cents(catalog.refunds.minimum_refund_cents, catalog.shop.currency)}; it stays on the "
+                "balance for the next session and is never forfeited",
+                409,
+            )
+        record = RefundRecord(refund_id, email, reason, at, tuple(parts))
+        open_lots = {lot.lot_id for lot in lots if lot.closed_at is None}
+        spendable = (
+            sum(p.minutes for p in parts if p.lot_id in open_lots),
+            sum(p.amount_cents for p in parts if p.lot_id in open_lots),
+        )
+        entry = JournalEntry(
+            f"refund-{refund_id}",
+            "refund-requested",
+            at,
+            actor,
+            record.minutes,
+            total,
+            f"refund to the card ({reason})",
+            tuple(LotShare(p.lot_id, p.minutes, p.amount_cents) for p in parts),
+        )
+        left = sum(lot.spendable_minutes for lot in after)
+        outcome = store.request_refund(record, lots, after, entry, spendable, left)
+        if outcome == "recorded":
+            return record
+        account = store.account(email)
+        if account is not None and account.status != "active":
+            raise ShopError("account_frozen", FROZEN.format(email=email), 409)
+    raise ShopError("busy", f"{email}'s balance kept changing while the refund was set aside; ask again", 409)
+
+
+def _refunded_entry(record: RefundRecord, part: RefundPart, at: int) -> JournalEntry:
+    return JournalEntry(
+        f"refunded-{record.refund_id}-{part.lot_id}",
+        "refunded",
+        at,
+        "stripe",
+        part.minutes,
+        part.amount_cents,
+        f"refunded to the card ({part.stripe_refund_id})",
+        (LotShare(part.lot_id, part.minutes, part.amount_cents),),
+    )
+
+
+def _give_back(store: LedgerStore, record: RefundRecord, index: int, failure: str, at: int) -> bool:
+    part = record.parts[index]
+    lot = next(lot for lot in store.lots(record.email) if lot.lot_id == part.lot_id)
+    entry = JournalEntry(
+        f"refund-failed-{record.refund_id}-{part.lot_id}",
+        "refund-failed",
+        at,
+        "stripe",
+        part.minutes,
+        part.amount_cents,
+        f"the refund of {format_cents(part.amount_cents)} could not be made ({failure}); it is back on the balance",
+        (LotShare(part.lot_id, part.minutes, part.amount_cents),),
+    )
+    return store.give_back_refund_part(record, index, lot, give_back(lot, part), failure, entry)
+
+
+def process_refund(
+    store: LedgerStore, gateway: PaymentGateway, email: str, refund_id: str, now: int | None = None
+) -> RefundRecord | None:
+    """The worker's step: every part still to do goes to Stripe (found, not redone, if already made)."""
+    at = now if now is not None else int(time.time())
+    record = store.refund(email, refund_id)
+    if record is None:
+        return None
+    for index, part in enumerate(record.parts):
+        if part.status != "requested":
+            continue
+        made = gateway.refund_part(refund_id, part, email)
+        if made.status in ("failed", "canceled"):
+            _give_back(store, record, index, made.failure or "Stripe refused the refund", at)
+        else:
+            done = replace(
+                part, status="succeeded" if made.status == "succeeded" else "pending", stripe_refund_id=made.id
+            )
+            entry = _refunded_entry(record, done, at) if done.status == "succeeded" else None
+            store.record_refund_part(record, index, done, entry)
+        record = store.refund(email, refund_id) or record
+    return record
+
+
+def stripe_refund_changed(
+    store: LedgerStore, refund: StripeRefund, at: int
+) -> Literal["recorded", "duplicate", "ignored"]:
+    """refund.created/updated/failed and charge.refunded, for one Stripe refund: into the ledger once."""
+    owner = store.payment_owner(refund.payment_intent)
+    if owner is None:
+        return "ignored"
+    email, lot_id = owner
+    if refund.refund_id:
+        record = store.refund(email, refund.refund_id)
+        if record is None:
+            return "ignored"
+        index = next((i for i, p in enumerate(record.parts) if p.lot_id == refund.lot_id), None)
+        if index is None:
+            return "ignored"
+        part = record.parts[index]
+        if refund.status in ("failed", "canceled"):
+            return (
+                "recorded"
+                if part.status != "failed" and _give_back(store, record, index, refund.failure, at)
+                else "duplicate"
+            )
+        if refund.status == "succeeded" and part.status in ("requested", "pending"):
+            done = replace(part, status="succeeded", stripe_refund_id=refund.id)
+            return (
+                "recorded"
+                if store.record_refund_part(record, index, done, _refunded_entry(record, done, at))
+                else "duplicate"
+            )
+        return "duplicate"
+    if refund.status in ("failed", "canceled"):
+        return "ignored"
+    return _outside_refund(store, refund, email, lot_id, at)
+
+
+def _outside_refund(
+    store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int
+) -> Literal["recorded", "duplicate", "ignored"]:
+    lot = next((lot for lot in store.lots(email) if lot.lot_id == lot_id), None)
+    if lot is None:
+        return "ignored"
+    minutes = _minutes_worth(lot, refund.amount_cents)
+    after = replace(
+        lot, refunded_minutes=lot.refunded_minutes + minutes, refunded_cents=lot.refunded_cents + refund.amount_cents
+    )
+    entry = JournalEntry(
+        f"refunded-outside-{refund.id}",
+        "refunded",
+        at,
+        "stripe dashboard",
+        minutes,
+        refund.amount_cents,
+        f"refunded outside Blockhours ({refund.id})",
+        (LotShare(lot.lot_id, minutes, refund.amount_cents),),
+    )
+    return "recorded" if store.record_outside_refund(refund.id, email, lot, after, entry) else "duplicate"
+
+
+def _minutes_worth(lot: Lot, cents: int) -> int:
+    """The fewest of the lot's remaining minutes worth at least `cents` (all of them if it takes that)."""
+    for minutes in range(lot.remaining_minutes + 1):
+        if lot.price_of_next(minutes) >= cents:
+            return minutes
+    return lot.remaining_minutes
+
+
+def refund_warning_due(catalog: Catalog, refund_due_at: int, now: int) -> bool:
+    return now < refund_due_at <= now + catalog.refunds.warning_days * DAY_SECONDS

@@ -1,0 +1,94 @@
+"""Reconcile: a clean ledger agrees with itself and Stripe; every kind of disagreement is named, with a remedy."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import boto3
+import pytest
+
+from blockhours import catalog, services
+from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.adapters.stripe_gateway import StripeGateway
+from blockhours.config import StripeSettings
+from blockhours.domain.ledger import Payment
+from blockhours.standin.payments import paid_intent
+from conftest import ServedStandIn
+
+CATALOG = catalog.load()
+
+
+@pytest.fixture
+def gateway(stripe_standin: ServedStandIn) -> StripeGateway:
+    return StripeGateway(
+        StripeSettings(api_key="sk_test_x", webhook_secret="whsec_unused_here", api_base=stripe_standin.url)
+    )
+
+
+def client_with_history(ledger: DynamoLedger, served: ServedStandIn, gateway: StripeGateway) -> tuple[str, str]:
+    """Bought an hour, used 15 minutes, had 15 refunded through Blockhours."""
+    email = f"audit-{secrets.token_hex(3)}@example.com"
+    pi = paid_intent(served.standin, 12900)
+    payment = Payment(
+        f"cs_test_{secrets.token_hex(6)}",
+        pi,
+        None,
+        email,
+        "block-60",
+        "block",
+        60,
+        12900,
+        "usd",
+        "v1",
+        int(time.time()),
+    )
+    services.record_payment(CATALOG, ledger, "evt_" + secrets.token_hex(5), payment)
+    services.redeem(
+        CATALOG, ledger, lambda: pytest.fail("no overage"), services.SessionRequest(email, 15, "Sam", "", "s1")
+    )
+    refund = services.request_refund(CATALOG, ledger, email, "staff", "owner", minutes=15)
+    services.process_refund(ledger, gateway, email, refund.refund_id)
+    return email, pi
+
+
+def test_a_clean_ledger_agrees_with_stripe(
+    ledger: DynamoLedger, stripe_standin: ServedStandIn, gateway: StripeGateway
+) -> None:
+    client_with_history(ledger, stripe_standin, gateway)
+    accounts, found = services.reconcile(ledger, gateway)
+    assert accounts == 1 and found == []
+
+
+def test_a_refund_made_behind_the_ledgers_back_is_found(
+    ledger: DynamoLedger, stripe_standin: ServedStandIn, gateway: StripeGateway
+) -> None:
+    email, pi = client_with_history(ledger, stripe_standin, gateway)
+    stripe_standin.standin._new_refund(stripe_standin.standin.payment_intents[pi], 1000, {}, None)  # no webhook
+    _, found = services.reconcile(ledger, gateway)
+    assert [(d.email, "Stripe has refunded $42.25" in d.what) for d in found] == [(email, True)]
+    assert "resend its webhook" in found[0].todo
+
+
+def test_an_account_that_disagrees_with_its_lots_is_found(
+    ledger: DynamoLedger, stripe_standin: ServedStandIn, gateway: StripeGateway
+) -> None:
+    email, _ = client_with_history(ledger, stripe_standin, gateway)
+    boto3.client("dynamodb").update_item(
+        TableName=ledger.table,
+        Key={"pk": {"S": f"CUST#{email}"}, "sk": {"S": "ACCOUNT"}},
+        UpdateExpression="ADD available_minutes :m",
+        ExpressionAttributeValues={":m": {"N": "15"}},
+    )
+    _, found = services.reconcile(ledger, gateway)
+    assert len(found) == 1 and "available but its lots hold 30 min" in found[0].what
+
+
+def test_a_refund_that_never_reached_the_worker_is_found_and_can_be_requeued(
+    ledger: DynamoLedger, stripe_standin: ServedStandIn, gateway: StripeGateway
+) -> None:
+    email, _ = client_with_history(ledger, stripe_standin, gateway)
+    waiting = services.request_refund(CATALOG, ledger, email, "client", email)
+    _, found = services.reconcile(ledger, gateway)
+    assert any(waiting.refund_id in d.what and "--requeue" in d.todo for d in found)
+    assert services.stuck_refunds(ledger) == [(email, waiting.refund_id)]

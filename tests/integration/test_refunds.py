@@ -1,0 +1,231 @@
+"""Refunds against the Stripe stand-in through the real SDK: per lot, once, whatever crashes in between."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+
+from blockhours import catalog, services
+from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.adapters.stripe_gateway import GatewayError, StripeGateway
+from blockhours.config import StripeSettings
+from blockhours.domain.ledger import Payment
+from blockhours.standin.payments import paid_intent
+from conftest import ServedStandIn
+
+CATALOG = catalog.load()
+
+
+@pytest.fixture
+def gateway(stripe_standin: ServedStandIn) -> StripeGateway:
+    settings = StripeSettings(
+        api_key="sk_test_refunds", webhook_secret="whsec_unused_here", api_base=stripe_standin.url
+    )
+    return StripeGateway(settings)
+
+
+def buy(ledger: DynamoLedger, served: ServedStandIn, email: str, cents: int, minutes: int, at: int) -> str:
+    """A lot paid through the stand-in; returns its PaymentIntent."""
+    pi = paid_intent(served.standin, cents)
+    payment = Payment(
+        f"cs_test_{secrets.token_hex(8)}", pi, None, email, "block", "block", minutes, cents, "usd", "v1", at
+    )
+    assert services.record_payment(CATALOG, ledger, f"evt_{secrets.token_hex(6)}", payment) == "credited"
+    return pi
+
+
+def session(ledger: DynamoLedger, email: str, minutes: int) -> None:
+    services.redeem(
+        CATALOG,
+        ledger,
+        lambda: pytest.fail("no overage"),
+        services.SessionRequest(email, minutes, "Sam", "", secrets.token_hex(4)),
+    )
+
+
+@pytest.fixture
+def two_lots(ledger: DynamoLedger, stripe_standin: ServedStandIn) -> tuple[str, str, str]:
+    """ana bought an hour, then half an hour, and used 15 minutes (of the hour: oldest first)."""
+    email = f"ana-{secrets.token_hex(3)}@example.com"
+    now = int(time.time())
+    hour = buy(ledger, stripe_standin, email, 12900, 60, now - 100)
+    half = buy(ledger, stripe_standin, email, 6900, 30, now - 50)
+    session(ledger, email, 15)
+    return email, hour, half
+
+
+def stripe_refunds(served: ServedStandIn) -> list[tuple[str, int]]:
+    return sorted((r["payment_intent"], r["amount"]) for r in served.standin.refunds.values())
+
+
+def test_each_lot_is_refunded_to_its_own_payment_newest_first(
+    ledger: DynamoLedger, gateway: StripeGateway, stripe_standin: ServedStandIn, two_lots: tuple[str, str, str]
+) -> None:
+    email, hour, half = two_lots
+    requested = services.request_refund(CATALOG, ledger, email, "client", email)
+    assert [(p.payment_intent, p.minutes, p.amount_cents) for p in requested.parts] == [
+        (half, 30, 6900),
+        (hour, 45, 9675),
+    ]
+    assert ledger.account(email).available_minutes == 0  # type: ignore[union-attr]
+
+    done = services.process_refund(ledger, gateway, email, requested.refund_id)
+    assert done is not None and done.status == "succeeded"
+    assert stripe_refunds(stripe_standin) == sorted([(half, 6900), (hour, 9675)])
+    creates = [r for r in stripe_standin.standin.requests if r.method == "POST" and r.path == "/v1/refunds"]
+    lots = {p.payment_intent: p.lot_id for p in requested.parts}
+    assert sorted(r.idempotency_key or "" for r in creates) == sorted(
+        f"refund-{requested.refund_id}-{lots[pi]}" for pi in (half, hour)
+    )
+    assert all(r.params["metadata"]["refund_id"] == requested.refund_id for r in creates)
+    account = ledger.account(email)
+    assert account is not None and (account.refunded_cents, account.refunding_cents) == (16575, 0)
+
+
+def test_a_crash_after_stripe_refunds_and_before_the_ledger_write(
+    ledger: DynamoLedger,
+    gateway: StripeGateway,
+    stripe_standin: ServedStandIn,
+    two_lots: tuple[str, str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    email, _, _ = two_lots
+    requested = services.request_refund(CATALOG, ledger, email, "client", email)
+    real = ledger.record_refund_part
+
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise TimeoutError("Lambda timed out right after Stripe answered")
+
+    monkeypatch.setattr(ledger, "record_refund_part", crash)
+    with pytest.raises(TimeoutError):
+        services.process_refund(ledger, gateway, email, requested.refund_id)
+    assert len(stripe_standin.standin.refunds) == 1, "Stripe refunded the first lot; the ledger does not know yet"
+
+    monkeypatch.setattr(ledger, "record_refund_part", real)
+    stripe_standin.standin._replays.clear()  # a retry days later: Stripe has forgotten the idempotency key
+    done = services.process_refund(ledger, gateway, email, requested.refund_id)
+    assert done is not None and done.status == "succeeded"
+    assert len(stripe_standin.standin.refunds) == 2, "one refund per lot, none twice"
+    assert ledger.account(email).refunded_cents == 16575  # type: ignore[union-attr]
+
+
+def test_a_crash_before_the_stripe_call(
+    ledger: DynamoLedger,
+    gateway: StripeGateway,
+    stripe_standin: ServedStandIn,
+    two_lots: tuple[str, str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    email, _, _ = two_lots
+    requested = services.request_refund(CATALOG, ledger, email, "client", email)
+    real = gateway.refund_part
+    monkeypatch.setattr(gateway, "refund_part", lambda *a: (_ for _ in ()).throw(GatewayError("Stripe unreachable")))
+    with pytest.raises(GatewayError):
+        services.process_refund(ledger, gateway, email, requested.refund_id)
+    assert stripe_refunds(stripe_standin) == []
+    assert ledger.account(email).refunding_cents == 16575  # type: ignore[union-attr]
+
+    monkeypatch.setattr(gateway, "refund_part", real)
+    services.process_refund(ledger, gateway, email, requested.refund_id)
+    services.process_refund(ledger, gateway, email, requested.refund_id)  # a duplicate message: nothing more
+    assert len(stripe_standin.standin.refunds) == 2
+    customer = ledger.customer(email)
+    assert customer is not None
+    assert [e.kind for e in customer.entries].count("refunded") == 2
+
+
+def test_a_partial_refund_and_what_is_left(
+    ledger: DynamoLedger, gateway: StripeGateway, stripe_standin: ServedStandIn, two_lots: tuple[str, str, str]
+) -> None:
+    email, _, half = two_lots
+    requested = services.request_refund(CATALOG, ledger, email, "staff", "owner", minutes=20)
+    assert [(p.payment_intent, p.minutes, p.amount_cents) for p in requested.parts] == [(half, 20, 4600)]
+    services.process_refund(ledger, gateway, email, requested.refund_id)
+    account = ledger.account(email)
+    assert account is not None and (account.available_minutes, account.available_cents) == (55, 11975)
+
+
+def test_nothing_left_and_below_the_minimum_are_refused_clearly(
+    ledger: DynamoLedger, stripe_standin: ServedStandIn
+) -> None:
+    email = f"small-{secrets.token_hex(3)}@example.com"
+    buy(ledger, stripe_standin, email, 1500, 16, int(time.time()))
+    session(ledger, email, 15)  # 1 minute left, worth 94 cents: below the $1.00 minimum
+    with pytest.raises(services.ShopError) as small:
+        services.request_refund(CATALOG, ledger, email, "client", email)
+    assert small.value.code == "below_minimum" and "never forfeited" in small.value.message
+    assert ledger.account(email).available_cents == 94  # type: ignore[union-attr]
+    staff = services.request_refund(CATALOG, ledger, email, "staff", "owner")  # the shop may still pay it out
+    assert staff.amount_cents == 94
+    with pytest.raises(services.ShopError) as nothing:
+        services.request_refund(CATALOG, ledger, email, "client", email)
+    assert nothing.value.code == "nothing_to_refund"
+
+
+def test_a_refund_racing_sessions_never_pays_out_more_than_was_paid(table: str, stripe_standin: ServedStandIn) -> None:
+    email = f"race-{secrets.token_hex(3)}@example.com"
+    buy(DynamoLedger(table), stripe_standin, email, 57900, 300, int(time.time()))
+
+    def act(i: int) -> str:
+        ledger = DynamoLedger(table)
+        try:
+            if i % 5 == 0:
+                services.request_refund(CATALOG, ledger, email, "client", email)
+            else:
+                session(ledger, email, 15)
+        except services.ShopError as refused:
+            return refused.code
+        return "done"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(act, range(30)))
+    customer = DynamoLedger(table).customer(email)
+    assert customer is not None
+    [lot] = customer.lots
+    assert lot.used_minutes + lot.refunded_minutes <= lot.minutes
+    assert lot.consumed_cents + lot.refunded_cents <= lot.amount_cents
+    assert customer.account.available_minutes == lot.remaining_minutes >= 0
+    assert customer.account.available_cents == lot.remaining_cents >= 0
+    spent = sum(e.amount_cents for e in customer.entries if e.kind == "redemption")
+    set_aside = sum(e.amount_cents for e in customer.entries if e.kind == "refund-requested")
+    assert spent + set_aside + lot.remaining_cents == 57900
+
+
+def test_the_sweep_reads_only_what_is_due(table: str) -> None:
+    """10,000 accounts hold credit, 10 are past due: the sweep reads about 10 items, not 10,000."""
+    client = boto3.client("dynamodb")
+    now = int(time.time())
+    rows = []
+    for i in range(10_000):
+        due = now - 60 if i % 1000 == 0 else now + 200 * 86_400
+        item = {
+            "pk": {"S": f"CUST#idle-{i}@example.com"},
+            "sk": {"S": "ACCOUNT"},
+            "email": {"S": f"idle-{i}@example.com"},
+            "due_shard": {"S": "DUE"},
+            "refund_due_at": {"N": str(due)},
+            "available_cents": {"N": "500"},
+            "available_minutes": {"N": "5"},
+        }
+        rows.append({"PutRequest": {"Item": item}})
+    for start in range(0, len(rows), 25):
+        client.batch_write_item(RequestItems={table: rows[start : start + 25]})
+
+    ledger = DynamoLedger(table)
+    index_reads: list[int] = []
+
+    def count(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if parsed.get("ScannedCount") is not None:
+            index_reads.append(int(parsed["ScannedCount"]))
+
+    ledger.client.meta.events.register("after-call.dynamodb.Query", count)
+    sent: list[object] = []
+    report = services.sweep(CATALOG, ledger, sent.append, "https://shop.example", now=now)
+    assert report.read == 10
+    assert index_reads[0] == 10, f"the index query read {index_reads[0]} items"
+    assert len(report.kept) == 10  # these made-up accounts have no lots to refund: kept, tried again tomorrow
