@@ -229,3 +229,20 @@ def test_the_sweep_reads_only_what_is_due(table: str) -> None:
     assert report.read == 10
     assert index_reads[0] == 10, f"the index query read {index_reads[0]} items"
     assert len(report.kept) == 10  # these made-up accounts have no lots to refund: kept, tried again tomorrow
+
+
+def test_the_sweep_warns_once_before_it_refunds(ledger: DynamoLedger, stripe_standin: ServedStandIn) -> None:
+    email = f"idle-{secrets.token_hex(3)}@example.com"
+    bought = int(time.time()) - 340 * 86_400  # a year's refund period, 25 days to go: inside the 30-day warning
+    buy(ledger, stripe_standin, email, 12900, 60, bought)
+    sent: list[Any] = []
+    first = services.sweep(CATALOG, ledger, sent.append, "https://shop.example")
+    again = services.sweep(CATALOG, ledger, sent.append, "https://shop.example")
+    assert (first.warned, again.warned, first.refunded) == ([email], [], [])
+    [warning] = sent
+    assert warning.to == email and "$129.00" in warning.text and "refund it to the card" in warning.text
+
+    later = services.sweep(CATALOG, ledger, sent.append, "https://shop.example", now=bought + 366 * 86_400)
+    assert later.refunded == [email]
+    assert ledger.account(email).available_cents == 0  # type: ignore[union-attr]
+    assert ledger.account(email).refunding_cents == 12900  # type: ignore[union-attr]
