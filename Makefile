@@ -85,4 +85,4 @@ bench: install $(CHROMIUM) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/storefront.py
 
 clean:
-	rm -rf $(VENV) build .build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build .build .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -48,7 +48,12 @@ def round_trips() -> dict[str, int]:
         from blockhours.handlers import webhook
 
         secret = os.environ["STRIPE_WEBHOOK_SECRET"]
-        paid = event("checkout.session.completed", checkout_session(metadata={"email": "bench@example.com"}))
+        from blockhours.standin.payments import paid_intent
+
+        assert stack.standin is not None
+        intent = paid_intent(stack.standin, 12900)  # a real payment at the stand-in, so the refund can succeed
+        session = checkout_session(payment_intent=intent, metadata={"email": "bench@example.com"})
+        paid = event("checkout.session.completed", session)
         body, header = signed(paid, secret)
         request_event: dict[str, Any] = {
             "version": "2.0",
@@ -77,6 +82,13 @@ def round_trips() -> dict[str, int]:
         calls.clear()
         services.customer_ledger(wiring.ledger(), "bench@example.com")
         figures["staff customer read"] = len(calls)
+        stack.stop_workers()  # so the refund is left for the worker step measured here
+        calls.clear()
+        refund = services.request_refund(wiring.catalog(), wiring.ledger(), "bench@example.com", "staff", "bench")
+        figures["refund request"] = len(calls)
+        calls.clear()
+        services.process_refund(wiring.ledger(), wiring.gateway(), "bench@example.com", refund.refund_id)
+        figures["refund worker (one lot)"] = len(calls)
         return figures
     finally:
         stack.stop()
@@ -90,6 +102,8 @@ def main() -> None:
         "session (redeem, within the balance)": 2,
         "session retried with the same id": 3,
         "staff customer read": 1,
+        "refund request": 2,
+        "refund worker (one lot)": 2,
     }
     for label, count in round_trips().items():
         print(f"  {label:<40} {count:>3}   target {targets[label]}")

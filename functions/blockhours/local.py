@@ -224,6 +224,12 @@ class LocalStack:
         self._threads.append(thread)
         return self
 
+    def stop_workers(self) -> None:
+        """Stop the stream and queue pumps (benchmarks and tests that drive the worker themselves)."""
+        for pump in (self._pump, self._workers):
+            if pump is not None:
+                pump.stop()
+
     def stop(self) -> None:
         if self._pump is not None:
             self._pump.stop()

@@ -120,14 +120,22 @@ def process_refund(
             continue
         made = gateway.refund_part(refund_id, part, email)
         if made.status in ("failed", "canceled"):
-            _give_back(store, record, index, made.failure or "Stripe refused the refund", at)
+            failure = made.failure or "Stripe refused the refund"
+            recorded = _give_back(store, record, index, failure, at)
+            done = replace(part, status="failed", failure=failure)
         else:
             done = replace(
                 part, status="succeeded" if made.status == "succeeded" else "pending", stripe_refund_id=made.id
             )
             entry = _refunded_entry(record, done, at) if done.status == "succeeded" else None
-            store.record_refund_part(record, index, done, entry)
-        record = store.refund(email, refund_id) or record
+            recorded = store.record_refund_part(record, index, done, entry)
+        if recorded:
+            parts = list(record.parts)
+            parts[index] = done
+            record = replace(record, parts=tuple(parts))
+            record = replace(record, status=record.settled_status())
+        else:  # another delivery of this message got there first: its record is the one that counts
+            record = store.refund(email, refund_id) or record
     return record
 
 
