@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from blockhours import template
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.embedded_aws import EmbeddedAWS
+from blockhours.local import LocalStack
 from blockhours.standin import StripeStandIn
 
 
@@ -96,3 +97,17 @@ def dynamodb_calls(ledger: DynamoLedger) -> CallCounter:
     counter = CallCounter()
     ledger.client.meta.events.register("before-call.dynamodb", counter)
     return counter
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    """The local stack (embedded AWS, handlers, stand-in, stream and queue pumps), one per test module."""
+    running = LocalStack(port=0, with_site=False).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def standin(stack: LocalStack) -> StripeStandIn:
+    assert stack.standin is not None
+    return stack.standin

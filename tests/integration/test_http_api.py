@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,13 +14,6 @@ from blockhours.local import LocalStack
 from stripe_events import checkout_session, event, signed
 
 TERMS = "2026-11-01"
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    running = LocalStack(port=0, with_site=False).start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

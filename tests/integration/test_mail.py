@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -14,13 +13,6 @@ from blockhours.local import LocalStack
 from blockhours.local_streams import SentMail, sent_mail
 
 AUTH_REQUIRED = "4000002760003184"
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    running = LocalStack(port=0, with_site=False).start()
-    yield running
-    running.stop()
 
 
 def mail_to(email: str, count: int, timeout: float = 10) -> list[SentMail]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,19 +14,6 @@ import requests
 from blockhours.local import LocalStack
 from blockhours.standin import StripeStandIn
 from stripe_events import signed
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    running = LocalStack(port=0, with_site=False).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def standin(stack: LocalStack) -> StripeStandIn:
-    assert stack.standin is not None
-    return stack.standin
 
 
 def ledger(stack: LocalStack, email: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,19 +17,6 @@ from blockhours.standin import StripeStandIn
 
 TERMS = "2026-11-01"
 AUTH_REQUIRED, DECLINED = "4000002760003184", "4000000000000341"
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    running = LocalStack(port=0, with_site=False).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def standin(stack: LocalStack) -> StripeStandIn:
-    assert stack.standin is not None
-    return stack.standin
 
 
 def new_email() -> str:
