@@ -14,7 +14,7 @@ from ..domain.money import format_cents
 from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
 from ..ports import LedgerStore, PaymentGateway, StripeRefund
 from .errors import ShopError
-from .sessions import _backoff
+from .retry import backoff
 
 _ATTEMPTS = 12
 FROZEN = "{email}'s account is frozen while a payment dispute is open: no sessions or refunds until it closes"
@@ -35,7 +35,7 @@ def request_refund(
     at = now if now is not None else int(time.time())
     refund_id = uuid.uuid4().hex[:20]
     for attempt in range(_ATTEMPTS):
-        _backoff(attempt)
+        backoff(attempt)
         lots = store.lots(email)
         if not lots:
             raise ShopError("unknown_customer", f"{email} has not bought any time; there is nothing to refund", 404)

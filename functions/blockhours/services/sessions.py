@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -16,14 +15,9 @@ from ..domain.sessions import BillingRules, SessionPlan, plan_session
 from ..ports import CardCharge, DebtLink, LedgerStore, PaymentGateway
 from .errors import ShopError
 from .purchases import customer_ledger
+from .retry import backoff
 
 _REPLANS = 16
-
-
-def _backoff(attempt: int) -> None:
-    """Another session moved the balance first: wait a little, with jitter, before reading it again."""
-    if attempt:
-        time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 7)))  # noqa: S311 - jitter, not security
 
 
 @dataclass(frozen=True)
@@ -107,7 +101,7 @@ def redeem(
     email = request.email.strip().lower()
     at = now if now is not None else int(time.time())
     for attempt in range(_REPLANS):
-        _backoff(attempt)
+        backoff(attempt)
         lots = store.lots(email)
         if not lots:
             raise ShopError("unknown_customer", f"{email} has not bought any time yet; nothing to redeem", 404)
@@ -236,7 +230,7 @@ def settle(store: LedgerStore, email: str, technician: str, now: int | None = No
     email = email.strip().lower()
     at = now if now is not None else int(time.time())
     for attempt in range(_REPLANS):
-        _backoff(attempt)
+        backoff(attempt)
         lots = store.lots(email)
         closing = [lot for lot in lots if lot.kind == "deposit" and lot.closed_at is None]
         if not closing:
