@@ -89,8 +89,12 @@ class LambdaRoutes:
         except Exception:  # MethodNotAllowed and friends
             return _json_error(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}")
         route = self.routes[key]
+        too_large = _json_error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
         if request.content_length and request.content_length > MAX_BODY_BYTES:
-            return _json_error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+            return too_large
+        request.max_content_length = MAX_BODY_BYTES + 1  # a chunked body declares no length: read one byte past
+        if len(request.get_data()) > MAX_BODY_BYTES:
+            return too_large
         authorizer = None
         if route.iam_auth:
             if not (request.remote_addr or "").startswith(LOOPBACK):

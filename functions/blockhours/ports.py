@@ -71,6 +71,10 @@ class LedgerStore(Protocol):
 
     def mark_warned(self, email: str, refund_due_at: int) -> bool: ...
 
+    def warned_for(self, email: str) -> int | None:
+        """The refund date the client was last warned about, if any."""
+        ...
+
     def lots(self, email: str) -> list[Lot]: ...
 
     def account(self, email: str) -> Account | None: ...
@@ -118,6 +122,10 @@ class DebtLink:
     currency: str
     description: str
     thanks_url: str
+
+
+class GatewayError(Exception):
+    """Stripe refused or could not be reached; the message says which, for the log and the person."""
 
 
 @dataclass(frozen=True)

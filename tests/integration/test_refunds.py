@@ -12,9 +12,10 @@ import pytest
 
 from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
-from blockhours.adapters.stripe_gateway import GatewayError, StripeGateway
+from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
 from blockhours.domain.ledger import Payment
+from blockhours.ports import GatewayError
 from blockhours.standin.payments import paid_intent
 from conftest import ServedStandIn
 

@@ -8,8 +8,9 @@ import time
 import pytest
 import stripe
 
-from blockhours.adapters.stripe_gateway import GatewayError, StripeGateway, WebhookRejected, checkout_event
+from blockhours.adapters.stripe_gateway import StripeGateway, WebhookRejected, checkout_event
 from blockhours.config import StripeSettings
+from blockhours.ports import GatewayError
 from conftest import ServedStandIn
 from stripe_events import checkout_order as order
 from stripe_events import checkout_session, event, signed
@@ -98,9 +99,12 @@ def test_a_retried_order_opens_the_same_checkout(stripe_standin: ServedStandIn) 
     assert len(stripe_standin.standin.sessions) == 1
 
 
-def test_stripe_refusing_is_a_gateway_error(stripe_standin: ServedStandIn) -> None:
-    with pytest.raises(GatewayError, match="No such customer"):
-        gateway(stripe_standin).create_checkout(order(stripe_customer_id="cus_missing"))
+def test_stripe_out_of_reach_is_a_gateway_error() -> None:
+    settings = StripeSettings(
+        api_key="sk_test_x", webhook_secret=SECRET, api_base="http://127.0.0.1:9", max_network_retries=0
+    )
+    with pytest.raises(GatewayError, match="Stripe refused the checkout"):
+        StripeGateway(settings).create_checkout(order())
 
 
 def test_a_genuine_event_verifies_and_reads_as_a_payment(stripe_standin: ServedStandIn) -> None:
@@ -151,3 +155,10 @@ def test_a_signed_body_that_is_not_json_is_rejected(stripe_standin: ServedStandI
 def test_what_each_checkout_event_means(event_type: str, changes: dict[str, object], outcome: str) -> None:
     verified = stripe.Event.construct_from(event(event_type, checkout_session(**changes)), "sk_test")
     assert checkout_event(verified).outcome == outcome
+
+
+def test_a_customer_stripe_no_longer_knows_is_replaced(stripe_standin: ServedStandIn) -> None:
+    """The account remembers cus_gone, deleted in the dashboard: the checkout still opens, for a live customer."""
+    url = gateway(stripe_standin).create_checkout(order(stripe_customer_id="cus_gone"))
+    session = next(iter(stripe_standin.standin.sessions.values()))
+    assert url == session["url"] and session["customer"] in stripe_standin.standin.customers

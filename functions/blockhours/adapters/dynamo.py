@@ -270,6 +270,16 @@ class DynamoLedger(RefundWrites):
             ExpressionAttributeValues={":shard": {"S": DUE_SHARD}, ":until": {"N": str(until)}},
         )
 
+    def warned_for(self, email: str) -> int | None:
+        found = self.client.get_item(
+            TableName=self.table,
+            Key=key(customer_pk(email), ACCOUNT_SK),
+            ProjectionExpression="warned_for",
+            ConsistentRead=True,
+        ).get("Item")
+        value = plain(found).get("warned_for") if found else None
+        return int(value) if value is not None else None
+
     def mark_warned(self, email: str, refund_due_at: int) -> bool:
         """Remember that the client was warned about this refund date; False if they already were."""
         return not self._transact(

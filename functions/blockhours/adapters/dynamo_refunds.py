@@ -171,11 +171,16 @@ class RefundWrites(DynamoTable):
     def record_outside_refund(
         self, stripe_refund_id: str, email: str, lot: Lot, lot_after: Lot, entry: JournalEntry
     ) -> bool:
-        """A refund made elsewhere (the Stripe dashboard): into the ledger once, keyed by Stripe's id."""
+        """A refund made elsewhere (the Stripe dashboard): into the ledger once, keyed by Stripe's id.
+
+        A negative one is such a refund failing: its money returns, and the account is due a refund again.
+        """
         pk = customer_pk(email)
         minutes = lot_after.refunded_minutes - lot.refunded_minutes
         cents = lot_after.refunded_cents - lot.refunded_cents
         spendable = lot.closed_at is None
+        returning = cents < 0
+        due = "SET due_shard = :shard, refund_due_at = if_not_exists(refund_due_at, :now) " if returning else ""
         items = [
             self._put(f"EXTREFUND#{stripe_refund_id}", "EXTREFUND", {"email": email, "lot_id": lot.lot_id}),
             self._lot_refund(email, lot_after, lot),
@@ -183,9 +188,11 @@ class RefundWrites(DynamoTable):
             self._update(
                 pk,
                 ACCOUNT_SK,
-                "ADD available_minutes :minutes, available_cents :cents, awaiting_refund_cents :settled, "
+                f"{due}ADD available_minutes :minutes, available_cents :cents, awaiting_refund_cents :settled, "
                 "refunded_cents :refunded, version :one",
                 {
+                    ":shard": DUE_SHARD if returning else None,
+                    ":now": entry.at if returning else None,
                     ":minutes": -minutes if spendable else 0,
                     ":cents": -cents if spendable else 0,
                     ":settled": 0 if spendable else -cents,

@@ -11,7 +11,7 @@ import stripe
 from ..config import StripeSettings
 from ..domain.ledger import Payment
 from ..domain.refunds import RefundPart
-from ..ports import CardCharge, CheckoutOrder, DebtLink, StripeRefund
+from ..ports import CardCharge, CheckoutOrder, DebtLink, GatewayError, StripeRefund
 
 if TYPE_CHECKING:
     from stripe.params import PaymentIntentCreateParams, PaymentLinkCreateParams, RefundCreateParams
@@ -22,10 +22,6 @@ CREDIT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async
 
 class WebhookRejected(Exception):
     """The request is not a genuine, fresh Stripe event; nothing may be done with it."""
-
-
-class GatewayError(Exception):
-    """Stripe refused or could not be reached; the message says which, for the log and the person."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +119,15 @@ class StripeGateway:
                 "success_url": order.success_url,
                 "cancel_url": order.cancel_url,
             }
-            session = self.client.v1.checkout.sessions.create(
-                params, {"idempotency_key": f"checkout-{_key(order.order_id, order.email, order.sku)}"}
-            )
+            key = f"checkout-{_key(order.order_id, order.email, order.sku)}"
+            try:
+                session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": key})
+            except stripe.InvalidRequestError as exc:
+                if not (order.stripe_customer_id and exc.code == "resource_missing" and exc.param == "customer"):
+                    raise
+                # The customer we remembered is gone at Stripe (deleted, or the other mode): find or make one.
+                params["customer"] = self.customer_for(order.email)
+                session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": f"{key}-new-customer"})
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe refused the checkout: {exc.user_message or exc}") from exc
         if not session.url:

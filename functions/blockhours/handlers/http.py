@@ -7,10 +7,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from ..catalog import CatalogError
 from ..config import ConfigError
+from ..ports import GatewayError
 from ..services import ShopError
 
 logger = Logger(service="blockhours")
@@ -38,15 +43,56 @@ def _describe(err: Any) -> str:
     return f"{where}: {err.get('msg', 'is invalid')}"
 
 
+def _json_body(text: str) -> Any:
+    """json.loads; what it cannot read (nesting past the recursion limit, integers over 4300 digits) is bad JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:  # Powertools turns only JSONDecodeError into a validation error
+        raise json.JSONDecodeError(f"unreadable JSON ({type(exc).__name__})", text, 0) from exc
+
+
 def resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=_json_body)
+
+    def _content_type() -> str:
+        return str(app.current_event.headers.get("content-type", "")).lower()
+
+    def _sent_json() -> bool:
+        return _content_type().startswith("application/json")
+
+    def _not_json() -> Response[str]:
+        return error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+
+    def _json_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        """Powertools also reads form and multipart bodies into the models; ours are JSON, as documented."""
+        route = app.context.get("_route")
+        with_model = route is not None and bool(route.dependant.body_params)
+        if with_model and app.current_event.body and _content_type() and not _sent_json():
+            return _not_json()
+        return next_middleware(app)
 
     def _invalid(exc: RequestValidationError) -> Response[str]:
-        content_type = app.current_event.headers.get("content-type", "")
-        if app.current_event.body and not content_type.startswith("application/json"):
-            return error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+        if app.current_event.body and not _sent_json():
+            return _not_json()
         problems = "; ".join(_describe(err) for err in exc.errors())
         return error(400, "invalid_request", f"{problems}. Fix the request and send it again.")
+
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
+        return _not_json()
+
+    def _unreadable(exc: ValueError) -> Response[str]:
+        """Powertools reads a body that is not UTF-8, or multipart without a boundary, with a bare ValueError."""
+        if _content_type() and not _sent_json():
+            return _not_json()
+        if isinstance(exc, UnicodeError):
+            return error(400, "invalid_request", "the body is not UTF-8 text; send it as UTF-8 JSON")
+        return _unexpected(exc)
+
+    def _provider(exc: GatewayError) -> Response[str]:
+        logger.warning("payment provider refused or unreachable", extra={"problem": str(exc)})
+        return error(502, "payment_provider_unavailable", f"{exc} Nothing was charged; try again in a minute.")
 
     def _refused(exc: ShopError) -> Response[str]:
         return error(exc.status, exc.code, exc.message)
@@ -64,8 +110,12 @@ def resolver() -> APIGatewayHttpResolver:
         logger.exception("unhandled error")
         return error(500, "internal", "something went wrong on our side; nothing was charged twice, try again")
 
+    app.use([_json_only])
     app.exception_handler(RequestValidationError)(_invalid)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported)  # text/plain, XML, ...: not a bug of ours
+    app.exception_handler(ValueError)(_unreadable)
     app.exception_handler(ShopError)(_refused)
+    app.exception_handler(GatewayError)(_provider)
     app.exception_handler([ConfigError, CatalogError])(_misconfigured)
     app.exception_handler(Exception)(_unexpected)
     return app

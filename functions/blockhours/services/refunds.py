@@ -170,7 +170,7 @@ def stripe_refund_changed(
             )
         return "duplicate"
     if refund.status in ("failed", "canceled"):
-        return "ignored"
+        return _outside_refund_failed(store, refund, email, lot_id, at)
     return _outside_refund(store, refund, email, lot_id, at)
 
 
@@ -195,6 +195,38 @@ def _outside_refund(
         (LotShare(lot.lot_id, minutes, refund.amount_cents),),
     )
     return "recorded" if store.record_outside_refund(refund.id, email, lot, after, entry) else "duplicate"
+
+
+def _outside_refund_failed(
+    store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int
+) -> Literal["recorded", "duplicate", "ignored"]:
+    """A dashboard refund the bank sent back: what the ledger took for it returns to its lot, once."""
+    ledger = store.customer(email)
+    entries = {e.entry_id: e for e in ledger.entries} if ledger else {}
+    taken = entries.get(f"refunded-outside-{refund.id}")
+    lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
+    if taken is None or lot is None:  # never recorded as refunded: nothing to give back
+        return "ignored"
+    if f"refund-failed-outside-{refund.id}" in entries:
+        return "duplicate"
+    after = replace(
+        lot,
+        refunded_minutes=lot.refunded_minutes - taken.minutes,
+        refunded_cents=lot.refunded_cents - taken.amount_cents,
+    )
+    entry = JournalEntry(
+        f"refund-failed-outside-{refund.id}",
+        "refund-failed",
+        at,
+        "stripe dashboard",
+        taken.minutes,
+        taken.amount_cents,
+        f"the refund made outside Blockhours ({refund.id}) failed ({refund.failure or 'no reason given'}); "
+        "it is back on the balance",
+        (LotShare(lot.lot_id, taken.minutes, taken.amount_cents),),
+    )
+    done = store.record_outside_refund(f"{refund.id}-failed", email, lot, after, entry)
+    return "recorded" if done else "duplicate"
 
 
 def _minutes_worth(lot: Lot, cents: int) -> int:

@@ -25,7 +25,7 @@ class SweepReport:
 def sweep(
     catalog: Catalog, store: LedgerStore, send: Callable[[Email], object], site_url: str, now: int | None = None
 ) -> SweepReport:
-    """Reads only the accounts due within the warning period, from the sparse index."""
+    """Reads only the accounts due within the warning period, from the sparse index (and, to warn, whether it did)."""
     at = now if now is not None else int(time.time())
     report = SweepReport()
     due = store.due_accounts(at + catalog.refunds.warning_days * DAY_SECONDS)
@@ -33,8 +33,10 @@ def sweep(
     for row in due:
         email, due_at = str(row["email"]), int(row["refund_due_at"])
         if due_at > at:
-            if store.mark_warned(email, due_at):
+            # Sent first, remembered after: a crash in between sends the warning again tomorrow, never not at all.
+            if store.warned_for(email) != due_at:
                 send(refund_warning(catalog, email, int(row.get("available_cents", 0)), due_at, site_url))
+                store.mark_warned(email, due_at)
                 report.warned.append(email)
             continue
         try:

@@ -1,0 +1,240 @@
+"""docs/openapi.json: the HTTP API as the handlers declare it, with every answer a caller can get.
+
+Powertools generates the paths, parameters and request bodies from the resolvers. This module adds what they
+cannot see (the balance link in the query, the webhook's raw body and signature header, which routes are
+IAM-authorized in template.yaml) and replaces Powertools' 422 with the answers our handlers give: each
+route's success, and every 4xx with the `{"error", "message"}` body of handlers/http.py.
+
+`python -m blockhours.openapi` rewrites the file; tests/unit/test_openapi.py fails when it is out of date.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import template
+
+DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+JSON = "application/json"
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Error",
+    "description": "Every refusal: a stable code, and a message that tells the person what to do.",
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "required": ["error", "message"],
+    "additionalProperties": False,
+}
+
+# Only Powertools' own 422 refers to these; our handlers answer 400 instead.
+_POWERTOOLS_ONLY = frozenset({"HTTPValidationError", "ValidationError", "ResponseValidationError"})
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What one route answers: its success, and each refusal with the error codes behind it."""
+
+    success: int
+    returns: str
+    refusals: dict[int, str]
+
+
+_BODY = {
+    400: "`invalid_request`: the body does not match the schema, or is not valid JSON or UTF-8",
+    413: "`too_large`: the body is over 1 MB",
+    415: "`unsupported_media_type`: the body is not sent as `Content-Type: application/json`",
+}
+_STAFF = {403: "`forbidden`: the request is not signed with the shop's AWS credentials (SigV4)"}
+_CUSTOMER = {
+    404: "`unknown_customer`: no customer with this email has bought anything "
+    "(`not_found` when the email holds a `/`, which no route matches)"
+}
+_BUSY = "`busy`: the balance kept changing while this was recorded; send it again"
+
+ANSWERS: dict[tuple[str, str], Answers] = {
+    ("GET", "/api/health"): Answers(200, 'the API is up: `{"status": "ok"}`', {}),
+    ("POST", "/api/checkout"): Answers(
+        200,
+        "where to send the client: `url`, Stripe's hosted checkout for the product",
+        _BODY | {400: _BODY[400] + "; `unknown_sku`, `terms_not_accepted`, `stale_terms`: what to change"},
+    ),
+    ("POST", "/api/stripe/webhook"): Answers(
+        200,
+        "the event is recorded exactly once: `received`, `outcome` (event types we do not use too)",
+        {
+            400: "`invalid_signature`: not signed by Stripe with our secret in the last 5 minutes; "
+            "`invalid_payload`: the body is not UTF-8",
+            413: _BODY[413],
+        },
+    ),
+    ("GET", "/api/balance"): Answers(
+        200,
+        "the client's balance, lots and statement, newest first; `Cache-Control: no-store`",
+        {
+            400: "`missing_link`: no `t` in the query",
+            401: "`invalid_link`: forged, cut or for another purpose; `expired_link`: older than the link's age",
+            404: "`unknown_customer`: the link names someone who has bought nothing",
+        },
+    ),
+    ("POST", "/api/refunds"): Answers(
+        202,
+        "what is left is set aside and on its way back to the card: `refund_id`, `amount_cents`, `minutes`, `message`",
+        _BODY
+        | {
+            401: "`invalid_link`, `expired_link`: the balance link in `t` cannot be honoured",
+            404: "`unknown_customer`: the link names someone who has bought nothing",
+            409: f"`nothing_to_refund`, `below_minimum` (it stays on the balance), `account_frozen`; {_BUSY}",
+        },
+    ),
+    ("GET", "/api/customers"): Answers(200, "every customer holding credit", _STAFF),
+    ("GET", "/api/customers/{email}"): Answers(
+        200, "the customer's account, lots (with what remains), journal entries and refunds", _STAFF | _CUSTOMER
+    ),
+    ("GET", "/api/reports/liability"): Answers(200, "prepaid balance outstanding, by age", _STAFF),
+    ("POST", "/api/sessions"): Answers(
+        200,
+        "the recorded session with a summary; the same `session_id` again gets the first answer back",
+        _BODY
+        | _STAFF
+        | {
+            404: "`unknown_customer`: this email has not bought any time",
+            409: f"`insufficient_balance`, `session_conflict`, `account_frozen`; {_BUSY}",
+        },
+    ),
+    ("POST", "/api/customers/{email}/settle"): Answers(
+        200,
+        "the customer's ledger after the deposit is closed (and its remainder sent back, per catalog.yaml)",
+        _BODY | _STAFF | {404: _CUSTOMER[404], 409: f"`no_open_deposit`; {_BUSY}"},
+    ),
+    ("POST", "/api/customers/{email}/refund"): Answers(
+        202,
+        "the refund is set aside and queued for the card(s): the refund, its parts, `amount_cents`, `minutes`",
+        _BODY | _STAFF | _CUSTOMER | {409: f"`nothing_to_refund`, `account_frozen`; {_BUSY}"},
+    ),
+    ("POST", "/api/reports/reconcile"): Answers(
+        200, "`accounts` read, `discrepancies` with what to do, refunds `requeued`", _BODY | _STAFF
+    ),
+}
+
+# What the resolvers cannot see, because the handler reads the raw event.
+_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("GET", "/api/balance"): [
+        {
+            "name": "t",
+            "in": "query",
+            "required": True,
+            "description": "the signed token from the client's balance link",
+            "schema": {"type": "string"},
+        }
+    ],
+    ("POST", "/api/stripe/webhook"): [
+        {
+            "name": "Stripe-Signature",
+            "in": "header",
+            "required": True,
+            "description": "Stripe's signature over the raw body, checked with the webhook secret",
+            "schema": {"type": "string"},
+        }
+    ],
+}
+_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/stripe/webhook"): {
+        "required": True,
+        "content": {JSON: {"schema": {"type": "object", "description": "a Stripe event, as Stripe signed it"}}},
+    }
+}
+
+
+def _answered(method: str, path: str, operation: dict[str, Any], staff: bool) -> dict[str, Any]:
+    key = (method, path)
+    if key not in ANSWERS:
+        raise KeyError(f"{method} {path} has no documented answers: add it to ANSWERS in blockhours/openapi.py")
+    answers = ANSWERS[key]
+    done = {name: value for name, value in operation.items() if name != "responses"}
+    if key in _PARAMETERS:
+        done["parameters"] = [*done.get("parameters", []), *_PARAMETERS[key]]
+    if key in _BODIES:
+        done["requestBody"] = _BODIES[key]
+    if staff:
+        done["security"] = [{"awsSigV4": []}]
+    done["responses"] = {
+        str(answers.success): {"description": answers.returns, "content": {JSON: {"schema": {"type": "object"}}}},
+        **{
+            str(status): {
+                "description": what,
+                "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+            for status, what in sorted(answers.refusals.items())
+        },
+    }
+    return done
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every route, merged from the handlers' resolvers."""
+    from .handlers import api, checkout, client, webhook  # importing a handler builds no client
+
+    staff = {(route.method, route.path) for route in template.http_routes() if route.iam_auth}
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for module in (checkout, webhook, client, api):
+        generated = json.loads(module.app.get_openapi_json_schema())
+        for path, operations in generated["paths"].items():
+            for method, operation in operations.items():
+                key = (method.upper(), path)
+                paths.setdefault(path, {})[method] = _answered(*key, operation, key in staff)
+        for name, schema in generated.get("components", {}).get("schemas", {}).items():
+            if name not in _POWERTOOLS_ONLY and schemas.setdefault(name, schema) != schema:
+                raise ValueError(f"two different request bodies are named {name}: rename one")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Blockhours",
+            "version": metadata.version("blockhours"),
+            "description": "Prepaid remote-support time: the shop's checkout and Stripe webhook, the client's "
+            "balance link, and the staff routes (IAM-authorized). Every refusal is a 4xx with "
+            '`{"error", "message"}`.',
+        },
+        "paths": {path: dict(sorted(paths[path].items())) for path in sorted(paths)},
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                "awsSigV4": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "AWS Signature Version 4 with the shop's IAM credentials (API Gateway's IAM "
+                    "authorizer); the local stack accepts staff requests from loopback unsigned",
+                }
+            },
+        },
+    }
+
+
+def rendered() -> str:
+    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m blockhours.openapi`: rewrite docs/openapi.json (`--check`: exit 1 if it is out of date)."""
+    args = sys.argv[1:] if argv is None else argv
+    text = rendered()
+    if "--check" in args:
+        current = DOCUMENT_PATH.read_text(encoding="utf-8") if DOCUMENT_PATH.exists() else ""
+        if current != text:
+            print(f"{DOCUMENT_PATH} is out of date: run python -m blockhours.openapi", file=sys.stderr)
+            return 1
+        return 0
+    DOCUMENT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DOCUMENT_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {DOCUMENT_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
