@@ -105,9 +105,11 @@ class DynamoLedger(RefundWrites):
                     "used_minutes = :was_used AND refunded_minutes = :was_refunded AND attribute_not_exists(closed_at)",
                 )
             )
+        # Out of the sweep's index only when no lot holds anything: a settled deposit's remainder still waits for it.
+        holding = any(lot.remaining_minutes > 0 or lot.remaining_cents > 0 for lot in lots_after)
         due = (
             "SET last_activity_at = :now, refund_due_at = :due, due_shard = :shard"
-            if record.balance_minutes_after > 0 or record.balance_cents_after > 0
+            if holding
             else "SET last_activity_at = :now REMOVE refund_due_at, due_shard"
         )
         items.append(

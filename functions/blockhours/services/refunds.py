@@ -68,7 +68,7 @@ def request_refund(
             f"refund to the card ({reason})",
             tuple(LotShare(p.lot_id, p.minutes, p.amount_cents) for p in parts),
         )
-        left = sum(lot.spendable_minutes for lot in after)
+        left = sum(lot.remaining_minutes for lot in after)  # settled lots' too: what is left stays due for the sweep
         outcome = store.request_refund(record, lots, after, entry, spendable, left)
         if outcome == "recorded":
             return record
@@ -230,11 +230,17 @@ def _outside_refund_failed(
 
 
 def _minutes_worth(lot: Lot, cents: int) -> int:
-    """The fewest of the lot's remaining minutes worth at least `cents` (all of them if it takes that)."""
-    for minutes in range(lot.remaining_minutes + 1):
+    """The fewest of the lot's remaining minutes worth at least `cents`.
+
+    All of them only when the refund takes all the lot holds: cents left on a lot keep at least a minute to be
+    spent or refunded with (its last minute is worth exactly what is left), so none are stranded.
+    """
+    for minutes in range(lot.remaining_minutes):
         if lot.price_of_next(minutes) >= cents:
             return minutes
-    return lot.remaining_minutes
+    if lot.remaining_minutes == 0 or cents >= lot.remaining_cents:
+        return lot.remaining_minutes
+    return lot.remaining_minutes - 1
 
 
 def refund_warning_due(catalog: Catalog, refund_due_at: int, now: int) -> bool:
