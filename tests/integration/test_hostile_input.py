@@ -316,7 +316,8 @@ def forgeries(email: str, victim: str) -> list[str]:
         other_salt,  # our secret, signed for another purpose
         links.make_balance_token(victim, "x" * 40),  # a guessed secret
         mine[:-1],
-        mine[:-1] + ("A" if mine[-1] != "A" else "B"),
+        # One character changed inside the signature (not the last: base64's last character carries spare bits).
+        mine[:-10] + ("A" if mine[-10] != "A" else "B") + mine[-9:],
         mine.upper(),
         mine + "x",
         payload,
