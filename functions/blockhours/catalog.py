@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .domain.debts import DunningSchedule
 from .domain.money import deposit_minutes
 
 Cents = Annotated[int, Field(gt=0, strict=True)]
@@ -56,6 +57,32 @@ class RefundPolicy(_Strict):
         return self
 
 
+class QuotePolicy(_Strict):
+    expires_after_hours: Annotated[int, Field(ge=1, le=24, strict=True)] = 24  # Stripe keeps a checkout open 1-24 h
+
+
+class OnAccount(_Strict):
+    """Trusted clients pay afterwards: their usage is billed on this schedule, with these days of grace."""
+
+    bill_every: Literal["weekly", "monthly"] = "monthly"
+    grace_days: Annotated[int, Field(gt=0, strict=True)] = 14
+
+
+class Dunning(_Strict):
+    """What is owed: a notice, at most two reminders on these days after it, then collections."""
+
+    reminder_days: list[Annotated[int, Field(gt=0, strict=True)]] = Field(default=[7, 14], max_length=2)
+    collections_after_days: Annotated[int, Field(gt=0, strict=True)] = 21
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Dunning:
+        if self.reminder_days != sorted(set(self.reminder_days)):
+            raise ValueError("reminder_days must be increasing, each day once")
+        if self.reminder_days and self.collections_after_days <= self.reminder_days[-1]:
+            raise ValueError("collections_after_days must come after the last reminder")
+        return self
+
+
 class Product(_Strict):
     sku: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     name: str = Field(min_length=1)
@@ -79,6 +106,9 @@ class Catalog(_Strict):
     billing: Billing
     refunds: RefundPolicy
     products: list[Product] = Field(min_length=1)
+    quotes: QuotePolicy = QuotePolicy()
+    on_account: OnAccount = OnAccount()
+    dunning: Dunning = Dunning()
 
     @model_validator(mode="after")
     def _unique_skus(self) -> Catalog:
@@ -87,6 +117,11 @@ class Catalog(_Strict):
         if duplicates:
             raise ValueError(f"sku listed twice: {', '.join(duplicates)}")
         return self
+
+    def dunning_schedule(self) -> DunningSchedule:
+        return DunningSchedule(
+            tuple(self.dunning.reminder_days), self.dunning.collections_after_days, self.on_account.grace_days
+        )
 
     def product(self, sku: str) -> Product | None:
         return next((p for p in self.products if p.sku == sku), None)

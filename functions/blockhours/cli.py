@@ -96,6 +96,13 @@ def balance(email: str, api: ApiOption = None) -> None:
         f"{account['email']}: {format_minutes(account['available_minutes'])} "
         f"({format_cents(account['available_cents'])}) available"
         + (f", {format_cents(account['owed_cents'])} owed" if account.get("owed_cents") else "")
+        + (
+            f", {format_minutes(account['on_account_minutes'])} on account"
+            f" ({format_cents(account['on_account_cents'])}, limit {format_minutes(account['trust_limit_minutes'])})"
+            if account.get("trust_limit_minutes") or account.get("on_account_minutes")
+            else ""
+        )
+        + (" [in collections: no new sessions]" if account.get("collections_debts") else "")
         + (f" [account {account['status']}]" if account["status"] != "active" else ""),
         highlight=False,
     )
@@ -229,8 +236,14 @@ def reconcile(
 
 
 @app.command()
-def sweep(api: ApiOption = None) -> None:
-    """Run the daily sweep now (local stack): warn clients whose refund is near, refund the idle balances."""
+def sweep(
+    at: Annotated[
+        datetime | None,
+        typer.Option("--at", formats=["%Y-%m-%d"], help="Run it as on this day (local stack only, to try a schedule)."),
+    ] = None,
+    api: ApiOption = None,
+) -> None:
+    """Run the daily run now (local stack): refund warnings and stale refunds, bills on account, dunning."""
     client = _client(api)
     if not is_loopback(client.api):
         raise _fail(
@@ -239,10 +252,15 @@ def sweep(api: ApiOption = None) -> None:
                 "--function-name <the stack's SweepFunction> out.json`"
             )
         )
-    report = _call(api, "POST", "/_local/sweep")
+    day = f"?now={int(at.replace(tzinfo=UTC).timestamp()) + 12 * 3600}" if at else ""
+    report = _call(api, "POST", f"/_local/sweep{day}")
+    billing, dunning = report["billing"], report["dunning"]
     out.print(
         f"read {report['read']} accounts due: {len(report['warned'])} warned, {len(report['refunded'])} refunded, "
-        f"{len(report['kept'])} kept on their balance for now"
+        f"{len(report['kept'])} kept on their balance for now\n"
+        f"billing: bills sent {len(billing['billed'])}; dunning: reminders sent {len(dunning['reminded'])}, "
+        f"back to prepaying {len(dunning['prepay'])}, into collections {len(dunning['collections'])}",
+        highlight=False,
     )
 
 
@@ -274,5 +292,9 @@ def main() -> None:
     app()
 
 
+from . import cli_playbook  # noqa: E402, F401 - registers quote, quotes, trust, untrust and debts on `app`
+
 if __name__ == "__main__":
-    main()
+    from blockhours.cli import main as registered  # the module as imported, with cli_playbook's commands on it
+
+    registered()

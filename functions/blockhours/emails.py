@@ -1,4 +1,9 @@
-"""Every email a client gets, in one place: plain text, signed with the shop's name."""
+"""Every email Blockhours sends, in one place: plain text, signed with the shop's name.
+
+Clients: purchase receipt, session statement, refund warning and confirmation, quote, debt notice and
+reminders, collections, back to prepaying, payment received. The shop: a failed refund, collections,
+a client back to prepaying.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .catalog import Catalog
+from .domain.debts import Debt, DunningSchedule, pending_steps
 from .domain.ledger import SessionRecord
 from .domain.money import format_cents, format_minutes
+from .domain.quotes import Quote
 
 
 @dataclass(frozen=True)
@@ -17,7 +24,7 @@ class Email:
     text: str
 
 
-def _date(epoch: int) -> str:
+def format_day(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%d %b %Y")
 
 
@@ -33,7 +40,7 @@ def purchase_receipt(
     currency = catalog.shop.currency
     text = (
         f"Thank you for your purchase.\n\n"
-        f"  {product}: {format_minutes(minutes)} for {format_cents(amount_cents, currency)}, {_date(at)}\n\n"
+        f"  {product}: {format_minutes(minutes)} for {format_cents(amount_cents, currency)}, {format_day(at)}\n\n"
         f"Your balance, with every session and what is left, is here:\n{balance_url}\n\n"
         "Whatever you do not use is refunded to your card; nothing is ever forfeited.\n"
     )
@@ -46,7 +53,7 @@ def session_statement(catalog: Catalog, record: SessionRecord, site_url: str) ->
     """After every session: what was done, what it cost, and what is left (with a top-up link when low)."""
     currency = catalog.shop.currency
     lines = [
-        f"Here is the statement for your remote session on {_date(record.at)}.",
+        f"Here is the statement for your remote session on {format_day(record.at)}.",
         "",
         f"  Technician:   {record.technician}",
         f"  Work done:    {record.note or '-'}",
@@ -74,7 +81,7 @@ def session_statement(catalog: Catalog, record: SessionRecord, site_url: str) ->
         ]
     if record.balance_minutes_after < catalog.billing.low_balance_minutes:
         lines += ["", f"Your balance is running low. Top it up here: {site_url.rstrip('/')}/"]
-    subject = f"{catalog.shop.name}: session of {format_minutes(record.billed_minutes)} on {_date(record.at)}"
+    subject = f"{catalog.shop.name}: session of {format_minutes(record.billed_minutes)} on {format_day(record.at)}"
     return Email(record.email, subject, "\n".join(lines) + "\n" + _signature(catalog))
 
 
@@ -82,13 +89,13 @@ def refund_warning(catalog: Catalog, email: str, amount_cents: int, due_at: int,
     currency = catalog.shop.currency
     text = (
         f"You have {format_cents(amount_cents, currency)} of prepaid support time that has not been used for a"
-        f" while. On {_date(due_at)} we will refund it to the card you paid with, as our client agreement"
+        f" while. On {format_day(due_at)} we will refund it to the card you paid with, as our client agreement"
         " promises.\n\nNothing to do if that suits you. To keep it for your next session instead, just book one"
         f" before then: {site_url.rstrip('/')}/\n"
     )
     return Email(
         email,
-        f"{catalog.shop.name}: your unused balance will be refunded on {_date(due_at)}",
+        f"{catalog.shop.name}: your unused balance will be refunded on {format_day(due_at)}",
         text + _signature(catalog),
     )
 
@@ -119,3 +126,97 @@ def refund_failed_alert(catalog: Catalog, email: str, amount_cents: int, why: st
         " then refund it again (`blockhours refund EMAIL`).\n"
     )
     return Email(catalog.shop.email, f"Blockhours: a refund to {email} failed", text)
+
+
+def quote_offer(catalog: Catalog, quote: Quote) -> Email:
+    """The quote with its payment page: what the work is estimated at, and what happens after it."""
+    currency, rate = catalog.shop.currency, catalog.shop.hourly_rate_cents
+    lines = [
+        f"Here is our quote for {quote.note or 'the work we discussed'}.",
+        "",
+        f"  Estimate: {format_minutes(quote.minutes)} at {format_cents(rate, currency)} an hour"
+        f" = {format_cents(quote.amount_cents, currency)}",
+        f"  Quote:    {quote.quote_id}, valid until {format_day(quote.expires_at)}",
+        "",
+        "Pay it here, before we start (your card is saved for the final settlement):",
+        quote.pay_url,
+        "",
+        "When the work is done we settle: time not used is refunded to your card, and time beyond the"
+        " estimate is charged to it at the same rate. You get a statement after every session.",
+        f"Paying means you agree to our client agreement (version {quote.terms_version}).",
+    ]
+    subject = (
+        f"{catalog.shop.name}: quote for {format_minutes(quote.minutes)}, {format_cents(quote.amount_cents, currency)}"
+    )
+    return Email(quote.email, subject, "\n".join(lines) + "\n" + _signature(catalog))
+
+
+_STEP_WORDS = {
+    "remind": "we send a reminder",
+    "prepay": "your account goes back to prepaying: no more sessions on account",
+    "collections": "your account goes to collections: no new sessions until it is paid",
+}
+
+
+def debt_notice(catalog: Catalog, debt: Debt, schedule: DunningSchedule) -> Email:
+    """The notice (the first of `debt.notices`) or a reminder: the amount, the earlier dates, the link, what next."""
+    currency, number = catalog.shop.currency, len(debt.notices)
+    amount = format_cents(debt.amount_cents, currency)
+    what = "a bill" if debt.kind == "bill" else "a payment we could not take from your card"
+    lines = [f"This is {what}: {amount} for {debt.description}.", ""]
+    if number > 1:
+        earlier = ", ".join(format_day(at) for at in debt.notices[:-1])
+        lines += [f"This is reminder {number - 1}; we wrote to you about it on {earlier}.", ""]
+    lines += ["Pay it here, by card:", debt.pay_url, "", "If it is still unpaid:"]
+    lines += [f"  - on {format_day(at)} {_STEP_WORDS[step]}" for at, step in pending_steps(debt, schedule)]
+    lines += ["", "Paying at any time stops all of this. Questions? Just reply to this email."]
+    subject = (
+        f"{catalog.shop.name}: {amount} due"
+        if number == 1
+        else f"{catalog.shop.name}: reminder {number - 1}, {amount} due"
+    )
+    return Email(debt.email, subject, "\n".join(lines) + "\n" + _signature(catalog))
+
+
+def debt_in_collections(catalog: Catalog, debt: Debt) -> list[Email]:
+    """The last step: the client is told their account is on hold; the shop, that it is in `blockhours debts`."""
+    amount = format_cents(debt.amount_cents, catalog.shop.currency)
+    dates = ", ".join(format_day(at) for at in debt.notices)
+    client = (
+        f"We wrote to you about {amount} for {debt.description} on {dates}, and it is still unpaid.\n\n"
+        "Your account is now in collections: we cannot start new sessions until it is paid. Paying clears"
+        f" this at once:\n{debt.pay_url}\n"
+    )
+    shop = (
+        f"{debt.email} has not paid {amount} ({debt.description}) after the notice and every reminder ({dates}).\n"
+        "The account takes no new sessions until it is paid; `blockhours debts` lists it with its history.\n"
+    )
+    return [
+        Email(debt.email, f"{catalog.shop.name}: {amount} unpaid, account on hold", client + _signature(catalog)),
+        Email(catalog.shop.email, f"Blockhours: {debt.email} is in collections ({amount})", shop),
+    ]
+
+
+def back_to_prepay(catalog: Catalog, debt: Debt) -> list[Email]:
+    """A bill unpaid past its grace days: the client prepays again, and the shop is told."""
+    amount = format_cents(debt.amount_cents, catalog.shop.currency)
+    days = catalog.on_account.grace_days
+    client = (
+        f"Your bill of {amount} ({debt.description}) is unpaid after {days} days, so from now on sessions are"
+        " paid ahead, from prepaid time. The bill can still be paid here:\n"
+        f"{debt.pay_url}\n"
+    )
+    shop = (
+        f"{debt.email} has not paid the bill of {amount} after {days} days: they are back to prepaying"
+        f" (no more sessions on account). `blockhours trust {debt.email} --limit MINUTES` trusts them again.\n"
+    )
+    return [
+        Email(debt.email, f"{catalog.shop.name}: sessions are prepaid again", client + _signature(catalog)),
+        Email(catalog.shop.email, f"Blockhours: {debt.email} moved back to prepaying", shop),
+    ]
+
+
+def debt_paid(catalog: Catalog, debt: Debt) -> Email:
+    amount = format_cents(debt.amount_cents, catalog.shop.currency)
+    text = f"Thank you: we received {amount} for {debt.description}. Nothing more is owed for it.\n"
+    return Email(debt.email, f"{catalog.shop.name}: payment received, thank you", text + _signature(catalog))

@@ -309,16 +309,19 @@ class LocalStack:
         if path.startswith("/api/"):
             return self.routes(request)(environ, start_response)
         if path == "/_local/sweep" and request.method == "POST":
-            return self._sweep()(environ, start_response)
+            return self._sweep(request)(environ, start_response)
         if self.standin is not None and self.standin.serves(path):
             return self.standin(environ, start_response)
         return self._static(request)(environ, start_response)
 
-    def _sweep(self) -> Response:
-        """What EventBridge Scheduler does daily in AWS: the local stack runs the sweep when asked."""
+    def _sweep(self, request: Request) -> Response:
+        """What EventBridge Scheduler does daily in AWS: the local stack runs it when asked, `?now=` sets its day."""
         from .handlers import sweep
 
-        report = sweep.handler({"source": "local"}, LocalContext("sweep"))
+        now = request.args.get("now", "")
+        if now and not now.isdigit():
+            return Response('{"error": "bad_now", "message": "now is a Unix time in seconds"}', status=400)
+        report = sweep.handler({"source": "local", "now": now}, LocalContext("sweep"))
         return Response(json.dumps(report), content_type="application/json")
 
     def _static(self, request: Request) -> Response:

@@ -103,7 +103,8 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         | _STAFF
         | {
             404: "`unknown_customer`: this email has not bought any time",
-            409: f"`insufficient_balance`, `session_conflict`, `account_frozen`; {_BUSY}",
+            409: f"`insufficient_balance`, `over_limit` (a trusted client's limit), `session_conflict`, "
+            f"`account_frozen`, `in_collections`; {_BUSY}",
         },
     ),
     ("POST", "/api/customers/{email}/settle"): Answers(
@@ -118,6 +119,21 @@ ANSWERS: dict[tuple[str, str], Answers] = {
     ),
     ("POST", "/api/reports/reconcile"): Answers(
         200, "`accounts` read, `discrepancies` with what to do, refunds `requeued`", _BODY | _STAFF
+    ),
+    ("POST", "/api/quotes"): Answers(
+        201,
+        "the quote priced at the hourly rate, with `pay_url` (Stripe's page for it; also emailed); the same "
+        "`quote_id` again returns the same quote",
+        _BODY | _STAFF | {409: "`quote_conflict`: that quote id was sent for another client or estimate"},
+    ),
+    ("GET", "/api/quotes"): Answers(200, "recent quotes, newest first: open, paid or expired", _STAFF),
+    ("POST", "/api/customers/{email}/trust"): Answers(
+        200,
+        "the account with its limit on account (`limit_minutes` 0 ends it: back to prepaying)",
+        _BODY | _STAFF | {409: f"`not_trusted`: there is no limit to end; {_BUSY}"},
+    ),
+    ("GET", "/api/debts"): Answers(
+        200, "every open debt, oldest first, with its notices, collections and pay link", _STAFF
     ),
 }
 

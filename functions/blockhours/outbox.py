@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import emails, links
-from .adapters.dynamo_items import plain, session_from
+from .adapters.dynamo_items import debt_from, plain, quote_from, session_from
 from .catalog import Catalog
 
 
@@ -76,6 +76,10 @@ def effects_for(change: Change, context: MailContext) -> list[Effect]:
                 url,
             )
         ]
+    if kind == "debt":
+        return _debt_effects(change, context)
+    if kind == "quote" and change.event_name == "INSERT":
+        return [emails.quote_offer(context.catalog, quote_from(new))]
     if kind != "session":
         return []
     status, was = new.get("overage_status"), old.get("overage_status")
@@ -83,3 +87,23 @@ def effects_for(change: Change, context: MailContext) -> list[Effect]:
     if (change.event_name == "INSERT" and status == "none") or settled_now:
         return [emails.session_statement(context.catalog, session_from(new), context.site_url)]
     return []
+
+
+def _debt_effects(change: Change, context: MailContext) -> list[Effect]:
+    """A debt opened (the notice), a reminder recorded, collections, back to prepaying, paid: each told once."""
+    catalog, new, old = context.catalog, change.new, change.old
+    if change.event_name == "REMOVE" or not new:
+        return []
+    debt = debt_from(new)
+    if change.event_name == "INSERT":
+        return [emails.debt_notice(catalog, debt, catalog.dunning_schedule())]
+    sent: list[Effect] = []
+    if len(new.get("notices", [])) > len(old.get("notices", [])):
+        sent.append(emails.debt_notice(catalog, debt, catalog.dunning_schedule()))
+    if new.get("prepay_at") and not old.get("prepay_at"):
+        sent += emails.back_to_prepay(catalog, debt)
+    if new.get("collections_at") and not old.get("collections_at"):
+        sent += emails.debt_in_collections(catalog, debt)
+    if new.get("status") == "paid" and old.get("status") != "paid":
+        sent.append(emails.debt_paid(catalog, debt))
+    return sent

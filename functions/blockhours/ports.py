@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from .domain.debts import Debt
 from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, RefundRecord, SessionRecord
 from .domain.lots import Lot
+from .domain.quotes import Quote
 from .domain.refunds import RefundPart
 
 
@@ -29,7 +31,14 @@ class LedgerStore(Protocol):
         """Write the session, its entries, the lots and the account at once, or nothing."""
         ...
 
-    def finish_overage(self, record: SessionRecord, entry: JournalEntry | None, paid_cents: int) -> bool: ...
+    def finish_overage(
+        self,
+        record: SessionRecord,
+        entry: JournalEntry | None,
+        paid_cents: int,
+        debt: Debt | None = None,
+        debt_next_at: int = 0,
+    ) -> bool: ...
 
     def mark_event(self, event_id: str, at: int) -> bool: ...
 
@@ -85,6 +94,42 @@ class LedgerStore(Protocol):
 
     def stripe_customer_id(self, email: str) -> str | None: ...
 
+    # --- quotes, trusted clients, debts -----------------------------------------------------
+
+    def save_quote(self, quote: Quote) -> bool: ...
+
+    def quote(self, quote_id: str) -> Quote | None: ...
+
+    def quotes(self) -> list[Quote]: ...
+
+    def close_quote(self, quote_id: str, status: Literal["paid", "expired"], at: int, checkout_id: str) -> bool: ...
+
+    def set_trust(
+        self, email: str, limit_minutes: int, seen: Account | None, entry: JournalEntry, next_bill_at: int
+    ) -> bool: ...
+
+    def bills_due(self, until: int) -> list[Account]: ...
+
+    def open_bill(
+        self, debt: Debt, seen: Account, entries: list[JournalEntry], debt_next_at: int, next_bill_at: int | None
+    ) -> bool: ...
+
+    def move_billing_day(self, email: str, seen_at: int | None, next_bill_at: int | None) -> bool: ...
+
+    def debt(self, email: str, debt_id: str) -> Debt | None: ...
+
+    def debts_due(self, until: int) -> list[Debt]: ...
+
+    def open_debts(self) -> list[Debt]: ...
+
+    def record_notice(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool: ...
+
+    def mark_collections(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool: ...
+
+    def switch_to_prepay(self, debt: Debt, seen: Account, entry: JournalEntry, next_at: int | None) -> bool: ...
+
+    def pay_debt(self, debt: Debt, entry: JournalEntry) -> bool: ...
+
 
 @dataclass(frozen=True)
 class CheckoutOrder:
@@ -103,6 +148,8 @@ class CheckoutOrder:
     terms_version: str
     success_url: str
     cancel_url: str
+    quote_id: str = ""  # a quote's payment page: paying it marks the quote paid
+    expires_at: int | None = None  # when Stripe closes the page unpaid (a quote's validity)
 
 
 @dataclass(frozen=True)
@@ -116,7 +163,7 @@ class CardCharge:
 
 @dataclass(frozen=True)
 class DebtLink:
-    session_id: str
+    debt_id: str
     email: str
     amount_cents: int
     currency: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -91,3 +92,32 @@ def test_refund_reconcile_and_sweep(dev: DevStack) -> None:
 
     swept = cli(dev, "sweep")
     assert swept.returncode == 0 and "accounts due" in swept.stdout
+
+
+def test_a_day_of_the_playbook_from_the_command_line(dev: DevStack) -> None:
+    """The README's "running the shop" day: a quote, a trusted client, a late payer, each one command."""
+    quoted = cli(dev, "quote", "quote-cli@example.com", "90", "--note", "new file server", "--tech", "Sam")
+    assert quoted.returncode == 0, quoted.stderr
+    assert "1 h 30 min = $193.50" in quoted.stdout and "emailed" in quoted.stdout
+    link = quoted.stdout.strip().splitlines()[-1]
+    assert link.startswith(f"{dev.url}/checkout/cs_test_"), "the pay link alone on the last line, to paste"
+    listed = cli(dev, "quotes")
+    assert listed.returncode == 0 and "quote-cli@example.com" in listed.stdout and "open" in listed.stdout
+
+    trusted = cli(dev, "trust", "trusted-cli@example.com", "--limit", "120")
+    assert trusted.returncode == 0 and "may now go down to -2 h on account" in trusted.stdout
+    assert cli(dev, "redeem", "trusted-cli@example.com", "45", "--tech", "Sam").returncode == 0
+    balance = cli(dev, "balance", "trusted-cli@example.com")
+    assert "45 min on account ($96.75, limit 2 h)" in balance.stdout
+    too_far = cli(dev, "redeem", "trusted-cli@example.com", "90", "--tech", "Sam")
+    assert too_far.returncode == 1 and "75 of their 120-minute limit" in too_far.stderr
+    ended = cli(dev, "untrust", "trusted-cli@example.com")
+    assert ended.returncode == 0 and "prepays again; 45 min on account is billed on" in ended.stdout
+
+    buy(dev.url, "late-cli@example.com", "deposit", card="4000000000000341")  # a card that declines later charges
+    assert cli(dev, "redeem", "late-cli@example.com", "75", "--tech", "Sam").returncode == 0
+    owed = cli(dev, "debts")
+    assert owed.returncode == 0 and "late-cli@example.com" in owed.stdout and "$32.25" in owed.stdout
+    later = cli(dev, "sweep", "--at", time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 86_400)))
+    assert later.returncode == 0 and "reminders sent 1" in later.stdout
+    assert "1 reminder" in cli(dev, "debts").stdout

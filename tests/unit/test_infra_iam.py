@@ -128,7 +128,7 @@ def test_only_the_functions_that_call_stripe_may_read_its_secret() -> None:
         if any(a.startswith("secretsmanager:") for a in _as_list(s["Action"]))
     ]
 
-    assert readers == {"CheckoutFunction", "WebhookFunction", "ApiFunction", "RefundWorkerFunction"}
+    assert readers == {"CheckoutFunction", "WebhookFunction", "ApiFunction", "RefundWorkerFunction", "SweepFunction"}
     assert resources == [{"Fn::Sub": SECRET_ARN}] * len(readers)
 
 

@@ -129,6 +129,10 @@ def test_table_definition_has_keys_and_refund_due_index() -> None:
         {"AttributeName": "refund_due_at", "KeyType": "RANGE"},
     ]
     assert indexes["refund-due"]["Projection"]["ProjectionType"] in {"INCLUDE", "KEYS_ONLY", "ALL"}
+    assert indexes["chores"]["KeySchema"] == [
+        {"AttributeName": "chore", "KeyType": "HASH"},
+        {"AttributeName": "chore_at", "KeyType": "RANGE"},
+    ]
 
 
 def test_attribute_definitions_are_exactly_the_key_attributes() -> None:
@@ -139,7 +143,7 @@ def test_attribute_definitions_are_exactly_the_key_attributes() -> None:
     }
 
     assert set(types) == key_attributes
-    assert types == {"pk": "S", "sk": "S", "due_shard": "S", "refund_due_at": "N"}
+    assert types == {"pk": "S", "sk": "S", "due_shard": "S", "refund_due_at": "N", "chore": "S", "chore_at": "N"}
 
 
 def test_table_definition_is_accepted_by_create_table(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +154,7 @@ def test_table_definition_is_accepted_by_create_table(monkeypatch: pytest.Monkey
         client.create_table(TableName="blockhours-test", **table_definition(TEMPLATE))
         table = client.describe_table(TableName="blockhours-test")["Table"]
 
-    assert [i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])] == ["refund-due"]
+    assert [i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])] == ["chores", "refund-due"]
 
 
 def test_every_route_is_under_api() -> None:

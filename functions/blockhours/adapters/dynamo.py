@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..domain.debts import Debt
 from ..domain.ledger import CustomerLedger, JournalEntry, Payment, SessionRecord
 from ..domain.lots import Lot
 from .dynamo_items import (
@@ -12,6 +14,7 @@ from .dynamo_items import (
     DUE_SHARD,
     account_from,
     customer_pk,
+    debt_from,
     entry_from,
     entry_sk,
     entry_values,
@@ -25,6 +28,7 @@ from .dynamo_items import (
     session_sk,
     session_values,
 )
+from .dynamo_playbook import PlaybookWrites
 from .dynamo_refunds import RefundWrites
 from .dynamo_table import StoreError
 
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
 Outcome = Literal["recorded", "duplicate", "changed"]
 
 
-class DynamoLedger(RefundWrites):
+class DynamoLedger(RefundWrites, PlaybookWrites):
     def credit_purchase(
         self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
     ) -> Literal["credited", "duplicate"]:
@@ -59,15 +63,27 @@ class DynamoLedger(RefundWrites):
                 ":one": 1,
             },
         )
-        reasons = self._transact(
-            [
-                self._put(f"EVT#{event_id}", "EVT", {"effect": lot.lot_id, "at": payment.paid_at}),
-                self._put(pk, lot_sk(lot), lot_values(lot)),
-                self._put(pk, entry_sk(entry), entry_values(entry)),
-                self._put(f"PI#{payment.payment_intent}", "PI", {"email": payment.email, "lot_id": lot.lot_id}),
-                account,
-            ]
-        )
+        items = [
+            self._put(f"EVT#{event_id}", "EVT", {"effect": lot.lot_id, "at": payment.paid_at}),
+            self._put(pk, lot_sk(lot), lot_values(lot)),
+            self._put(pk, entry_sk(entry), entry_values(entry)),
+            self._put(f"PI#{payment.payment_intent}", "PI", {"email": payment.email, "lot_id": lot.lot_id}),
+            account,
+        ]
+        if payment.quote_id:  # no condition: a payment is credited even if its quote was closed meanwhile
+            items.append(
+                self._update(
+                    "QUOTES",
+                    f"QUOTE#{payment.quote_id}",
+                    "SET #status = :paid, closed_at = :at, checkout_id = :checkout",
+                    {":paid": "paid", ":at": payment.paid_at, ":checkout": payment.checkout_id},
+                    "attribute_exists(pk)",
+                )
+            )
+        reasons = self._transact(items)
+        if reasons and payment.quote_id and set(reasons[:-1]) == {"None"}:
+            # the quote is unknown here (deleted by hand): credit the payment all the same
+            return self.credit_purchase(event_id, replace(payment, quote_id=""), lot, entry, refund_due_at)
         return "duplicate" if reasons else "credited"
 
     def record_session(
@@ -117,7 +133,8 @@ class DynamoLedger(RefundWrites):
                 pk,
                 ACCOUNT_SK,
                 f"{due} ADD available_minutes :minus_minutes, available_cents :minus_cents, "
-                "owed_cents :owed, version :one",
+                "owed_cents :owed, version :one, on_account_minutes :on_account, on_account_cents :on_account_cents, "
+                "credit_left_minutes :minus_on_account",
                 {
                     ":now": record.at,
                     ":due": refund_due_at if "refund_due_at = :due" in due else None,
@@ -128,8 +145,14 @@ class DynamoLedger(RefundWrites):
                     ":one": 1,
                     ":active": "active",
                     ":minutes": record.covered_minutes,
+                    ":on_account": record.on_account_minutes,
+                    ":on_account_cents": record.on_account_cents,
+                    ":minus_on_account": -record.on_account_minutes,
+                    ":none": 0,
                 },
-                "attribute_exists(pk) AND #status = :active AND available_minutes >= :minutes",
+                "attribute_exists(pk) AND #status = :active AND available_minutes >= :minutes "
+                "AND (attribute_not_exists(collections_debts) OR collections_debts <= :none)"
+                + (" AND credit_left_minutes >= :on_account" if record.on_account_minutes else ""),
             )
         )
         if len(items) > 100:
@@ -139,10 +162,17 @@ class DynamoLedger(RefundWrites):
             return "recorded"
         return "duplicate" if reasons[0] == "ConditionalCheckFailed" else "changed"
 
-    def finish_overage(self, record: SessionRecord, entry: JournalEntry | None, paid_cents: int) -> bool:
-        """Move a session's overage on from where it was (pending or owed); False if it already moved."""
+    def finish_overage(
+        self,
+        record: SessionRecord,
+        entry: JournalEntry | None,
+        paid_cents: int,
+        debt: Debt | None = None,
+        debt_next_at: int = 0,
+    ) -> bool:
+        """Move a session's overage on from pending (charged, or owed as a debt); False if it already moved."""
         pk = customer_pk(record.email)
-        was = "owed" if record.overage_status == "paid" else "pending"
+        was = "pending"
         items = [
             self._update(
                 pk,
@@ -162,6 +192,8 @@ class DynamoLedger(RefundWrites):
             items.append(self._put(pk, entry_sk(entry), entry_values(entry)))
         if paid_cents:
             items.append(self._update(pk, ACCOUNT_SK, "ADD owed_cents :paid", {":paid": -paid_cents}))
+        if debt is not None:
+            items.append(self.debt_item(debt, debt_next_at))
         return not self._transact(items)
 
     def mark_event(self, event_id: str, at: int) -> bool:
@@ -202,6 +234,7 @@ class DynamoLedger(RefundWrites):
             lots=[lot_from(row) for row in rows if row["sk"].startswith("LOT#")],
             entries=[entry_from(row) for row in rows if row["sk"].startswith("ENTRY#")],
             refunds=[refund_from(row) for row in rows if row["sk"].startswith("REFUND#")],
+            debts=[debt_from(row) for row in rows if row["sk"].startswith("DEBT#")],
         )
 
     def all_accounts(self) -> list[str]:

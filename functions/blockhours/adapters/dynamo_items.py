@@ -9,12 +9,17 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from ..domain.debts import Debt
 from ..domain.ledger import Account, JournalEntry, LotShare, RefundRecord, SessionRecord
 from ..domain.lots import Lot
+from ..domain.quotes import Quote
 from ..domain.refunds import RefundPart
 
 ACCOUNT_SK = "ACCOUNT"
 DUE_SHARD = "DUE"
+QUOTES_PK = "QUOTES"  # every quote in one partition: a shop sends a few a day, and lists them newest first
+CHORE_DEBT = "DEBT"  # in the `chores` index: an open debt, at its next dunning step
+CHORE_BILL = "BILL"  # a trusted account, at its next billing day
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -115,6 +120,14 @@ def account_from(row: Mapping[str, Any]) -> Account:
         refunded_cents=row.get("refunded_cents", 0),
         awaiting_refund_cents=row.get("awaiting_refund_cents", 0),
         open_disputes=row.get("open_disputes", 0),
+        trust_limit_minutes=row.get("trust_limit_minutes", 0),
+        on_account_minutes=row.get("on_account_minutes", 0),
+        on_account_cents=row.get("on_account_cents", 0),
+        billed_minutes=row.get("billed_minutes", 0),
+        billed_cents=row.get("billed_cents", 0),
+        credit_left_minutes=row.get("credit_left_minutes", 0),
+        collections_debts=row.get("collections_debts", 0),
+        next_bill_at=row.get("chore_at") if row.get("chore") == CHORE_BILL else None,
     )
 
 
@@ -133,3 +146,28 @@ def entry_from(row: Mapping[str, Any]) -> JournalEntry:
 
 def session_from(row: Mapping[str, Any]) -> SessionRecord:
     return SessionRecord(**_fields(row, _SESSION_FIELDS), draws=_shares(row.get("draws", [])))
+
+
+def debt_sk(debt_id: str) -> str:
+    return f"DEBT#{debt_id}"
+
+
+def debt_values(debt: Debt) -> dict[str, Any]:
+    return {"type": "debt", **asdict(debt), "notices": list(debt.notices)}
+
+
+def debt_from(row: Mapping[str, Any]) -> Debt:
+    values = _fields(row, tuple(Debt.__dataclass_fields__))
+    return Debt(**{**values, "notices": tuple(int(at) for at in row.get("notices", []))})
+
+
+def quote_sk(quote_id: str) -> str:
+    return f"QUOTE#{quote_id}"
+
+
+def quote_values(quote: Quote) -> dict[str, Any]:
+    return {"type": "quote", **asdict(quote)}
+
+
+def quote_from(row: Mapping[str, Any]) -> Quote:
+    return Quote(**_fields(row, tuple(Quote.__dataclass_fields__)))

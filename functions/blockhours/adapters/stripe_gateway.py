@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from stripe.params.checkout import SessionCreateParams
 
 CREDIT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
+EXPIRED_EVENT = "checkout.session.expired"
 
 
 class WebhookRejected(Exception):
@@ -30,18 +31,20 @@ class CheckoutEvent:
 
     event_id: str
     event_type: str
-    outcome: Literal["paid", "unpaid", "ignored", "debt"]
+    outcome: Literal["paid", "unpaid", "ignored", "debt", "expired"]
     payment: Payment | None = None
     reason: str = ""
     debt: DebtPaid | None = None
+    expired_quote: str = ""  # an unpaid quote's page that Stripe closed
+    checkout_id: str = ""
 
 
 @dataclass(frozen=True)
 class DebtPaid:
-    """A payment link for an overage, paid."""
+    """A payment link for a debt (an overage, a bill), paid."""
 
     email: str
-    session_id: str
+    debt_id: str
     amount_cents: int
     at: int
 
@@ -85,7 +88,7 @@ class StripeGateway:
                 "kind": order.kind,
                 "minutes": str(order.minutes),
                 "terms_version": order.terms_version,
-            }
+            } | ({"quote_id": order.quote_id} if order.quote_id else {})
             params: SessionCreateParams = {
                 "mode": "payment",
                 "customer": customer,
@@ -119,6 +122,8 @@ class StripeGateway:
                 "success_url": order.success_url,
                 "cancel_url": order.cancel_url,
             }
+            if order.expires_at is not None:
+                params["expires_at"] = order.expires_at
             key = f"checkout-{_key(order.order_id, order.email, order.sku)}"
             try:
                 session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": key})
@@ -178,13 +183,15 @@ class StripeGateway:
                     },
                 }
             ],
-            "metadata": {"kind": "debt", "email": debt.email, "session_id": debt.session_id},
-            "payment_intent_data": {"metadata": {"kind": "debt", "session_id": debt.session_id}},
+            "metadata": {"kind": "debt", "email": debt.email, "debt_id": debt.debt_id},
+            "payment_intent_data": {"metadata": {"kind": "debt", "email": debt.email, "debt_id": debt.debt_id}},
             "restrictions": {"completed_sessions": {"limit": 1}},
             "after_completion": {"type": "redirect", "redirect": {"url": debt.thanks_url}},
         }
         try:
-            link = self.client.v1.payment_links.create(params, {"idempotency_key": f"debt-link-{debt.session_id}"})
+            link = self.client.v1.payment_links.create(
+                params, {"idempotency_key": f"debt-link-{_key(debt.email, debt.debt_id)}"}
+            )
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe could not create the payment link: {exc.user_message or exc}") from exc
         return link.url
@@ -237,16 +244,23 @@ class StripeGateway:
 
 def checkout_event(event: stripe.Event) -> CheckoutEvent:
     """Read a verified event: a paid Checkout Session of ours becomes a Payment; anything else is not credit."""
-    if event.type not in CREDIT_EVENTS:
+    if event.type not in CREDIT_EVENTS | {EXPIRED_EVENT}:
         return CheckoutEvent(event.id, event.type, "ignored", reason="not a crediting event")
     session: dict[str, Any] = event.data.object.to_dict() if hasattr(event.data.object, "to_dict") else {}
+    if event.type == EXPIRED_EVENT:
+        quote_id = str((session.get("metadata") or {}).get("quote_id") or "")
+        if not quote_id:
+            return CheckoutEvent(event.id, event.type, "ignored", reason="an abandoned checkout: nothing was paid")
+        return CheckoutEvent(
+            event.id, event.type, "expired", expired_quote=quote_id, checkout_id=str(session.get("id"))
+        )
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return CheckoutEvent(event.id, event.type, "unpaid", reason=f"payment_status {session.get('payment_status')}")
     metadata = session.get("metadata") or {}
-    if metadata.get("kind") == "debt" and metadata.get("email") and metadata.get("session_id"):
+    if metadata.get("kind") == "debt" and metadata.get("email") and metadata.get("debt_id"):
         debt = DebtPaid(
             email=str(metadata["email"]),
-            session_id=str(metadata["session_id"]),
+            debt_id=str(metadata["debt_id"]),
             amount_cents=int(session.get("amount_total") or 0),
             at=int(session.get("created") or event.created),
         )
@@ -271,6 +285,7 @@ def checkout_event(event: stripe.Event) -> CheckoutEvent:
             currency=str(session.get("currency") or ""),
             terms_version=str(metadata["terms_version"]),
             paid_at=int(session.get("created") or event.created),
+            quote_id=str(metadata.get("quote_id") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         return CheckoutEvent(event.id, event.type, "ignored", reason=f"unreadable checkout session: {exc}")

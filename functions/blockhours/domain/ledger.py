@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .lots import Lot
 from .refunds import RefundPart
+
+if TYPE_CHECKING:
+    from .debts import Debt
 
 DAY_SECONDS = 86_400
 
@@ -20,6 +23,12 @@ EntryKind = Literal[
     "refunded",
     "refund-failed",
     "dispute",
+    "on-account",  # minutes beyond the balance of a trusted client, billed later
+    "bill",  # time on account billed, with its pay link
+    "notice",  # a notice or reminder about money owed (the paper trail)
+    "collections",  # the last reminder went unanswered: no new sessions until paid
+    "trust",  # the client may (or may no longer) pay afterwards
+    "quote",  # an estimate sent to the client to pay before the work
 ]
 OverageStatus = Literal["none", "pending", "charged", "owed", "paid"]
 
@@ -39,6 +48,7 @@ class Payment:
     currency: str
     terms_version: str
     paid_at: int
+    quote_id: str = ""  # paid for a quote: the quote is marked paid in the same write
 
     def __post_init__(self) -> None:
         if self.minutes <= 0 or self.amount_cents <= 0:
@@ -81,6 +91,23 @@ class Account:
     refunded_cents: int = 0
     awaiting_refund_cents: int = 0  # a settled deposit's remainder, not yet asked of Stripe
     open_disputes: int = 0
+    trust_limit_minutes: int = 0  # above zero: a trusted client whose sessions may go this far below zero
+    on_account_minutes: int = 0  # used on account and not paid yet (billed or not)
+    on_account_cents: int = 0
+    billed_minutes: int = 0  # the part of it already on a bill
+    billed_cents: int = 0
+    credit_left_minutes: int = 0  # trust_limit_minutes - on_account_minutes, kept for the write condition
+    collections_debts: int = 0  # debts past their last reminder: above zero, no new sessions
+    next_bill_at: int | None = None
+
+    @property
+    def balance_minutes(self) -> int:
+        """What the client has, below zero when a trusted client owes time on account."""
+        return self.available_minutes - self.on_account_minutes
+
+    @property
+    def balance_cents(self) -> int:
+        return self.available_cents - self.on_account_cents
 
 
 @dataclass(frozen=True)
@@ -91,6 +118,7 @@ class CustomerLedger:
     lots: list[Lot] = field(default_factory=list)
     entries: list[JournalEntry] = field(default_factory=list)
     refunds: list[RefundRecord] = field(default_factory=list)
+    debts: list[Debt] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -115,6 +143,8 @@ class SessionRecord:
     payment_intent: str | None = None
     pay_url: str | None = None
     overage_problem: str = ""
+    on_account_minutes: int = 0  # a trusted client's minutes beyond the balance, billed later
+    on_account_cents: int = 0
 
 
 RefundReason = Literal["client", "settle", "stale", "staff"]

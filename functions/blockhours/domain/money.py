@@ -33,7 +33,8 @@ def format_cents(amount_cents: int, currency: str = "usd") -> str:
 
 
 def format_minutes(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
     if hours and rest:
-        return f"{hours} h {rest} min"
-    return f"{hours} h" if hours else f"{rest} min"
+        return f"{sign}{hours} h {rest} min"
+    return f"{sign}{hours} h" if hours else f"{sign}{rest} min"

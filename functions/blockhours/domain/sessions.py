@@ -25,6 +25,8 @@ class SessionPlan:
     lots_after: tuple[Lot, ...]
     overage_minutes: int
     overage_cents: int
+    on_account_minutes: int = 0
+    on_account_cents: int = 0
 
     @property
     def covered_minutes(self) -> int:
@@ -52,16 +54,22 @@ def has_open_deposit(lots: Sequence[Lot]) -> bool:
     return any(lot.kind == "deposit" and lot.closed_at is None for lot in lots)
 
 
-def plan_session(lots: Sequence[Lot], used_minutes: int, rules: BillingRules, charge_overage: bool) -> SessionPlan:
+def plan_session(
+    lots: Sequence[Lot], used_minutes: int, rules: BillingRules, charge_overage: bool, credit_minutes: int = 0
+) -> SessionPlan:
     """Bill a session and take it from the lots, oldest first.
 
-    Beyond the balance, a deposit account always charges the saved card; a block account only when
-    the technician asks (`charge_overage`), and otherwise the session is refused (InsufficientBalance).
+    Beyond the balance, a trusted client's minutes go on account when they fit in what is left of the
+    limit (`credit_minutes`), to be billed later. Otherwise a deposit account always charges the saved card;
+    a block account only when the technician asks (`charge_overage`), else the session is refused
+    (InsufficientBalance).
     """
     billed = bill_minutes(used_minutes, rules.increment_minutes, rules.minimum_minutes)
     available = sum(lot.spendable_minutes for lot in lots)
     covered = min(billed, available)
     overage = billed - covered
+    on_account = overage if 0 < overage <= credit_minutes else 0
+    overage -= on_account
     if overage and not (charge_overage or has_open_deposit(lots)):
         raise InsufficientBalance(available, billed)
     if covered:
@@ -74,4 +82,6 @@ def plan_session(lots: Sequence[Lot], used_minutes: int, rules: BillingRules, ch
         lots_after=tuple(after),
         overage_minutes=overage,
         overage_cents=overage_cents(overage, rules.hourly_rate_cents) if overage else 0,
+        on_account_minutes=on_account,
+        on_account_cents=overage_cents(on_account, rules.hourly_rate_cents) if on_account else 0,
     )

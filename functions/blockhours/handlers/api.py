@@ -1,4 +1,5 @@
-"""Health for everyone, and the staff routes (IAM-authorized): sessions, settling, customers, liability."""
+"""Health for everyone, and the staff routes (IAM-authorized): sessions, settling, customers, liability,
+quotes, trusted clients and debts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from .. import reports, services, wiring
+from .. import config, reports, services, wiring
 from ..domain.ledger import CustomerLedger
 from .http import json_response, logger, metrics, require_staff, resolver
 
@@ -137,6 +138,55 @@ def reconcile(body: Annotated[ReconcileBody, Body()]) -> Response[str]:
             requeued.append(refund_id)
     accounts, found = services.reconcile(store, wiring.gateway())
     return json_response(200, {"accounts": accounts, "discrepancies": [asdict(d) for d in found], "requeued": requeued})
+
+
+class QuoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailStr = Field(max_length=254)
+    minutes: int = Field(gt=0, le=100 * 60, strict=True)
+    note: str = Field(default="", max_length=500)
+    technician: str = Field(default="staff", min_length=1, max_length=80)
+    quote_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.:-]{0,80}$")
+
+
+@app.post("/api/quotes")
+def send_quote(body: Annotated[QuoteBody, Body()]) -> Response[str]:
+    """Price an estimate, open its Stripe payment page, email the link (from the stream) and return it."""
+    require_staff(app)
+    request = services.QuoteRequest(str(body.email), body.minutes, body.technician, body.note, body.quote_id)
+    quote = services.send_quote(wiring.catalog(), wiring.ledger(), wiring.gateway(), request, config.site().url)
+    metrics.add_metric(name="QuoteSent", unit=MetricUnit.Count, value=1)
+    return json_response(201, asdict(quote))
+
+
+@app.get("/api/quotes")
+def quotes() -> Response[str]:
+    require_staff(app)
+    return json_response(200, {"quotes": [asdict(q) for q in services.recent_quotes(wiring.ledger())]})
+
+
+class TrustBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    limit_minutes: int = Field(ge=0, le=100 * 60, strict=True)
+    technician: str = Field(default="staff", min_length=1, max_length=80)
+
+
+@app.post("/api/customers/<email>/trust")
+def trust(email: str, body: Annotated[TrustBody, Body()]) -> Response[str]:
+    """Let a client's sessions run below zero down to the limit, billed later; a limit of 0 ends it."""
+    require_staff(app)
+    account = services.set_trust(wiring.catalog(), wiring.ledger(), unquote(email), body.limit_minutes, body.technician)
+    return json_response(200, asdict(account) | {"balance_minutes": account.balance_minutes})
+
+
+@app.get("/api/debts")
+def debts() -> Response[str]:
+    """Every open debt, oldest first, with its notices and whether it is in collections."""
+    require_staff(app)
+    found = sorted(wiring.ledger().open_debts(), key=lambda d: (d.opened_at, d.email))
+    return json_response(200, {"now": int(time.time()), "debts": [asdict(d) for d in found]})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

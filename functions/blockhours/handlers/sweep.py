@@ -1,4 +1,4 @@
-"""The daily sweep (EventBridge Scheduler): warnings first, then refunds of balances idle too long."""
+"""The daily run (EventBridge Scheduler): stale-balance warnings and refunds, bills on account, dunning."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from .http import logger, metrics
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = services.sweep(wiring.catalog(), wiring.ledger(), wiring.mailer().send, config.site().url)
+    catalog, store, site = wiring.catalog(), wiring.ledger(), config.site().url
+    now = int(event["now"]) if event.get("source") == "local" and event.get("now") else None  # the local clock
+    report = services.sweep(catalog, store, wiring.mailer().send, site, now=now)
+    bills = services.bill_on_account(catalog, store, wiring.gateway(), site, now=now)
+    dunning = services.chase_debts(catalog, store, now=now)
     metrics.add_metric(name="StaleRefunds", unit=MetricUnit.Count, value=len(report.refunded))
-    logger.info("sweep done", extra=asdict(report))
-    return asdict(report)
+    metrics.add_metric(name="BillsSent", unit=MetricUnit.Count, value=len(bills.billed))
+    metrics.add_metric(name="DebtsInCollections", unit=MetricUnit.Count, value=len(dunning.collections))
+    done = asdict(report) | {"billing": asdict(bills), "dunning": asdict(dunning)}
+    logger.info("daily run done", extra=done)
+    return done

@@ -40,8 +40,15 @@ def stripe_webhook() -> Response[str]:
     logger.append_keys(stripe_event=meaning.event_id, stripe_event_type=meaning.event_type)
     if meaning.debt is not None:
         debt = meaning.debt
-        outcome = services.record_debt_payment(wiring.ledger(), debt.email, debt.session_id, debt.amount_cents, debt.at)
-        logger.info("overage payment recorded", extra={"outcome": outcome, "session_id": debt.session_id})
+        outcome = services.record_debt_payment(wiring.ledger(), debt.email, debt.debt_id, debt.amount_cents, debt.at)
+        metrics.add_metric(
+            name="DebtPaid" if outcome == "credited" else "DuplicateEvent", unit=MetricUnit.Count, value=1
+        )
+        logger.info("debt payment recorded", extra={"outcome": outcome, "debt_id": debt.debt_id})
+        return json_response(200, {"received": True, "outcome": outcome})
+    if meaning.expired_quote:
+        outcome = services.quote_expired(wiring.ledger(), meaning.expired_quote, meaning.checkout_id, verified.created)
+        logger.info("quote expired", extra={"outcome": outcome, "quote_id": meaning.expired_quote})
         return json_response(200, {"received": True, "outcome": outcome})
     if meaning.payment is None:
         logger.info("nothing to credit", extra={"outcome": meaning.outcome, "reason": meaning.reason})

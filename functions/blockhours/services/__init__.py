@@ -1,27 +1,40 @@
 """Use cases: each reads what it needs, asks the domain what should happen, and commits one unit of work."""
 
+from .debts import DunningReport, chase_debts, record_debt_payment
 from .disputes import dispute_changed
 from .errors import ShopError
+from .on_account import BillingReport, bill_on_account, set_trust
 from .purchases import CheckoutRequest, customer_ledger, record_payment, start_checkout
+from .quotes import QuoteRequest, new_quote_id, quote_expired, recent_quotes, send_quote
 from .reconcile import Discrepancy, reconcile, stuck_refunds
 from .refunds import process_refund, request_refund, stripe_refund_changed
-from .sessions import SessionRequest, record_debt_payment, redeem, settle
+from .sessions import SessionRequest, redeem, settle
 from .sweep import SweepReport, sweep
 
 __all__ = [
+    "BillingReport",
     "CheckoutRequest",
     "Discrepancy",
+    "DunningReport",
+    "QuoteRequest",
     "SessionRequest",
     "ShopError",
     "SweepReport",
+    "bill_on_account",
+    "chase_debts",
     "customer_ledger",
     "dispute_changed",
+    "new_quote_id",
     "process_refund",
+    "quote_expired",
+    "recent_quotes",
     "reconcile",
     "record_debt_payment",
     "record_payment",
     "redeem",
     "request_refund",
+    "send_quote",
+    "set_trust",
     "settle",
     "start_checkout",
     "stripe_refund_changed",

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from ..catalog import Catalog
-from ..domain.ledger import CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
-from ..domain.lots import InsufficientBalance
+from ..domain.debts import Debt, next_step_at
+from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
+from ..domain.lots import InsufficientBalance, Lot
 from ..domain.money import format_cents
 from ..domain.sessions import BillingRules, SessionPlan, plan_session
+from ..emails import format_day
 from ..ports import CardCharge, DebtLink, LedgerStore, PaymentGateway
+from .debts import notice_entry
 from .errors import ShopError
 from .purchases import customer_ledger
 from .retry import backoff
@@ -53,6 +55,8 @@ def _session_record(request: SessionRequest, email: str, plan: SessionPlan, now:
         balance_minutes_after=plan.balance_minutes_after,
         balance_cents_after=plan.balance_cents_after,
         overage_status="pending" if plan.overage_minutes else "none",
+        on_account_minutes=plan.on_account_minutes,
+        on_account_cents=plan.on_account_cents,
     )
 
 
@@ -69,6 +73,18 @@ def _session_entries(record: SessionRecord) -> list[JournalEntry]:
                 record.covered_cents,
                 record.note,
                 record.draws,
+            )
+        )
+    if record.on_account_minutes:
+        entries.append(
+            JournalEntry(
+                f"on-account-{record.session_id}",
+                "on-account",
+                record.at,
+                record.technician,
+                record.on_account_minutes,
+                record.on_account_cents,
+                f"{record.on_account_minutes} minutes on account, billed later: {record.note}",
             )
         )
     if record.overage_minutes:
@@ -93,30 +109,29 @@ def redeem(
     request: SessionRequest,
     now: int | None = None,
 ) -> SessionRecord:
-    """Record a session against the balance, once per session id, never below zero.
+    """Record a session against the balance, once per session id, never below zero (or a trusted client's limit).
 
     One read (the lots) and one conditional transaction; a lot or balance that moved in between makes
-    the transaction fail, and the session is planned again from a fresh read.
+    the transaction fail, and the session is planned again from a fresh read. The account is read only
+    when the lots do not cover the session (is the client trusted?) or the write was refused.
     """
     email = request.email.strip().lower()
     at = now if now is not None else int(time.time())
     for attempt in range(_REPLANS):
         backoff(attempt)
         lots = store.lots(email)
-        if not lots:
-            raise ShopError("unknown_customer", f"{email} has not bought any time yet; nothing to redeem", 404)
+        account = None if lots else _known_account(store, email)
         try:
             plan = plan_session(lots, request.minutes, _rules(catalog), request.charge_overage)
         except InsufficientBalance as short:
             if (done := store.session(email, request.session_id)) is not None:
                 return _replay(catalog, store, gateway, done, request)
-            raise ShopError(
-                "insufficient_balance",
-                f"{email} has {short.available_minutes} minutes; the session needs {short.needed_minutes} "
-                "(pass --charge-overage to charge the saved card for the rest, or ask them to buy more time)",
-                409,
-            ) from short
+            account = account or store.account(email)
+            plan = _on_account_or_refuse(catalog, lots, request, account, short)
         record = _session_record(request, email, plan, at)
+        if plan.on_account_minutes and account is not None:
+            owed = account.on_account_minutes + plan.on_account_minutes
+            record = replace(record, balance_minutes_after=record.balance_minutes_after - owed)
         due = refund_due_at(at, catalog.refunds.stale_after_days)
         outcome = store.record_session(record, lots, plan.lots_after, _session_entries(record), due)
         if outcome == "recorded":
@@ -125,12 +140,56 @@ def redeem(
             done = store.session(email, request.session_id)
             assert done is not None, "a duplicate session must be readable"
             return _replay(catalog, store, gateway, done, request)
-        account = store.account(email)
-        if account is not None and account.status != "active":
-            raise ShopError(
-                "account_frozen", f"{email}'s account is {account.status}: no sessions until the shop clears it", 409
-            )
+        _refuse_if_closed(store.account(email), email)
     raise ShopError("busy", f"{email}'s balance kept changing while the session was recorded; send it again", 409)
+
+
+def _known_account(store: LedgerStore, email: str) -> Account:
+    """A client with no lots may still be trusted to pay afterwards; anyone else has nothing to redeem."""
+    account = store.account(email)
+    if account is None:
+        raise ShopError("unknown_customer", f"{email} has not bought any time yet; nothing to redeem", 404)
+    return account
+
+
+def _on_account_or_refuse(
+    catalog: Catalog, lots: list[Lot], request: SessionRequest, account: Account | None, short: InsufficientBalance
+) -> SessionPlan:
+    """Beyond the balance: a trusted client's session goes on account if it fits the limit; else refused."""
+    _refuse_if_closed(account, request.email)
+    credit = account.credit_left_minutes if account is not None and account.trust_limit_minutes > 0 else 0
+    try:
+        return plan_session(lots, request.minutes, _rules(catalog), request.charge_overage, credit)
+    except InsufficientBalance:
+        pass
+    email = request.email.strip().lower()
+    if account is not None and account.trust_limit_minutes > 0:
+        raise ShopError(
+            "over_limit",
+            f"{email} has {short.available_minutes} minutes and {max(credit, 0)} of their "
+            f"{account.trust_limit_minutes}-minute limit on account left; the session needs {short.needed_minutes} "
+            "(pass --charge-overage to charge the saved card, or ask them to pay their bill or buy time)",
+            409,
+        ) from short
+    raise ShopError(
+        "insufficient_balance",
+        f"{email} has {short.available_minutes} minutes; the session needs {short.needed_minutes} "
+        "(pass --charge-overage to charge the saved card for the rest, or ask them to buy more time)",
+        409,
+    ) from short
+
+
+def _refuse_if_closed(account: Account | None, email: str) -> None:
+    if account is not None and account.status != "active":
+        raise ShopError(
+            "account_frozen", f"{email}'s account is {account.status}: no sessions until the shop clears it", 409
+        )
+    if account is not None and account.collections_debts > 0:
+        raise ShopError(
+            "in_collections",
+            f"{email} has a debt in collections: no new sessions until it is paid (see `blockhours debts`)",
+            409,
+        )
 
 
 def _replay(
@@ -187,9 +246,8 @@ def _collect_overage(
         )
         finished = store.finish_overage(done, paid, record.overage_cents)
     else:
-        link = stripe.create_debt_link(
-            DebtLink(record.session_id, record.email, record.overage_cents, currency, description, "")
-        )
+        debt_id = f"overage-{record.session_id}"
+        link = stripe.create_debt_link(DebtLink(debt_id, record.email, record.overage_cents, currency, description, ""))
         done = replace(
             record,
             overage_status="owed",
@@ -197,32 +255,26 @@ def _collect_overage(
             pay_url=link,
             overage_problem=charge.message,
         )
-        finished = store.finish_overage(done, None, 0)
+        debt = Debt(
+            debt_id,
+            record.email,
+            "overage",
+            record.overage_cents,
+            record.overage_minutes,
+            f"{record.overage_minutes} minutes beyond your balance on {format_day(record.at)}",
+            record.at,
+            link,
+            notices=(record.at,),
+        )
+        notice = notice_entry(debt, record.at, 1, currency)
+        finished = store.finish_overage(
+            done, notice, 0, debt, next_step_at(debt, catalog.dunning_schedule()) or record.at
+        )
     if not finished:  # another attempt finished it first; its outcome is the one that counts
         current = store.session(record.email, record.session_id)
         assert current is not None
         return current
     return done
-
-
-def record_debt_payment(
-    store: LedgerStore, email: str, session_id: str, amount_cents: int, at: int
-) -> Literal["credited", "duplicate"]:
-    """A payment link paid: the session's overage is no longer owed. Once, however often Stripe says so."""
-    record = store.session(email, session_id)
-    if record is None or record.overage_status != "owed" or amount_cents < record.overage_cents:
-        return "duplicate"
-    paid = JournalEntry(
-        f"payment-{session_id}",
-        "payment",
-        at,
-        "stripe",
-        record.overage_minutes,
-        record.overage_cents,
-        "paid through the payment link",
-    )
-    done = store.finish_overage(replace(record, overage_status="paid"), paid, record.overage_cents)
-    return "credited" if done else "duplicate"
 
 
 def settle(store: LedgerStore, email: str, technician: str, now: int | None = None) -> CustomerLedger:

@@ -88,6 +88,7 @@ class StripeStandIn(RefundsMixin):
                 Rule("/v1/customers/<cid>", methods=["GET"], endpoint=self._get_customer),
                 Rule("/v1/checkout/sessions", methods=["POST"], endpoint=self._create_session),
                 Rule("/v1/checkout/sessions/<sid>", methods=["GET"], endpoint=self._get_session),
+                Rule("/v1/checkout/sessions/<sid>/expire", methods=["POST"], endpoint=self._expire_session),
                 Rule("/v1/payment_methods", methods=["GET"], endpoint=self._list_payment_methods),
                 Rule("/v1/payment_intents", methods=["POST"], endpoint=self._create_payment_intent),
                 Rule("/v1/payment_intents/<pid>", methods=["GET"], endpoint=self._get_payment_intent),
@@ -219,7 +220,7 @@ class StripeStandIn(RefundsMixin):
             payment_status="unpaid",
             status="open",
             created=now,
-            expires_at=now + 86_400,
+            expires_at=int(params.get("expires_at") or now + 86_400),
             consent=None,
             consent_collection={
                 "payment_method_reuse_agreement": None,
@@ -241,6 +242,27 @@ class StripeStandIn(RefundsMixin):
         if sid not in self.sessions:
             return _stripe_error(404, f"No such checkout.session: '{sid}'", code="resource_missing", param="session")
         return self._json(self.public(self.sessions[sid]))
+
+    def _expire_session(self, params: dict[str, Any], sid: str) -> Response:
+        if sid not in self.sessions:
+            return _stripe_error(404, f"No such checkout.session: '{sid}'", code="resource_missing", param="session")
+        try:
+            return self._json(self.expire(sid))
+        except ValueError as exc:
+            return _stripe_error(400, str(exc))
+
+    def expire(self, sid: str) -> dict[str, Any]:
+        """Close an open checkout unpaid, as Stripe does at its expires_at (or when asked): one expired event."""
+        with self._lock:
+            session = self._session_or_404(sid)
+            if session["status"] != "open":
+                raise ValueError(
+                    f"Only Checkout Sessions with a status of open can be expired; {sid} is {session['status']}"
+                )
+            session.update(status="expired")
+            snapshot = self.public(session)
+        self.send_event("checkout.session.expired", snapshot)
+        return snapshot
 
     # --- the hosted page and what paying does -------------------------------------------------
 

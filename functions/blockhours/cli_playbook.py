@@ -1,0 +1,126 @@
+"""The shop's playbook from the command line: quotes, trusted clients on account, and what is owed."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .cli import ApiOption, _call, _date, app, out
+from .domain.money import format_cents, format_minutes
+from .services.quotes import new_quote_id
+from .staff_client import StaffClient
+
+
+@app.command()
+def quote(
+    email: str,
+    minutes: Annotated[int, typer.Argument(help="The estimate, in minutes.", min=1)],
+    note: Annotated[str, typer.Option("--note", help="What the work is, for the client.")] = "",
+    tech: Annotated[str, typer.Option("--tech", help="Who quotes it.")] = "staff",
+    quote_id: Annotated[
+        str | None, typer.Option("--quote-id", help="Your id for the quote; sending it again is harmless.")
+    ] = None,
+    api: ApiOption = None,
+) -> None:
+    """Price an estimate at the hourly rate, email the client a payment page for it, and print the link."""
+    body = {
+        "email": email,
+        "minutes": minutes,
+        "note": note,
+        "technician": tech,
+        "quote_id": quote_id or new_quote_id(int(time.time())),
+    }
+    sent = _call(api, "POST", "/api/quotes", body)
+    out.print(
+        f"quote {sent['quote_id']} for {sent['email']}: {format_minutes(sent['minutes'])} = "
+        f"{format_cents(sent['amount_cents'])}, valid until {_date(sent['expires_at'])}; emailed. Pay link:",
+        highlight=False,
+    )
+    print(sent["pay_url"])  # alone on its line, to paste into the remote session's chat
+
+
+@app.command()
+def quotes(api: ApiOption = None) -> None:
+    """Recent quotes, newest first: open, paid or expired."""
+    found = _call(api, "GET", "/api/quotes")["quotes"]
+    table = Table("sent", "quote", "client", "estimate", "amount", "status", "note")
+    for q in found:
+        status = q["status"] + (f" {_date(q['closed_at'])}" if q.get("closed_at") else "")
+        if q["status"] == "open":
+            status += f" (until {_date(q['expires_at'])})"
+        table.add_row(
+            _date(q["created_at"]),
+            q["quote_id"],
+            q["email"],
+            format_minutes(q["minutes"]),
+            format_cents(q["amount_cents"]),
+            status,
+            q["note"],
+        )
+    out.print(table)
+
+
+@app.command()
+def trust(
+    email: str,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How far below zero their sessions may go, in minutes.")],
+    tech: Annotated[str, typer.Option("--tech", help="Who decides it.")] = "staff",
+    api: ApiOption = None,
+) -> None:
+    """Let a long-standing client pay afterwards, down to a limit; usage is billed on the catalog's schedule."""
+    account = _call(
+        api, "POST", StaffClient.customer_path(email, "/trust"), {"limit_minutes": limit, "technician": tech}
+    )
+    out.print(
+        f"{account['email']} may now go down to {format_minutes(-limit)} on account; "
+        f"next bill {_date(account.get('next_bill_at'))}; balance {format_minutes(account['balance_minutes'])}",
+        highlight=False,
+    )
+
+
+@app.command()
+def untrust(
+    email: str,
+    tech: Annotated[str, typer.Option("--tech", help="Who decides it.")] = "staff",
+    api: ApiOption = None,
+) -> None:
+    """Move the client back to prepaying; what they already used on account is still billed."""
+    account = _call(api, "POST", StaffClient.customer_path(email, "/trust"), {"limit_minutes": 0, "technician": tech})
+    owed = account["on_account_minutes"]
+    out.print(
+        f"{account['email']} prepays again"
+        + (f"; {format_minutes(owed)} on account is billed on {_date(account.get('next_bill_at'))}" if owed else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+def debts(api: ApiOption = None) -> None:
+    """What is owed, oldest first: amount, age, every notice sent, and whether it is in collections."""
+    report = _call(api, "GET", "/api/debts")
+    now = report["now"]
+    table = Table("client", "what", "amount", "age", "notices sent", "stage", "pay link")
+    for debt in report["debts"]:
+        reminders = max(0, len(debt["notices"]) - 1)
+        stage = (
+            "collections"
+            if debt.get("collections_at")
+            else {0: "notice sent", 1: "1 reminder"}.get(reminders, f"{reminders} reminders")
+        )
+        if debt.get("prepay_at"):
+            stage += ", back to prepaying"
+        table.add_row(
+            debt["email"],
+            debt["description"],
+            format_cents(debt["amount_cents"]),
+            f"{(now - debt['opened_at']) // 86_400} days",
+            ", ".join(_date(at)[:10] for at in debt["notices"]),
+            stage,
+            debt["pay_url"],
+        )
+    out.print(table)
+    total = sum(d["amount_cents"] for d in report["debts"])
+    out.print(f"{len(report['debts'])} open debts, {format_cents(total)} owed in all", highlight=False)

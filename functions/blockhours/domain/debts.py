@@ -1,0 +1,106 @@
+"""What a client owes and how the shop asks for it: a notice, at most two reminders, then collections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from .ledger import DAY_SECONDS
+
+DebtKind = Literal["overage", "bill"]
+Step = Literal["remind", "prepay", "collections"]
+
+
+@dataclass(frozen=True)
+class DunningSchedule:
+    reminder_days: tuple[int, ...]  # after the notice, at most two
+    collections_after_days: int
+    grace_days: int  # a bill: days before its client goes back to prepaying
+
+
+@dataclass(frozen=True)
+class Debt:
+    """Money a client owes: a session's overage their card refused, or a bill for time on account."""
+
+    debt_id: str
+    email: str
+    kind: DebtKind
+    amount_cents: int
+    minutes: int
+    description: str
+    opened_at: int  # the day of the notice: every later step counts from it
+    pay_url: str
+    status: Literal["open", "paid"] = "open"
+    notices: tuple[int, ...] = ()  # when each was sent: the notice, then the reminders
+    collections_at: int | None = None
+    prepay_at: int | None = None  # a bill: when its client was moved back to prepaying
+    paid_at: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.amount_cents <= 0:
+            raise ValueError(f"debt {self.debt_id}: the amount owed must be positive")
+
+    @property
+    def in_collections(self) -> bool:
+        return self.status == "open" and self.collections_at is not None
+
+
+def planned_steps(debt: Debt, schedule: DunningSchedule) -> list[tuple[int, Step]]:
+    """Every step the schedule holds for a debt, with its date, in order."""
+    start = debt.opened_at
+    steps: list[tuple[int, Step]] = [(start + days * DAY_SECONDS, "remind") for days in schedule.reminder_days]
+    if debt.kind == "bill":
+        steps.append((start + schedule.grace_days * DAY_SECONDS, "prepay"))
+    steps.append((start + schedule.collections_after_days * DAY_SECONDS, "collections"))
+    return sorted(steps, key=lambda step: (step[0], step[1] != "remind"))
+
+
+def pending_steps(debt: Debt, schedule: DunningSchedule) -> list[tuple[int, Step]]:
+    """The steps still ahead of an open debt; none once it is paid."""
+    if debt.status != "open":
+        return []
+    reminders_sent = max(0, len(debt.notices) - 1)
+    pending: list[tuple[int, Step]] = []
+    reminders_seen = 0
+    for at, step in planned_steps(debt, schedule):
+        if step == "remind":
+            reminders_seen += 1
+            if reminders_seen <= reminders_sent:
+                continue
+        if (step == "prepay" and debt.prepay_at is not None) or (
+            step == "collections" and debt.collections_at is not None
+        ):
+            continue
+        pending.append((at, step))
+    return pending
+
+
+def next_step_at(debt: Debt, schedule: DunningSchedule) -> int | None:
+    pending = pending_steps(debt, schedule)
+    return pending[0][0] if pending else None
+
+
+def due_step(debt: Debt, schedule: DunningSchedule, now: int) -> Step | None:
+    """The first step whose day has come, if any."""
+    pending = pending_steps(debt, schedule)
+    return pending[0][1] if pending and pending[0][0] <= now else None
+
+
+def next_bill_at(after: int, every: Literal["weekly", "monthly"]) -> int:
+    """The next billing day strictly after `after`: the 1st of the next month, or the next Monday (UTC)."""
+    day = datetime.fromtimestamp(after, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if every == "weekly":
+        nxt = day + timedelta(days=7 - day.weekday())
+    else:
+        nxt = (
+            day.replace(year=day.year + 1, month=1, day=1)
+            if day.month == 12
+            else day.replace(month=day.month + 1, day=1)
+        )
+    return int(nxt.timestamp())
+
+
+def bill_id(period_end: int) -> str:
+    """One bill per client per billing day: its id is the day, so a retried billing run makes no second bill."""
+    return "bill-" + datetime.fromtimestamp(period_end, UTC).strftime("%Y-%m-%d")

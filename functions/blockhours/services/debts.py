@@ -1,0 +1,122 @@
+"""What is owed: a notice, at most two reminders on set days, then collections; a payment stops it all, once."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from ..catalog import Catalog
+from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
+from ..domain.ledger import JournalEntry
+from ..domain.money import format_cents
+from ..ports import LedgerStore
+from .errors import ShopError
+from .retry import backoff
+
+_ATTEMPTS = 6
+
+
+def notice_entry(debt: Debt, at: int, number: int, currency: str) -> JournalEntry:
+    """The journal's record of a notice (number 1) or reminder (2, 3): the paper trail of asking."""
+    what = "notice" if number == 1 else f"reminder {number - 1}"
+    return JournalEntry(
+        f"notice-{debt.debt_id}-{number}",
+        "notice",
+        at,
+        "dunning",
+        debt.minutes,
+        debt.amount_cents,
+        f"{what}: {format_cents(debt.amount_cents, currency)} owed for {debt.description}",
+    )
+
+
+@dataclass
+class DunningReport:
+    reminded: list[str] = field(default_factory=list)
+    prepay: list[str] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)
+
+
+def chase_debts(catalog: Catalog, store: LedgerStore, now: int | None = None) -> DunningReport:
+    """Take every open debt whose next step has come one step on: reads only those, from the sparse index."""
+    at = now if now is not None else int(time.time())
+    schedule, report = catalog.dunning_schedule(), DunningReport()
+    for debt in store.debts_due(at):
+        current: Debt | None = debt
+        for _ in range(4):  # a run that missed days catches up, step by step, each step once
+            if current is None or (step := due_step(current, schedule, at)) is None:
+                break
+            if _take_step(catalog, store, schedule, current, step, at):
+                getattr(report, {"remind": "reminded", "prepay": "prepay", "collections": "collections"}[step]).append(
+                    f"{current.email} {current.debt_id}"
+                )
+            current = store.debt(current.email, current.debt_id)
+    return report
+
+
+def _take_step(
+    catalog: Catalog, store: LedgerStore, schedule: DunningSchedule, debt: Debt, step: Step, at: int
+) -> bool:
+    """One step, recorded with its journal entry in one write; False if another run took it first."""
+    currency = catalog.shop.currency
+    if step == "remind":
+        after = replace(debt, notices=(*debt.notices, at))
+        return store.record_notice(
+            debt, notice_entry(debt, at, len(after.notices), currency), next_step_at(after, schedule)
+        )
+    if step == "collections":
+        after = replace(debt, collections_at=at)
+        entry = JournalEntry(
+            f"collections-{debt.debt_id}",
+            "collections",
+            at,
+            "dunning",
+            debt.minutes,
+            debt.amount_cents,
+            f"{format_cents(debt.amount_cents, currency)} unpaid after the last reminder: no new sessions until paid",
+        )
+        return store.mark_collections(debt, entry, next_step_at(after, schedule))
+    account = store.account(debt.email)
+    if account is None:
+        return False
+    after = replace(debt, prepay_at=at)
+    entry = JournalEntry(
+        f"prepay-{debt.debt_id}",
+        "trust",
+        at,
+        "dunning",
+        0,
+        0,
+        f"moved back to prepaying: the bill of {format_cents(debt.amount_cents, currency)} is unpaid after "
+        f"{catalog.on_account.grace_days} days",
+    )
+    return store.switch_to_prepay(debt, account, entry, next_step_at(after, schedule))
+
+
+def record_debt_payment(
+    store: LedgerStore, email: str, debt_id: str, amount_cents: int, at: int
+) -> Literal["credited", "duplicate", "ignored"]:
+    """A pay link paid: the debt is cleared, its schedule stops and any collections mark goes. Once."""
+    email = email.strip().lower()
+    for attempt in range(_ATTEMPTS):
+        backoff(attempt)
+        debt = store.debt(email, debt_id)
+        if debt is None:
+            return "ignored"
+        if debt.status != "open":
+            return "duplicate"
+        if amount_cents < debt.amount_cents:
+            return "ignored"
+        entry = JournalEntry(
+            f"payment-{debt_id}",
+            "payment",
+            at,
+            "stripe",
+            debt.minutes,
+            debt.amount_cents,
+            f"{debt.description}: paid through the payment link",
+        )
+        if store.pay_debt(debt, entry):
+            return "credited"
+    raise ShopError("busy", f"{email}'s debt {debt_id} kept changing while its payment was recorded; retry", 409)

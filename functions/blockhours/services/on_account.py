@@ -1,0 +1,102 @@
+"""Trusted clients on account: sessions below zero down to a limit, billed on the shop's schedule."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from ..catalog import Catalog
+from ..domain.debts import Debt, bill_id, next_bill_at, next_step_at
+from ..domain.ledger import Account, JournalEntry
+from ..domain.money import format_cents, format_minutes
+from ..emails import format_day
+from ..ports import DebtLink, LedgerStore, PaymentGateway
+from .debts import notice_entry
+from .errors import ShopError
+from .retry import backoff
+
+_ATTEMPTS = 6
+
+
+def set_trust(
+    catalog: Catalog, store: LedgerStore, email: str, limit_minutes: int, technician: str, now: int | None = None
+) -> Account:
+    """Let the client's sessions run below zero down to `limit_minutes` (0 ends it: back to prepaying)."""
+    email = email.strip().lower()
+    at = now if now is not None else int(time.time())
+    if limit_minutes < 0:
+        raise ShopError("invalid_limit", "the limit is a number of minutes, 0 or more")
+    for attempt in range(_ATTEMPTS):
+        backoff(attempt)
+        seen = store.account(email)
+        if limit_minutes == 0 and (seen is None or seen.trust_limit_minutes == 0):
+            raise ShopError("not_trusted", f"{email} already prepays: there is no limit on account to end", 409)
+        note = (
+            f"may pay afterwards, down to {format_minutes(-limit_minutes)}; billed {catalog.on_account.bill_every}"
+            if limit_minutes
+            else "back to prepaying: no more sessions on account"
+        )
+        entry = JournalEntry(f"trust-{at}-{limit_minutes}", "trust", at, technician, limit_minutes, 0, note)
+        if store.set_trust(email, limit_minutes, seen, entry, next_bill_at(at, catalog.on_account.bill_every)):
+            account = store.account(email)
+            assert account is not None
+            return account
+    raise ShopError("busy", f"{email}'s account kept changing; send it again", 409)
+
+
+@dataclass
+class BillingReport:
+    billed: list[str] = field(default_factory=list)
+    nothing_to_bill: list[str] = field(default_factory=list)
+
+
+def bill_on_account(
+    catalog: Catalog, store: LedgerStore, gateway: PaymentGateway, site_url: str, now: int | None = None
+) -> BillingReport:
+    """On each client's billing day, put what they used on account on one bill, with a Stripe pay link."""
+    at = now if now is not None else int(time.time())
+    report = BillingReport()
+    for due in store.bills_due(at):
+        account: Account | None = due
+        for attempt in range(_ATTEMPTS):
+            backoff(attempt)
+            if account is None or account.next_bill_at is None or account.next_bill_at > at:
+                break
+            if _bill(catalog, store, gateway, site_url, account, at, report):
+                break
+            account = store.account(account.email)
+    return report
+
+
+def _bill(
+    catalog: Catalog,
+    store: LedgerStore,
+    gateway: PaymentGateway,
+    site_url: str,
+    account: Account,
+    at: int,
+    report: BillingReport,
+) -> bool:
+    email, currency = account.email, catalog.shop.currency
+    following = next_bill_at(at, catalog.on_account.bill_every) if account.trust_limit_minutes > 0 else None
+    cents = account.on_account_cents - account.billed_cents
+    minutes = account.on_account_minutes - account.billed_minutes
+    if cents <= 0:
+        report.nothing_to_bill.append(email)
+        return store.move_billing_day(email, account.next_bill_at, following)
+    assert account.next_bill_at is not None
+    debt_id = bill_id(account.next_bill_at)
+    description = f"{format_minutes(minutes)} of remote support on account, to {format_day(account.next_bill_at)}"
+    link = gateway.create_debt_link(
+        DebtLink(debt_id, email, cents, currency, description, urljoin(site_url.rstrip("/") + "/", "success/"))
+    )
+    debt = Debt(debt_id, email, "bill", cents, minutes, description, at, link, notices=(at,))
+    bill = JournalEntry(
+        f"{debt_id}", "bill", at, "billing", minutes, cents, f"{description}: {format_cents(cents, currency)}"
+    )
+    entries = [bill, notice_entry(debt, at, 1, currency)]
+    if store.open_bill(debt, account, entries, next_step_at(debt, catalog.dunning_schedule()) or at, following):
+        report.billed.append(email)
+        return True
+    return False

@@ -1,0 +1,104 @@
+"""Quotes: an estimate priced at the hourly rate, paid on a Stripe page before the work, settled at the end."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urljoin
+
+from ..catalog import Catalog
+from ..domain.money import bill_minutes, format_minutes
+from ..domain.quotes import Quote
+from ..domain.sessions import overage_cents
+from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
+from .errors import ShopError
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    email: str
+    minutes: int
+    technician: str
+    note: str = ""
+    quote_id: str = ""  # the caller's id makes a retry return the same quote
+
+
+def new_quote_id(now: int) -> str:
+    return f"q-{now}-{uuid.uuid4().hex[:6]}"
+
+
+def send_quote(
+    catalog: Catalog,
+    store: LedgerStore,
+    gateway: PaymentGateway,
+    request: QuoteRequest,
+    site_url: str,
+    now: int | None = None,
+) -> Quote:
+    """Price the estimate, open a Stripe-hosted payment page for exactly that client and amount, keep the quote.
+
+    The quote's email (with the link) follows from the table's stream, like every other email.
+    """
+    at = now if now is not None else int(time.time())
+    email = request.email.strip().lower()
+    quote_id = request.quote_id or new_quote_id(at)
+    minutes = bill_minutes(request.minutes, catalog.billing.increment_minutes, catalog.billing.minimum_minutes)
+    if (earlier := store.quote(quote_id)) is not None:
+        if (earlier.email, earlier.minutes) != (email, minutes):
+            raise ShopError(
+                "quote_conflict",
+                f"quote {quote_id} was already sent to {earlier.email} for {format_minutes(earlier.minutes)}; "
+                "leave out the quote id to send a new quote",
+                409,
+            )
+        return earlier
+    amount = overage_cents(minutes, catalog.shop.hourly_rate_cents)
+    expires_at = at + catalog.quotes.expires_after_hours * 3600
+    base = site_url.rstrip("/") + "/"
+    name = f"Quote {quote_id}: {format_minutes(minutes)} of remote support"
+    order = CheckoutOrder(
+        order_id=quote_id,
+        email=email,
+        stripe_customer_id=store.stripe_customer_id(email),
+        sku="quote",
+        kind="deposit",
+        product_name=name,
+        description=request.note or name,
+        minutes=minutes,
+        amount_cents=amount,
+        currency=catalog.shop.currency,
+        terms_version=catalog.terms.version,
+        success_url=urljoin(base, "success/?session_id={CHECKOUT_SESSION_ID}"),
+        cancel_url=urljoin(base, "cancel/"),
+        quote_id=quote_id,
+        expires_at=expires_at,
+    )
+    url = gateway.create_checkout(order)
+    quote = Quote(
+        quote_id=quote_id,
+        email=email,
+        minutes=minutes,
+        amount_cents=amount,
+        note=request.note,
+        created_at=at,
+        expires_at=expires_at,
+        pay_url=url,
+        terms_version=catalog.terms.version,
+        technician=request.technician,
+    )
+    if not store.save_quote(quote):  # the same id, sent twice at once: the first one counts
+        saved = store.quote(quote_id)
+        assert saved is not None
+        return saved
+    return quote
+
+
+def quote_expired(store: LedgerStore, quote_id: str, checkout_id: str, at: int) -> Literal["expired", "duplicate"]:
+    """Stripe closed an unpaid quote's page: it credits nothing, and `blockhours quotes` says it expired."""
+    return "expired" if store.close_quote(quote_id, "expired", at, checkout_id) else "duplicate"
+
+
+def recent_quotes(store: LedgerStore, limit: int = 50) -> list[Quote]:
+    return sorted(store.quotes(), key=lambda q: (-q.created_at, q.quote_id))[:limit]
