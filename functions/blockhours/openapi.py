@@ -54,6 +54,7 @@ _CUSTOMER = {
     404: "`unknown_customer`: no customer with this email has bought anything "
     "(`not_found` when the email holds a `/`, which no route matches)"
 }
+_IN_PATH = "`invalid_email`: the path does not hold an email address"
 _BUSY = "`busy`: the balance kept changing while this was recorded; send it again"
 
 ANSWERS: dict[tuple[str, str], Answers] = {
@@ -93,7 +94,9 @@ ANSWERS: dict[tuple[str, str], Answers] = {
     ),
     ("GET", "/api/customers"): Answers(200, "every customer holding credit", _STAFF),
     ("GET", "/api/customers/{email}"): Answers(
-        200, "the customer's account, lots (with what remains), journal entries and refunds", _STAFF | _CUSTOMER
+        200,
+        "the customer's account, lots (with what remains), journal entries, refunds and debts",
+        _STAFF | _CUSTOMER | {400: _IN_PATH},
     ),
     ("GET", "/api/reports/liability"): Answers(200, "prepaid balance outstanding, by age", _STAFF),
     ("POST", "/api/sessions"): Answers(
@@ -110,12 +113,15 @@ ANSWERS: dict[tuple[str, str], Answers] = {
     ("POST", "/api/customers/{email}/settle"): Answers(
         200,
         "the customer's ledger after the deposit is closed (and its remainder sent back, per catalog.yaml)",
-        _BODY | _STAFF | {404: _CUSTOMER[404], 409: f"`no_open_deposit`; {_BUSY}"},
+        _BODY | _STAFF | {400: f"{_BODY[400]}; {_IN_PATH}", 404: _CUSTOMER[404], 409: f"`no_open_deposit`; {_BUSY}"},
     ),
     ("POST", "/api/customers/{email}/refund"): Answers(
         202,
         "the refund is set aside and queued for the card(s): the refund, its parts, `amount_cents`, `minutes`",
-        _BODY | _STAFF | _CUSTOMER | {409: f"`nothing_to_refund`, `account_frozen`; {_BUSY}"},
+        _BODY
+        | _STAFF
+        | _CUSTOMER
+        | {400: f"{_BODY[400]}; {_IN_PATH}", 409: f"`nothing_to_refund`, `account_frozen`; {_BUSY}"},
     ),
     ("POST", "/api/reports/reconcile"): Answers(
         200, "`accounts` read, `discrepancies` with what to do, refunds `requeued`", _BODY | _STAFF
@@ -130,7 +136,7 @@ ANSWERS: dict[tuple[str, str], Answers] = {
     ("POST", "/api/customers/{email}/trust"): Answers(
         200,
         "the account with its limit on account (`limit_minutes` 0 ends it: back to prepaying)",
-        _BODY | _STAFF | {409: f"`not_trusted`: there is no limit to end; {_BUSY}"},
+        _BODY | _STAFF | {400: f"{_BODY[400]}; {_IN_PATH}", 409: f"`not_trusted`: there is no limit to end; {_BUSY}"},
     ),
     ("GET", "/api/debts"): Answers(
         200, "every open debt, oldest first, with its notices, collections and pay link", _STAFF

@@ -39,6 +39,14 @@ class SettleBody(BaseModel):
     technician: str = Field(default="staff", min_length=1, max_length=80)
 
 
+def _path_email(raw: str) -> str:
+    """The email in a staff route's path, refused in words when it cannot be one (or could not be a key)."""
+    email = unquote(raw).strip().lower()
+    if len(email) > 254 or "@" not in email or any(c.isspace() or ord(c) < 32 for c in email):
+        raise services.ShopError("invalid_email", f"'{email[:60]}' is not an email address; give the client's email")
+    return email
+
+
 def _ledger_body(ledger: CustomerLedger) -> dict[str, Any]:
     body = asdict(ledger)
     for lot, row in zip(ledger.lots, body["lots"], strict=True):
@@ -54,7 +62,7 @@ def health() -> Response[str]:
 @app.get("/api/customers/<email>")
 def customer(email: str) -> Response[str]:
     require_staff(app)
-    return json_response(200, _ledger_body(services.customer_ledger(wiring.ledger(), unquote(email))))
+    return json_response(200, _ledger_body(services.customer_ledger(wiring.ledger(), _path_email(email))))
 
 
 @app.get("/api/customers")
@@ -93,7 +101,7 @@ def record_session(body: Annotated[SessionBody, Body()]) -> Response[str]:
 def settle(email: str, body: Annotated[SettleBody, Body()]) -> Response[str]:
     require_staff(app)
     catalog, store = wiring.catalog(), wiring.ledger()
-    ledger = services.settle(store, unquote(email), body.technician)
+    ledger = services.settle(store, _path_email(email), body.technician)
     if catalog.refunds.deposits_refund_at_settle and ledger.account.awaiting_refund_cents > 0:
         try:
             services.request_refund(catalog, store, ledger.account.email, "settle", body.technician, scope="settled")
@@ -114,7 +122,7 @@ class StaffRefundBody(BaseModel):
 def staff_refund(email: str, body: Annotated[StaffRefundBody, Body()]) -> Response[str]:
     require_staff(app)
     record = services.request_refund(
-        wiring.catalog(), wiring.ledger(), unquote(email), "staff", body.technician, minutes=body.minutes
+        wiring.catalog(), wiring.ledger(), _path_email(email), "staff", body.technician, minutes=body.minutes
     )
     metrics.add_metric(name="RefundRequested", unit=MetricUnit.Count, value=1)
     return json_response(202, asdict(record) | {"amount_cents": record.amount_cents, "minutes": record.minutes})
@@ -177,7 +185,8 @@ class TrustBody(BaseModel):
 def trust(email: str, body: Annotated[TrustBody, Body()]) -> Response[str]:
     """Let a client's sessions run below zero down to the limit, billed later; a limit of 0 ends it."""
     require_staff(app)
-    account = services.set_trust(wiring.catalog(), wiring.ledger(), unquote(email), body.limit_minutes, body.technician)
+    catalog, store = wiring.catalog(), wiring.ledger()
+    account = services.set_trust(catalog, store, _path_email(email), body.limit_minutes, body.technician)
     return json_response(200, asdict(account) | {"balance_minutes": account.balance_minutes})
 
 
