@@ -107,6 +107,13 @@ def stripe() -> StripeSettings:
 
 @cache
 def links() -> LinkSettings:
+    """The signing secret from the environment, or from the Secrets Manager secret BLOCKHOURS_LINK_SECRET_NAME."""
+    secret_name = os.environ.get("BLOCKHOURS_LINK_SECRET_NAME")
+    if secret_name and not os.environ.get("BLOCKHOURS_LINK_SECRET"):
+        from aws_lambda_powertools.utilities import parameters
+
+        secret = parameters.get_secret(secret_name, max_age=300)
+        return _build(LinkSettings, BLOCKHOURS_LINK_SECRET=secret if isinstance(secret, str) else "")
     return _build(LinkSettings)
 
 

@@ -114,7 +114,7 @@ def test_the_broad_grant_check_catches_a_star() -> None:
     assert _broad_grants(template) == ["SweepRole: ['sqs:*'] on *", "SweepRole: action sqs:*"]
 
 
-def test_only_the_functions_that_call_stripe_may_read_its_secret() -> None:
+def test_only_the_functions_that_need_a_secret_may_read_it() -> None:
     readers = {
         name
         for name in FUNCTIONS
@@ -122,14 +122,26 @@ def test_only_the_functions_that_call_stripe_may_read_its_secret() -> None:
         if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
     }
     resources = [
-        s["Resource"]
+        (name, s["Resource"])
         for name in FUNCTIONS
         for s in function_statements(name, TEMPLATE)
         if any(a.startswith("secretsmanager:") for a in _as_list(s["Action"]))
     ]
+    stripe = {name for name, resource in resources if resource == {"Fn::Sub": SECRET_ARN}}
+    link = {name for name, resource in resources if resource == {"Ref": "BalanceLinkSecret"}}
 
-    assert readers == {"CheckoutFunction", "WebhookFunction", "ApiFunction", "RefundWorkerFunction", "SweepFunction"}
-    assert resources == [{"Fn::Sub": SECRET_ARN}] * len(readers)
+    assert readers == {
+        "CheckoutFunction",
+        "WebhookFunction",
+        "ApiFunction",
+        "RefundWorkerFunction",
+        "SweepFunction",
+        "ClientFunction",
+        "OutboxFunction",
+    }
+    assert stripe == {"CheckoutFunction", "WebhookFunction", "ApiFunction", "RefundWorkerFunction", "SweepFunction"}
+    assert link == {"ClientFunction", "OutboxFunction"}, "only what makes or checks balance links reads their secret"
+    assert len(resources) == len(stripe) + len(link), "no other secret, and none by wildcard"
 
 
 def test_mail_may_be_sent_only_from_the_mail_from_address() -> None:

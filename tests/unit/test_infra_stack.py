@@ -38,7 +38,8 @@ def test_every_required_setting_is_in_the_functions_environment() -> None:
     required = {
         str(field.validation_alias)
         for settings in config._Env.__subclasses__()
-        if settings is not config.StripeSettings  # read from the secret that BLOCKHOURS_STRIPE_SECRET names
+        # read from the secrets that BLOCKHOURS_STRIPE_SECRET and BLOCKHOURS_LINK_SECRET_NAME name
+        if settings not in (config.StripeSettings, config.LinkSettings)
         for field in settings.model_fields.values()
         if field.is_required()
     }
@@ -46,6 +47,10 @@ def test_every_required_setting_is_in_the_functions_environment() -> None:
     assert required - set(GLOBAL_ENV) == set()
     assert GLOBAL_ENV["BLOCKHOURS_STRIPE_SECRET"] == {"Ref": "StripeSecretName"}
     assert GLOBAL_ENV["BLOCKHOURS_REFUND_QUEUE_URL"] == {"Ref": "RefundQueue"}
+    assert GLOBAL_ENV["BLOCKHOURS_LINK_SECRET_NAME"] == {"Ref": "BalanceLinkSecret"}
+    assert "BLOCKHOURS_LINK_SECRET" not in GLOBAL_ENV, "the signing secret is never in the functions' environment"
+    generated = RESOURCES["BalanceLinkSecret"]["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32, "links are signed with at least 32 random characters"
 
 
 def test_the_refund_queue_outlasts_the_worker_and_gives_up_into_its_dead_letter_queue() -> None:

@@ -121,3 +121,21 @@ def test_the_command_prints_a_link_for_the_environment(
     url = capsys.readouterr().out.strip()
     assert url.startswith("http://127.0.0.1:8000/balance/?t=")
     assert read_balance_token(url.split("?t=", 1)[1], SECRET, DAY) == "ana@example.com"
+
+
+def test_the_deployed_secret_is_read_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import mock_aws
+
+    monkeypatch.delenv("BLOCKHOURS_LINK_SECRET", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        import boto3
+
+        arn = boto3.client("secretsmanager").create_secret(Name="links", SecretString=SECRET)["ARN"]
+        monkeypatch.setenv("BLOCKHOURS_LINK_SECRET_NAME", arn)
+        config.clear()
+        assert config.links().secret == SECRET
+    config.clear()
