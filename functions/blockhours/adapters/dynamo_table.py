@@ -56,7 +56,12 @@ class DynamoTable:
         return {"Update": update}
 
     def _transact(self, items: list[dict[str, Any]]) -> list[str]:
-        """Run one transaction; the cancellation reasons when a condition failed, [] when it committed."""
+        """Run one transaction; the cancellation reasons when a condition failed, [] when it committed.
+
+        One item alone is written with a plain conditional put or update: as atomic, at half the write cost.
+        """
+        if len(items) == 1:
+            return self._write_one(items[0])
         for attempt in range(_CONFLICT_RETRIES):
             try:
                 self.client.transact_write_items(TransactItems=cast("Any", items))
@@ -71,6 +76,19 @@ class DynamoTable:
                     raise StoreError(f"transaction cancelled: {', '.join(reasons) or exc}") from exc
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")
+
+    def _write_one(self, operation: dict[str, Any]) -> list[str]:
+        (kind, request), *_ = operation.items()
+        try:
+            if kind == "Put":
+                self.client.put_item(**request)
+            else:
+                self.client.update_item(**request)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return ["ConditionalCheckFailed"]
+            raise
+        return []
 
     def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
