@@ -92,3 +92,53 @@ def test_twenty_payments_from_eight_threads_are_all_credited(table: str) -> None
 def test_an_unknown_customer_is_none(ledger: DynamoLedger) -> None:
     assert ledger.customer("nobody@example.com") is None
     assert ledger.stripe_customer_id("nobody@example.com") is None
+
+
+def test_a_refused_transaction_leaves_items_and_stream_as_they_were(table: str) -> None:
+    """The embedded AWS rolls back only what a transaction touched: items, new items and stream records."""
+    import boto3
+
+    client = boto3.client("dynamodb")
+    key = {"pk": {"S": "ROLLBACK"}, "sk": {"S": "A"}}
+    client.put_item(TableName=table, Item={**key, "n": {"N": "1"}})
+    arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams")
+
+    def stream_records() -> list[dict[str, object]]:
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        return streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]  # type: ignore[return-value]
+
+    before = stream_records()
+    refused = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key,
+                "UpdateExpression": "SET n = :two",
+                "ExpressionAttributeValues": {":two": {"N": "2"}},
+            }
+        },
+        {"Put": {"TableName": table, "Item": {"pk": {"S": "ROLLBACK"}, "sk": {"S": "B"}}}},
+        {"Put": {"TableName": table, "Item": {**key, "n": {"N": "9"}} | {"sk": {"S": "C"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": table,
+                "Key": {"pk": {"S": "ROLLBACK"}, "sk": {"S": "Z"}},
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        },
+    ]
+    try:
+        client.transact_write_items(TransactItems=refused)  # type: ignore[arg-type]
+        raise AssertionError("the condition must refuse the transaction")
+    except client.exceptions.TransactionCanceledException:
+        pass
+    rows = scan_all(table)
+    assert [(r["sk"]["S"], r.get("n", {}).get("N")) for r in rows if r["pk"]["S"] == "ROLLBACK"] == [("A", "1")]
+    assert stream_records() == before, "no stream record for writes that were rolled back"
+
+    client.transact_write_items(TransactItems=refused[:3])  # type: ignore[arg-type]
+    after = stream_records()
+    assert [r["eventName"] for r in after[len(before) :]] == ["MODIFY", "INSERT", "INSERT"]
+    assert int(after[-1]["dynamodb"]["SequenceNumber"]) > int(before[-1]["dynamodb"]["SequenceNumber"])  # type: ignore[index]
