@@ -24,7 +24,10 @@ from .dynamo_items import (
 )
 from .dynamo_table import DynamoTable
 
-_LOT_UNCHANGED = "used_minutes = :was_used AND refunded_minutes = :was_refunded"
+# Cents too: a dashboard refund of part of a lot's last minute changes its cents and none of its minutes.
+_LOT_UNCHANGED = (
+    "used_minutes = :was_used AND refunded_minutes = :was_refunded AND refunded_cents = :was_refunded_cents"
+)
 
 
 def _lot_values(lot: Lot, old: Lot) -> dict[str, Any]:
@@ -33,6 +36,7 @@ def _lot_values(lot: Lot, old: Lot) -> dict[str, Any]:
         ":refunded_cents": lot.refunded_cents,
         ":was_used": old.used_minutes,
         ":was_refunded": old.refunded_minutes,
+        ":was_refunded_cents": old.refunded_cents,
     }
 
 
@@ -63,10 +67,13 @@ class RefundWrites(DynamoTable):
         items += [
             self._lot_refund(record.email, lot, before[lot.lot_id])
             for lot in lots_after
-            if lot.refunded_minutes != before[lot.lot_id].refunded_minutes
+            if (lot.refunded_minutes, lot.refunded_cents)
+            != (before[lot.lot_id].refunded_minutes, before[lot.lot_id].refunded_cents)
         ]
         spend_minutes, spend_cents = spendable
-        due = "" if balance_left_minutes > 0 else " REMOVE refund_due_at, due_shard"
+        # cents no minute carries (a failed dashboard refund's) are money held too: the sweep must still see them
+        holding = balance_left_minutes > 0 or any(lot.remaining_cents > 0 for lot in lots_after)
+        due = "" if holding else " REMOVE refund_due_at, due_shard"
         items.append(
             self._update(
                 pk,
@@ -224,7 +231,12 @@ class RefundWrites(DynamoTable):
         )
 
     def close_dispute(self, dispute_id: str, email: str, entry: JournalEntry) -> bool:
-        """Close one dispute; the account thaws when it was the last one open."""
+        """Close one dispute; the account thaws when it was the last one open.
+
+        Stripe does not promise order: a close that arrives before its opening is remembered as closed, so the
+        late opening changes nothing. The thaw is tried on every delivery, so a retry finishes a close that
+        stopped between its two writes.
+        """
         pk = customer_pk(email)
         closed = not self._transact(
             [
@@ -239,16 +251,22 @@ class RefundWrites(DynamoTable):
                 self._update(pk, ACCOUNT_SK, "ADD open_disputes :minus", {":minus": -1}),
             ]
         )
-        if closed:
-            self._transact(
+        if not closed:  # closed already, or never opened here: record it closed if it is not yet known at all
+            closed = not self._transact(
                 [
-                    self._update(
-                        pk,
-                        ACCOUNT_SK,
-                        "SET #status = :active",
-                        {":active": "active", ":none": 0},
-                        "open_disputes <= :none",
-                    )
+                    self._put(f"DISPUTE#{dispute_id}", "DISPUTE", {"email": email, "closed_at": entry.at}),
+                    self._put(pk, entry_sk(entry), entry_values(entry)),
                 ]
             )
+        self._transact(
+            [
+                self._update(
+                    pk,
+                    ACCOUNT_SK,
+                    "SET #status = :active",
+                    {":active": "active", ":none": 0},
+                    "open_disputes <= :none",
+                )
+            ]
+        )
         return closed

@@ -57,12 +57,9 @@ def _ledger_checks(ledger: CustomerLedger) -> list[Discrepancy]:
 
 def _stripe_checks(ledger: CustomerLedger, gateway: PaymentGateway) -> list[Discrepancy]:
     email, found = ledger.account.email, []
-    waiting = {
-        part.lot_id: part.amount_cents
-        for refund in ledger.refunds
-        for part in refund.parts
-        if part.status == "requested"
-    }
+    waiting: dict[str, int] = {}  # per lot, what refunds still waiting for the worker hold: they may be several
+    for part in (part for refund in ledger.refunds for part in refund.parts if part.status == "requested"):
+        waiting[part.lot_id] = waiting.get(part.lot_id, 0) + part.amount_cents
     for lot in ledger.lots:
         received = gateway.amount_received(lot.payment_intent)
         if received != lot.amount_cents:

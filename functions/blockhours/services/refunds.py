@@ -9,7 +9,7 @@ from typing import Literal
 
 from ..catalog import Catalog
 from ..domain.ledger import DAY_SECONDS, JournalEntry, LotShare, RefundReason, RefundRecord
-from ..domain.lots import Lot
+from ..domain.lots import Lot, fifo_order
 from ..domain.money import format_cents
 from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
 from ..ports import LedgerStore, PaymentGateway, StripeRefund
@@ -40,11 +40,11 @@ def request_refund(
         if not lots:
             raise ShopError("unknown_customer", f"{email} has not bought any time; there is nothing to refund", 404)
         try:
-            parts, after = plan_refund(lots, minutes, scope)
+            parts, after, stranded = _plan(lots, minutes, scope)
         except NothingToRefund as nothing:
             raise ShopError("nothing_to_refund", f"{email}: {nothing}", 409) from nothing
         total = sum(part.amount_cents for part in parts)
-        if reason != "staff" and total < catalog.refunds.minimum_refund_cents:
+        if reason != "staff" and total < catalog.refunds.minimum_refund_cents and not stranded:
             raise ShopError(
                 "below_minimum",
                 f"{format_cents(total, catalog.shop.currency)} is below the shop's minimum refund of "
@@ -78,6 +78,32 @@ def request_refund(
     raise ShopError("busy", f"{email}'s balance kept changing while the refund was set aside; ask again", 409)
 
 
+def _plan(lots: list[Lot], minutes: int | None, scope: Scope) -> tuple[list[RefundPart], list[Lot], bool]:
+    """The domain's plan and, when everything is refunded, the cents a lot holds with no minute left to carry them.
+
+    A dashboard refund of part of a lot's last minute takes no minute; if it fails after that minute was used or
+    refunded, its cents return to a lot with no minutes. They can never be spent, so they go back to the card
+    however small (the shop's minimum would forfeit them). The parts, the lots after, and whether there were any.
+    """
+    stranded = [
+        lot
+        for lot in reversed(fifo_order(lots))
+        if minutes is None
+        and lot.remaining_minutes == 0
+        and lot.remaining_cents > 0
+        and (scope == "all" or lot.closed_at is not None)
+    ]
+    try:
+        parts, after = plan_refund(lots, minutes, scope)
+    except NothingToRefund:
+        if not stranded:
+            raise
+        parts, after = [], list(lots)
+    parts += [RefundPart(lot.lot_id, lot.payment_intent, 0, lot.remaining_cents) for lot in stranded]
+    emptied = {lot.lot_id: replace(lot, refunded_cents=lot.refunded_cents + lot.remaining_cents) for lot in stranded}
+    return parts, [emptied.get(lot.lot_id, lot) for lot in after], bool(stranded)
+
+
 def _refunded_entry(record: RefundRecord, part: RefundPart, at: int) -> JournalEntry:
     return JournalEntry(
         f"refunded-{record.refund_id}-{part.lot_id}",
@@ -91,20 +117,32 @@ def _refunded_entry(record: RefundRecord, part: RefundPart, at: int) -> JournalE
     )
 
 
-def _give_back(store: LedgerStore, record: RefundRecord, index: int, failure: str, at: int) -> bool:
-    part = record.parts[index]
-    lot = next(lot for lot in store.lots(record.email) if lot.lot_id == part.lot_id)
-    entry = JournalEntry(
-        f"refund-failed-{record.refund_id}-{part.lot_id}",
-        "refund-failed",
-        at,
-        "stripe",
-        part.minutes,
-        part.amount_cents,
-        f"the refund of {format_cents(part.amount_cents)} could not be made ({failure}); it is back on the balance",
-        (LotShare(part.lot_id, part.minutes, part.amount_cents),),
-    )
-    return store.give_back_refund_part(record, index, lot, give_back(lot, part), failure, entry)
+def _give_back(store: LedgerStore, email: str, refund_id: str, lot_id: str, failure: str, at: int) -> bool:
+    """A part Stripe could not refund: its money back on its lot, once; False if that was done already.
+
+    The write holds only while the lot is as read: a session or another refund on it in between reads it again.
+    """
+    for attempt in range(_ATTEMPTS):
+        backoff(attempt)
+        record = store.refund(email, refund_id)
+        index = next((i for i, p in enumerate(record.parts) if p.lot_id == lot_id), None) if record else None
+        if record is None or index is None or record.parts[index].status == "failed":
+            return False
+        part = record.parts[index]
+        lot = next(lot for lot in store.lots(email) if lot.lot_id == lot_id)
+        entry = JournalEntry(
+            f"refund-failed-{refund_id}-{lot_id}",
+            "refund-failed",
+            at,
+            "stripe",
+            part.minutes,
+            part.amount_cents,
+            f"the refund of {format_cents(part.amount_cents)} could not be made ({failure}); it is back on the balance",
+            (LotShare(lot_id, part.minutes, part.amount_cents),),
+        )
+        if store.give_back_refund_part(record, index, lot, give_back(lot, part), failure, entry):
+            return True
+    raise ShopError("busy", f"{email}'s balance kept changing while a failed refund was given back; retry", 409)
 
 
 def process_refund(
@@ -121,7 +159,7 @@ def process_refund(
         made = gateway.refund_part(refund_id, part, email)
         if made.status in ("failed", "canceled"):
             failure = made.failure or "Stripe refused the refund"
-            recorded = _give_back(store, record, index, failure, at)
+            recorded = _give_back(store, email, refund_id, part.lot_id, failure, at)
             done = replace(part, status="failed", failure=failure)
         else:
             done = replace(
@@ -156,11 +194,10 @@ def stripe_refund_changed(
             return "ignored"
         part = record.parts[index]
         if refund.status in ("failed", "canceled"):
-            return (
-                "recorded"
-                if part.status != "failed" and _give_back(store, record, index, refund.failure, at)
-                else "duplicate"
+            given = part.status != "failed" and _give_back(
+                store, email, record.refund_id, part.lot_id, refund.failure, at
             )
+            return "recorded" if given else "duplicate"
         if refund.status == "succeeded" and part.status in ("requested", "pending"):
             done = replace(part, status="succeeded", stripe_refund_id=refund.id)
             return (
@@ -177,56 +214,70 @@ def stripe_refund_changed(
 def _outside_refund(
     store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int
 ) -> Literal["recorded", "duplicate", "ignored"]:
-    lot = next((lot for lot in store.lots(email) if lot.lot_id == lot_id), None)
-    if lot is None:
-        return "ignored"
-    minutes = _minutes_worth(lot, refund.amount_cents)
-    after = replace(
-        lot, refunded_minutes=lot.refunded_minutes + minutes, refunded_cents=lot.refunded_cents + refund.amount_cents
-    )
-    entry = JournalEntry(
-        f"refunded-outside-{refund.id}",
-        "refunded",
-        at,
-        "stripe dashboard",
-        minutes,
-        refund.amount_cents,
-        f"refunded outside Blockhours ({refund.id})",
-        (LotShare(lot.lot_id, minutes, refund.amount_cents),),
-    )
-    return "recorded" if store.record_outside_refund(refund.id, email, lot, after, entry) else "duplicate"
+    """A refund made elsewhere (the Stripe dashboard): off its lot, once; charge.refunded lists it again and again."""
+    for attempt in range(_ATTEMPTS):
+        backoff(attempt)
+        ledger = store.customer(email)
+        lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
+        if ledger is None or lot is None:
+            return "ignored"
+        if any(e.entry_id == f"refunded-outside-{refund.id}" for e in ledger.entries):
+            return "duplicate"
+        minutes = _minutes_worth(lot, refund.amount_cents)
+        after = replace(
+            lot,
+            refunded_minutes=lot.refunded_minutes + minutes,
+            refunded_cents=lot.refunded_cents + refund.amount_cents,
+        )
+        entry = JournalEntry(
+            f"refunded-outside-{refund.id}",
+            "refunded",
+            at,
+            "stripe dashboard",
+            minutes,
+            refund.amount_cents,
+            f"refunded outside Blockhours ({refund.id})",
+            (LotShare(lot.lot_id, minutes, refund.amount_cents),),
+        )
+        if store.record_outside_refund(refund.id, email, lot, after, entry):
+            return "recorded"
+        # the lot changed since it was read (a session, a refund), or another delivery recorded it: read again
+    raise ShopError("busy", f"{email}'s balance kept changing while a refund made in Stripe was recorded; retry", 409)
 
 
 def _outside_refund_failed(
     store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int
 ) -> Literal["recorded", "duplicate", "ignored"]:
     """A dashboard refund the bank sent back: what the ledger took for it returns to its lot, once."""
-    ledger = store.customer(email)
-    entries = {e.entry_id: e for e in ledger.entries} if ledger else {}
-    taken = entries.get(f"refunded-outside-{refund.id}")
-    lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
-    if taken is None or lot is None:  # never recorded as refunded: nothing to give back
-        return "ignored"
-    if f"refund-failed-outside-{refund.id}" in entries:
-        return "duplicate"
-    after = replace(
-        lot,
-        refunded_minutes=lot.refunded_minutes - taken.minutes,
-        refunded_cents=lot.refunded_cents - taken.amount_cents,
-    )
-    entry = JournalEntry(
-        f"refund-failed-outside-{refund.id}",
-        "refund-failed",
-        at,
-        "stripe dashboard",
-        taken.minutes,
-        taken.amount_cents,
-        f"the refund made outside Blockhours ({refund.id}) failed ({refund.failure or 'no reason given'}); "
-        "it is back on the balance",
-        (LotShare(lot.lot_id, taken.minutes, taken.amount_cents),),
-    )
-    done = store.record_outside_refund(f"{refund.id}-failed", email, lot, after, entry)
-    return "recorded" if done else "duplicate"
+    for attempt in range(_ATTEMPTS):
+        backoff(attempt)
+        ledger = store.customer(email)
+        entries = {e.entry_id: e for e in ledger.entries} if ledger else {}
+        taken = entries.get(f"refunded-outside-{refund.id}")
+        lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
+        if taken is None or lot is None:  # never recorded as refunded: nothing to give back
+            return "ignored"
+        if f"refund-failed-outside-{refund.id}" in entries:
+            return "duplicate"
+        after = replace(
+            lot,
+            refunded_minutes=lot.refunded_minutes - taken.minutes,
+            refunded_cents=lot.refunded_cents - taken.amount_cents,
+        )
+        entry = JournalEntry(
+            f"refund-failed-outside-{refund.id}",
+            "refund-failed",
+            at,
+            "stripe dashboard",
+            taken.minutes,
+            taken.amount_cents,
+            f"the refund made outside Blockhours ({refund.id}) failed ({refund.failure or 'no reason given'}); "
+            "it is back on the balance",
+            (LotShare(lot.lot_id, taken.minutes, taken.amount_cents),),
+        )
+        if store.record_outside_refund(f"{refund.id}-failed", email, lot, after, entry):
+            return "recorded"
+    raise ShopError("busy", f"{email}'s balance kept changing while a failed Stripe refund was given back; retry", 409)
 
 
 def _minutes_worth(lot: Lot, cents: int) -> int:

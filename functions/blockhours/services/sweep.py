@@ -33,7 +33,7 @@ def sweep(
     for row in due:
         email, due_at = str(row["email"]), int(row["refund_due_at"])
         if due_at > at:
-            # Sent first, remembered after: a crash in between sends the warning again tomorrow, never not at all.
+            # Sent first, remembered after: a crash in between sends the warning twice, never not at all.
             if store.warned_for(email) != due_at:
                 send(refund_warning(catalog, email, int(row.get("available_cents", 0)), due_at, site_url))
                 store.mark_warned(email, due_at)
