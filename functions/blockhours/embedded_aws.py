@@ -48,7 +48,7 @@ class EmbeddedAWS:
         from moto.moto_api._internal.models import moto_api_backend
 
         moto_api_backend.reset()
-        _lighter_rollback()
+        lighter_rollback()
         self._thread.start()
         return self
 
@@ -96,7 +96,7 @@ def _put_back(saved: list[tuple[Any, Any, Any, Any]], streams: dict[Any, int]) -
         del shard.items[length:]
 
 
-def _lighter_rollback() -> None:
+def lighter_rollback() -> None:
     """Make moto's TransactWriteItems keep and restore only what it touches (this process, idempotent)."""
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table

@@ -52,7 +52,7 @@ from blockhours.config import StripeSettings
 from blockhours.domain.ledger import DAY_SECONDS, CustomerLedger, Payment
 from blockhours.domain.money import bill_minutes
 from blockhours.emails import Email
-from blockhours.embedded_aws import _lighter_rollback as lighter_rollback
+from blockhours.embedded_aws import lighter_rollback
 from blockhours.standin import StripeStandIn
 from blockhours.standin.payments import paid_intent
 
