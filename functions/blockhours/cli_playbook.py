@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .cli import ApiOption, _call, _date, app, out
 from .domain.money import format_cents, format_minutes
-from .services.quotes import new_quote_id
+from .domain.quotes import new_quote_id
 from .staff_client import StaffClient
 
 

@@ -70,14 +70,10 @@ class DynamoLedger(RefundWrites, PlaybookWrites):
             self._put(f"PI#{payment.payment_intent}", "PI", {"email": payment.email, "lot_id": lot.lot_id}),
             account,
         ]
-        if payment.quote_id:  # no condition: a payment is credited even if its quote was closed meanwhile
+        if payment.quote_id:  # only that the quote exists: a payment is credited even if it expired meanwhile
             items.append(
-                self._update(
-                    "QUOTES",
-                    f"QUOTE#{payment.quote_id}",
-                    "SET #status = :paid, closed_at = :at, checkout_id = :checkout",
-                    {":paid": "paid", ":at": payment.paid_at, ":checkout": payment.checkout_id},
-                    "attribute_exists(pk)",
+                self._close_quote(
+                    payment.quote_id, "paid", payment.paid_at, payment.checkout_id, "attribute_exists(pk)"
                 )
             )
         reasons = self._transact(items)

@@ -57,13 +57,15 @@ class PlaybookWrites(DynamoTable):
         """An open quote becomes paid or expired, once; False if it was not open any more (or is unknown)."""
         return not self._transact([self._close_quote(quote_id, status, at, checkout_id)])
 
-    def _close_quote(self, quote_id: str, status: str, at: int, checkout_id: str) -> dict[str, Any]:
+    def _close_quote(
+        self, quote_id: str, status: str, at: int, checkout_id: str, condition: str = "#status = :open"
+    ) -> dict[str, Any]:
         return self._update(
             QUOTES_PK,
             quote_sk(quote_id),
             "SET #status = :status, closed_at = :at, checkout_id = :checkout",
             {":status": status, ":at": at, ":checkout": checkout_id, ":open": "open"},
-            "#status = :open",
+            condition,
         )
 
     # --- trusted clients --------------------------------------------------------------------

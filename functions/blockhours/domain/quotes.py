@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,3 +28,8 @@ class Quote:
     def __post_init__(self) -> None:
         if self.minutes <= 0 or self.amount_cents <= 0:
             raise ValueError(f"quote {self.quote_id}: minutes and amount must be positive")
+
+
+def new_quote_id(now: int) -> str:
+    """A quote id that sorts by when it was made and says nothing else."""
+    return f"q-{now}-{uuid.uuid4().hex[:6]}"

@@ -5,7 +5,7 @@ from .disputes import dispute_changed
 from .errors import ShopError
 from .on_account import BillingReport, bill_on_account, set_trust
 from .purchases import CheckoutRequest, customer_ledger, record_payment, start_checkout
-from .quotes import QuoteRequest, new_quote_id, quote_expired, recent_quotes, send_quote
+from .quotes import QuoteRequest, quote_expired, recent_quotes, send_quote
 from .reconcile import Discrepancy, reconcile, stuck_refunds
 from .refunds import process_refund, request_refund, stripe_refund_changed
 from .sessions import SessionRequest, redeem, settle
@@ -24,7 +24,6 @@ __all__ = [
     "chase_debts",
     "customer_ledger",
     "dispute_changed",
-    "new_quote_id",
     "process_refund",
     "quote_expired",
     "recent_quotes",

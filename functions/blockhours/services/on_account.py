@@ -93,7 +93,7 @@ def _bill(
     )
     debt = Debt(debt_id, email, "bill", cents, minutes, description, at, link, notices=(at,))
     bill = JournalEntry(
-        f"{debt_id}", "bill", at, "billing", minutes, cents, f"{description}: {format_cents(cents, currency)}"
+        debt_id, "bill", at, "billing", minutes, cents, f"{description}: {format_cents(cents, currency)}"
     )
     entries = [bill, notice_entry(debt, at, 1, currency)]
     if store.open_bill(debt, account, entries, next_step_at(debt, catalog.dunning_schedule()) or at, following):

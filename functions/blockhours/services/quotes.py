@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urljoin
 
 from ..catalog import Catalog
 from ..domain.money import bill_minutes, format_minutes
-from ..domain.quotes import Quote
+from ..domain.quotes import Quote, new_quote_id
 from ..domain.sessions import overage_cents
 from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
 from .errors import ShopError
@@ -23,10 +22,6 @@ class QuoteRequest:
     technician: str
     note: str = ""
     quote_id: str = ""  # the caller's id makes a retry return the same quote
-
-
-def new_quote_id(now: int) -> str:
-    return f"q-{now}-{uuid.uuid4().hex[:6]}"
 
 
 def send_quote(

@@ -156,13 +156,13 @@ def _on_account_or_refuse(
     catalog: Catalog, lots: list[Lot], request: SessionRequest, account: Account | None, short: InsufficientBalance
 ) -> SessionPlan:
     """Beyond the balance: a trusted client's session goes on account if it fits the limit; else refused."""
-    _refuse_if_closed(account, request.email)
+    email = request.email.strip().lower()
+    _refuse_if_closed(account, email)
     credit = account.credit_left_minutes if account is not None and account.trust_limit_minutes > 0 else 0
     try:
         return plan_session(lots, request.minutes, _rules(catalog), request.charge_overage, credit)
     except InsufficientBalance:
         pass
-    email = request.email.strip().lower()
     if account is not None and account.trust_limit_minutes > 0:
         raise ShopError(
             "over_limit",
