@@ -83,3 +83,52 @@ def checkout_order(**changes: object) -> CheckoutOrder:
     )
     values.update(changes)
     return CheckoutOrder(**values)  # type: ignore[arg-type]
+
+
+def order_of(session: dict[str, Any]) -> CheckoutOrder:
+    """The order the shop would have opened for this checkout session (what start_checkout records)."""
+    metadata = session["metadata"]
+    return checkout_order(
+        order_id=metadata["order_id"],
+        email=metadata["email"],
+        sku=metadata["sku"],
+        kind=metadata["kind"],
+        minutes=int(metadata["minutes"]),
+        amount_cents=int(session["amount_total"]),
+        currency=session["currency"],
+        quote_id=metadata.get("quote_id", ""),
+    )
+
+
+def opened(store: Any, session: dict[str, Any]) -> dict[str, Any]:
+    """Record the checkout as the shop opens it (as if through POST /api/checkout); the session back."""
+    assert store.open_order(order_of(session), int(time.time()))
+    return session
+
+
+def stack_store(stack: Any) -> Any:
+    """The ledger of a running local stack, to open orders in it as the shop does."""
+    import boto3
+
+    from blockhours.adapters.dynamo import DynamoLedger
+
+    return DynamoLedger(stack.table, boto3.client("dynamodb", endpoint_url=stack.aws_endpoint))
+
+
+def opened_payment(store: Any, payment: Any) -> Any:
+    """A Payment whose checkout the shop opened (its order recorded first), as the webhook would read it."""
+    from dataclasses import replace
+
+    order_id = payment.order_id or f"order-{payment.checkout_id}"
+    order = checkout_order(
+        order_id=order_id,
+        email=payment.email,
+        sku=payment.sku,
+        kind=payment.kind,
+        minutes=payment.minutes,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        quote_id=payment.quote_id,
+    )
+    assert store.open_order(order, payment.paid_at)
+    return replace(payment, order_id=order_id)

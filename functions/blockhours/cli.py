@@ -175,6 +175,23 @@ def liability(api: ApiOption = None) -> None:
 
 
 @app.command()
+def release(
+    email: str,
+    tech: Annotated[str, typer.Option("--tech", help="Who releases it.")] = "staff",
+    api: ApiOption = None,
+) -> None:
+    """Lift the hold a lost dispute put on the client's account: sessions and refunds run again."""
+    ledger = _call(api, "POST", StaffClient.customer_path(email, "/release"), {"technician": tech})
+    account = ledger["account"]
+    owed = sum(d["amount_cents"] for d in ledger["debts"] if d["status"] == "open")
+    out.print(
+        f"{account['email']}: released; the account is {account['status']}"
+        + (f" ({format_cents(owed)} still owed: see `blockhours debts`)" if owed else ""),
+        highlight=False,
+    )
+
+
+@app.command()
 def settle(
     email: str,
     tech: Annotated[str, typer.Option("--tech", help="Who settles it.")] = "staff",

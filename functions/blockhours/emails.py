@@ -2,13 +2,15 @@
 
 Clients: purchase receipt, session statement, refund warning and confirmation, quote, debt notice and
 reminders, collections, back to prepaying, payment received. The shop: a failed refund, collections,
-a client back to prepaying.
+a client back to prepaying, a payment that was not credited.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from .catalog import Catalog
 from .domain.debts import Debt, DunningSchedule, pending_steps
@@ -126,6 +128,20 @@ def refund_failed_alert(catalog: Catalog, email: str, amount_cents: int, why: st
         " then refund it again (`blockhours refund EMAIL`).\n"
     )
     return Email(catalog.shop.email, f"Blockhours: a refund to {email} failed", text)
+
+
+def payment_not_booked_alert(catalog: Catalog, alert: Mapping[str, Any]) -> Email:
+    """To the shop: Stripe received money the ledger will not book as the shop's; someone must decide."""
+    currency = str(alert.get("currency", ""))
+    amount = f"{format_cents(int(alert.get('amount_cents', 0)), currency)} {currency.upper()}"
+    text = (
+        f"Stripe received {amount} from {alert.get('email') or 'an unknown client'} "
+        f"(checkout {alert.get('checkout_id')}, payment {alert.get('payment_intent')}), and Blockhours did not "
+        f"credit it: {alert.get('why')}.\n"
+        "Nothing was added to any balance. Look at the payment in the Stripe dashboard: refund it there, or open "
+        "the right checkout for the client and refund this one.\n"
+    )
+    return Email(catalog.shop.email, "Blockhours: a payment was not credited", text)
 
 
 def quote_offer(catalog: Catalog, quote: Quote) -> Email:

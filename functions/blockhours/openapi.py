@@ -115,6 +115,11 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         "the customer's ledger after the deposit is closed (and its remainder sent back, per catalog.yaml)",
         _BODY | _STAFF | {400: f"{_BODY[400]}; {_IN_PATH}", 404: _CUSTOMER[404], 409: f"`no_open_deposit`; {_BUSY}"},
     ),
+    ("POST", "/api/customers/{email}/release"): Answers(
+        200,
+        "the customer's ledger after the hold of a lost dispute is lifted (sessions and refunds may run again)",
+        _BODY | _STAFF | {400: f"{_BODY[400]}; {_IN_PATH}", 404: _CUSTOMER[404], 409: "`not_on_hold`"},
+    ),
     ("POST", "/api/customers/{email}/refund"): Answers(
         202,
         "the refund is set aside and queued for the card(s): the refund, its parts, `amount_cents`, `minutes`",

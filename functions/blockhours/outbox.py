@@ -54,6 +54,8 @@ class MailContext:
 def effects_for(change: Change, context: MailContext) -> list[Effect]:
     new, old = change.new, change.old
     kind = new.get("type")
+    if kind == "refund" and new.get("resumed_at") and new.get("resumed_at") != old.get("resumed_at"):
+        return [RefundJob(str(new["email"]), str(new["refund_id"]))]  # held by a dispute, free to go on now
     if change.event_name == "INSERT" and kind == "refund":
         email, amount, minutes = str(new["email"]), int(new["amount_cents"]), int(new["minutes"])
         confirm = emails.refund_confirmation(context.catalog, email, amount, minutes, str(new["reason"]))
@@ -78,6 +80,8 @@ def effects_for(change: Change, context: MailContext) -> list[Effect]:
         ]
     if kind == "debt":
         return _debt_effects(change, context)
+    if kind == "alert" and change.event_name == "INSERT":
+        return [emails.payment_not_booked_alert(context.catalog, new)]
     if kind == "quote" and change.event_name == "INSERT":
         return [emails.quote_offer(context.catalog, quote_from(new))]
     if kind != "session":

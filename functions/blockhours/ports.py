@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from .domain.debts import Debt
+from .domain.disputes import Dispute, DisputeChange
 from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, RefundRecord, SessionRecord
 from .domain.lots import Lot
+from .domain.parked import ParkedEvent
 from .domain.quotes import Quote
 from .domain.refunds import RefundPart
 
@@ -16,9 +18,23 @@ from .domain.refunds import RefundPart
 class LedgerStore(Protocol):
     def credit_purchase(
         self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
-    ) -> Literal["credited", "duplicate"]:
+    ) -> Credit:
         """Write the event marker, lot, journal entry and account change at once, or nothing."""
         ...
+
+    def open_order(self, order: CheckoutOrder, at: int) -> bool:
+        """Remember a checkout the shop opens; False if another order holds its id."""
+        ...
+
+    def report_unknown_payment(self, payment: UnbookedPayment) -> bool: ...
+
+    def park_event(self, event: ParkedEvent) -> Literal["parked", "duplicate", "known"]: ...
+
+    def parked_events(self, payment_intent: str) -> list[ParkedEvent]: ...
+
+    def mark_parked_applied(self, event: ParkedEvent, at: int) -> bool: ...
+
+    def waiting_parked(self) -> list[ParkedEvent]: ...
 
     def record_session(
         self,
@@ -39,8 +55,6 @@ class LedgerStore(Protocol):
         debt: Debt | None = None,
         debt_next_at: int = 0,
     ) -> bool: ...
-
-    def mark_event(self, event_id: str, at: int) -> bool: ...
 
     def settle_deposits(self, email: str, lots_before: Sequence[Lot], entry: JournalEntry) -> bool: ...
 
@@ -70,9 +84,21 @@ class LedgerStore(Protocol):
 
     def payment_owner(self, payment_intent: str) -> tuple[str, str] | None: ...
 
-    def open_dispute(self, dispute_id: str, email: str, entry: JournalEntry) -> bool: ...
+    def dispute(self, dispute_id: str) -> Dispute | None: ...
 
-    def close_dispute(self, dispute_id: str, email: str, entry: JournalEntry) -> bool: ...
+    def commit_dispute(
+        self,
+        change: DisputeChange,
+        stored: bool,
+        entries: list[JournalEntry],
+        refund_statuses: dict[str, str],
+        debt: Debt | None,
+        waived: Debt | None,
+    ) -> bool: ...
+
+    def thaw(self, email: str, waiting_refunds: list[str], at: int) -> bool: ...
+
+    def release_hold(self, email: str, entry: JournalEntry) -> bool: ...
 
     def due_accounts(self, until: int) -> list[dict[str, Any]]: ...
 
@@ -129,6 +155,42 @@ class LedgerStore(Protocol):
     def switch_to_prepay(self, debt: Debt, seen: Account, entry: JournalEntry, next_at: int | None) -> bool: ...
 
     def pay_debt(self, debt: Debt, entry: JournalEntry) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Credit:
+    """What crediting a payment did; `parked_waiting`: events that came before it wait to be applied."""
+
+    outcome: Literal["credited", "duplicate", "not_ours"]
+    parked_waiting: bool = False
+    order: dict[str, Any] = field(default_factory=dict)  # not ours: the shop's record of that checkout, if any
+
+
+@dataclass(frozen=True)
+class DebtPayment:
+    """A payment link for a debt (an overage, a bill), paid."""
+
+    checkout_id: str
+    payment_intent: str
+    email: str
+    debt_id: str
+    amount_cents: int
+    currency: str
+    at: int
+
+
+@dataclass(frozen=True)
+class UnbookedPayment:
+    """Money Stripe received that the ledger will not book as the shop's (why says what is wrong): the shop
+    is told, and decides (usually: refund it in the Stripe dashboard)."""
+
+    checkout_id: str
+    email: str
+    payment_intent: str
+    amount_cents: int
+    currency: str
+    at: int
+    why: str
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from blockhours.local import LocalStack
-from stripe_events import checkout_session, event, signed
+from stripe_events import checkout_session, event, opened, signed, stack_store
 
 TERMS = "2026-11-01"
 
@@ -40,6 +40,12 @@ def post_event(api: str, payload: dict[str, Any] | str, secret: str, timestamp: 
     body, header = signed(payload, secret, timestamp)
     headers = {"Stripe-Signature": header, "Content-Type": "application/json"}
     return requests.post(f"{api}/api/stripe/webhook", data=body, headers=headers, timeout=10)
+
+
+@pytest.fixture
+def shop(stack: LocalStack) -> Any:
+    """The stack's ledger, where the shop records each checkout it opens."""
+    return stack_store(stack)
 
 
 @pytest.fixture
@@ -125,24 +131,27 @@ def test_a_body_that_is_not_json_is_refused(api: str) -> None:
     assert form.status_code == 415 and form.json()["error"] == "unsupported_media_type"
 
 
-def test_the_same_event_twenty_times_credits_once(api: str, secret: str) -> None:
-    paid = event("checkout.session.completed", checkout_session(metadata={"email": "twenty@example.com"}))
+def test_the_same_event_twenty_times_credits_once(api: str, secret: str, shop: Any) -> None:
+    paid = event("checkout.session.completed", opened(shop, checkout_session(metadata={"email": "twenty@example.com"})))
     outcomes = [post_event(api, paid, secret).json()["outcome"] for _ in range(20)]
     assert outcomes == ["credited"] + ["duplicate"] * 19
     assert customer(api, "twenty@example.com").json()["account"]["available_minutes"] == 60
 
 
-def test_async_success_after_completion_credits_once(api: str, secret: str) -> None:
-    session = checkout_session(metadata={"email": "async@example.com"})
+def test_async_success_after_completion_credits_once(api: str, secret: str, shop: Any) -> None:
+    session = opened(shop, checkout_session(metadata={"email": "async@example.com"}))
     assert post_event(api, event("checkout.session.completed", session), secret).json()["outcome"] == "credited"
     later = post_event(api, event("checkout.session.async_payment_succeeded", session), secret)
     assert later.status_code == 200 and later.json()["outcome"] == "duplicate"
     assert len(customer(api, "async@example.com").json()["lots"]) == 1
 
 
-def test_twenty_events_for_one_customer_from_eight_threads(api: str, secret: str) -> None:
+def test_twenty_events_for_one_customer_from_eight_threads(api: str, secret: str, shop: Any) -> None:
     sessions = [
-        checkout_session(amount_total=1000 + i, metadata={"email": "crowd@example.com", "minutes": str(10 + i)})
+        opened(
+            shop,
+            checkout_session(amount_total=1000 + i, metadata={"email": "crowd@example.com", "minutes": str(10 + i)}),
+        )
         for i in range(20)
     ]
     with ThreadPoolExecutor(max_workers=8) as pool:

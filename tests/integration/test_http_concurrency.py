@@ -29,7 +29,7 @@ import requests
 from blockhours import links, services, wiring
 from blockhours.local import LocalStack
 from blockhours.standin.payments import paid_intent
-from stripe_events import checkout_session, event, signed
+from stripe_events import checkout_session, event, opened, signed, stack_store
 
 THREADS = 12
 
@@ -62,6 +62,7 @@ def credit_event(stack: LocalStack, email: str, minutes: int, cents: int) -> tup
         payment_intent=paid_intent(stack.standin, cents),
         metadata={"email": email, "minutes": str(minutes)},
     )
+    opened(stack_store(stack), session)
     return signed(event("checkout.session.completed", session), stack.standin.webhook_secret)
 
 

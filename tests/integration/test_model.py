@@ -55,6 +55,7 @@ from blockhours.emails import Email
 from blockhours.embedded_aws import lighter_rollback
 from blockhours.standin import StripeStandIn
 from blockhours.standin.payments import paid_intent
+from stripe_events import opened_payment
 
 CATALOG = catalog.load()
 STALE = CATALOG.refunds.stale_after_days * DAY_SECONDS
@@ -469,6 +470,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.standin.save_card(customer, card)  # setup_future_usage=off_session: the card stays on the customer
         self.cards[customer] = CARDS[card]
         payment = Payment(self.next_id("cs_test"), pi, customer, email, sku, kind, minutes, cents, "usd", "v", self.now)  # type: ignore[arg-type]
+        payment = opened_payment(self.reader, payment)  # the shop opened this checkout before the client paid
         self.checkouts.append(PaidCheckout(payment))
         self.tick()
         if deliver_now:

@@ -15,6 +15,7 @@ from blockhours.config import StripeSettings
 from blockhours.domain.ledger import Payment
 from blockhours.standin.payments import paid_intent
 from conftest import ServedStandIn
+from stripe_events import opened_payment
 
 CATALOG = catalog.load()
 
@@ -43,7 +44,7 @@ def client_with_history(ledger: DynamoLedger, served: ServedStandIn, gateway: St
         "v1",
         int(time.time()),
     )
-    services.record_payment(CATALOG, ledger, "evt_" + secrets.token_hex(5), payment)
+    services.record_payment(CATALOG, ledger, "evt_" + secrets.token_hex(5), opened_payment(ledger, payment))
     services.redeem(
         CATALOG, ledger, lambda: pytest.fail("no overage"), services.SessionRequest(email, 15, "Sam", "", "s1")
     )

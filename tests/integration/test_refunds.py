@@ -18,6 +18,7 @@ from blockhours.domain.ledger import Payment
 from blockhours.ports import GatewayError
 from blockhours.standin.payments import paid_intent
 from conftest import ServedStandIn
+from stripe_events import opened_payment
 
 CATALOG = catalog.load()
 
@@ -36,7 +37,10 @@ def buy(ledger: DynamoLedger, served: ServedStandIn, email: str, cents: int, min
     payment = Payment(
         f"cs_test_{secrets.token_hex(8)}", pi, None, email, "block", "block", minutes, cents, "usd", "v1", at
     )
-    assert services.record_payment(CATALOG, ledger, f"evt_{secrets.token_hex(6)}", payment) == "credited"
+    assert (
+        services.record_payment(CATALOG, ledger, f"evt_{secrets.token_hex(6)}", opened_payment(ledger, payment))
+        == "credited"
+    )
     return pi
 
 

@@ -11,6 +11,7 @@ from blockhours.catalog import load
 from blockhours.domain.ledger import Payment
 from blockhours.services import record_payment
 from conftest import CallCounter, scan_all
+from stripe_events import opened_payment
 
 CATALOG = load()
 
@@ -32,7 +33,8 @@ def payment(email: str = "ana@example.com", minutes: int = 60, cents: int = 1290
 
 
 def test_a_purchase_is_credited_in_one_transaction(ledger: DynamoLedger, dynamodb_calls: CallCounter) -> None:
-    paid = payment()
+    paid = opened_payment(ledger, payment())
+    dynamodb_calls.calls.clear()  # opening the checkout is the shop's earlier request
     assert record_payment(CATALOG, ledger, "evt_1", paid) == "credited"
     assert dynamodb_calls.calls == ["TransactWriteItems"]
 
@@ -47,7 +49,7 @@ def test_a_purchase_is_credited_in_one_transaction(ledger: DynamoLedger, dynamod
 
 
 def test_a_duplicate_event_is_reported_and_changes_nothing(ledger: DynamoLedger, table: str) -> None:
-    paid = payment()
+    paid = opened_payment(ledger, payment())
     assert record_payment(CATALOG, ledger, "evt_1", paid) == "credited"
     before = scan_all(table)
     assert record_payment(CATALOG, ledger, "evt_1", paid) == "duplicate"
@@ -56,7 +58,7 @@ def test_a_duplicate_event_is_reported_and_changes_nothing(ledger: DynamoLedger,
 
 def test_a_second_event_for_the_same_payment_credits_nothing(ledger: DynamoLedger, table: str) -> None:
     """checkout.session.completed and async_payment_succeeded for one session: one lot."""
-    paid = payment()
+    paid = opened_payment(ledger, payment())
     assert record_payment(CATALOG, ledger, "evt_completed", paid) == "credited"
     before = scan_all(table)
     assert record_payment(CATALOG, ledger, "evt_async_succeeded", paid) == "duplicate"
@@ -64,8 +66,8 @@ def test_a_second_event_for_the_same_payment_credits_nothing(ledger: DynamoLedge
 
 
 def test_purchases_add_up_across_lots(ledger: DynamoLedger) -> None:
-    record_payment(CATALOG, ledger, "evt_a", payment(minutes=30, cents=6900))
-    record_payment(CATALOG, ledger, "evt_b", payment(minutes=300, cents=57900))
+    record_payment(CATALOG, ledger, "evt_a", opened_payment(ledger, payment(minutes=30, cents=6900)))
+    record_payment(CATALOG, ledger, "evt_b", opened_payment(ledger, payment(minutes=300, cents=57900)))
     found = ledger.customer("ana@example.com")
     assert found is not None
     assert (found.account.available_minutes, found.account.paid_cents) == (330, 64800)
@@ -74,7 +76,10 @@ def test_purchases_add_up_across_lots(ledger: DynamoLedger) -> None:
 
 
 def test_twenty_payments_from_eight_threads_are_all_credited(table: str) -> None:
-    payments = [payment(email="busy@example.com", minutes=15 + i, cents=1000 + i) for i in range(20)]
+    payments = [
+        opened_payment(DynamoLedger(table), payment(email="busy@example.com", minutes=15 + i, cents=1000 + i))
+        for i in range(20)
+    ]
 
     def credit(i: int) -> str:
         return record_payment(CATALOG, DynamoLedger(table), f"evt_{i}", payments[i])

@@ -42,7 +42,7 @@ def test_a_conflicting_transaction_is_retried(stubbed: tuple[DynamoLedger, Stubb
     stub.add_client_error("transact_write_items", **cancelled("None", "None", "None", "TransactionConflict"))
     stub.add_response("transact_write_items", {}, {"TransactItems": ANY})
     with stub:
-        assert credit(ledger) == "credited"
+        assert credit(ledger).outcome == "credited"
     stub.assert_no_pending_responses()
 
 
@@ -50,7 +50,7 @@ def test_a_failed_condition_means_already_done(stubbed: tuple[DynamoLedger, Stub
     ledger, stub = stubbed
     stub.add_client_error("transact_write_items", **cancelled("ConditionalCheckFailed", "None", "None", "None"))
     with stub:
-        assert credit(ledger) == "duplicate"
+        assert credit(ledger).outcome == "duplicate"
 
 
 def test_endless_conflicts_and_other_cancellations_are_errors(stubbed: tuple[DynamoLedger, Stubber]) -> None:

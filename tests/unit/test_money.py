@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blockhours.domain.money import bill_minutes, cents_for_minutes, deposit_minutes, format_cents, format_minutes
@@ -23,6 +23,7 @@ def test_a_session_must_last(used: int) -> None:
         bill_minutes(used, 15, 15)
 
 
+@settings(deadline=None)  # up to 10,000 draws in one example: its time is the machine's load, not the code's
 @given(
     amount=st.integers(min_value=1, max_value=10_000_000),
     minutes=st.integers(min_value=1, max_value=10_000),

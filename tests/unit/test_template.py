@@ -37,6 +37,7 @@ STAFF_ROUTES = {
     ("GET", "/api/customers"),
     ("GET", "/api/customers/{email}"),
     ("POST", "/api/customers/{email}/settle"),
+    ("POST", "/api/customers/{email}/release"),
     ("POST", "/api/customers/{email}/refund"),
     ("POST", "/api/sessions"),
     ("GET", "/api/reports/liability"),

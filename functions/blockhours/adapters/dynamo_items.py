@@ -120,6 +120,8 @@ def account_from(row: Mapping[str, Any]) -> Account:
         refunded_cents=row.get("refunded_cents", 0),
         awaiting_refund_cents=row.get("awaiting_refund_cents", 0),
         open_disputes=row.get("open_disputes", 0),
+        dispute_holds=row.get("dispute_holds", 0),
+        charged_back_cents=row.get("charged_back_cents", 0),
         trust_limit_minutes=row.get("trust_limit_minutes", 0),
         on_account_minutes=row.get("on_account_minutes", 0),
         on_account_cents=row.get("on_account_cents", 0),

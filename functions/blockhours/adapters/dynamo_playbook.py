@@ -267,6 +267,7 @@ class PlaybookWrites(DynamoTable):
         else:
             expression = "ADD owed_cents :minus_cents, collections_debts :collections"
             adds |= {":minus_cents": -debt.amount_cents}
+        if debt.kind == "overage":
             session_id = debt.debt_id.removeprefix("overage-")
             items.append(
                 self._update(

@@ -1,4 +1,4 @@
-"""The ledger's refund writes: set money aside, record what Stripe did, give back what failed; and disputes."""
+"""The ledger's refund writes: set money aside, record what Stripe did, give back what failed."""
 
 from __future__ import annotations
 
@@ -213,60 +213,7 @@ class RefundWrites(DynamoTable):
     def payment_owner(self, payment_intent: str) -> tuple[str, str] | None:
         """The customer and lot a PaymentIntent paid for, from the pointer written with the credit."""
         found = self.client.get_item(TableName=self.table, Key=key(f"PI#{payment_intent}", "PI"), ConsistentRead=True)
-        if "Item" not in found:
+        row = plain(found.get("Item") or {})
+        if "lot_id" not in row:  # unknown, or only events parked under it so far
             return None
-        row = plain(found["Item"])
         return str(row["email"]), str(row["lot_id"])
-
-    def open_dispute(self, dispute_id: str, email: str, entry: JournalEntry) -> bool:
-        pk = customer_pk(email)
-        return not self._transact(
-            [
-                self._put(f"DISPUTE#{dispute_id}", "DISPUTE", {"email": email, "opened_at": entry.at}),
-                self._put(pk, entry_sk(entry), entry_values(entry)),
-                self._update(
-                    pk, ACCOUNT_SK, "SET #status = :frozen ADD open_disputes :one", {":frozen": "frozen", ":one": 1}
-                ),
-            ]
-        )
-
-    def close_dispute(self, dispute_id: str, email: str, entry: JournalEntry) -> bool:
-        """Close one dispute; the account thaws when it was the last one open.
-
-        Stripe does not promise order: a close that arrives before its opening is remembered as closed, so the
-        late opening changes nothing. The thaw is tried on every delivery, so a retry finishes a close that
-        stopped between its two writes.
-        """
-        pk = customer_pk(email)
-        closed = not self._transact(
-            [
-                self._update(
-                    f"DISPUTE#{dispute_id}",
-                    "DISPUTE",
-                    "SET closed_at = :now",
-                    {":now": entry.at},
-                    "attribute_exists(pk) AND attribute_not_exists(closed_at)",
-                ),
-                self._put(pk, entry_sk(entry), entry_values(entry)),
-                self._update(pk, ACCOUNT_SK, "ADD open_disputes :minus", {":minus": -1}),
-            ]
-        )
-        if not closed:  # closed already, or never opened here: record it closed if it is not yet known at all
-            closed = not self._transact(
-                [
-                    self._put(f"DISPUTE#{dispute_id}", "DISPUTE", {"email": email, "closed_at": entry.at}),
-                    self._put(pk, entry_sk(entry), entry_values(entry)),
-                ]
-            )
-        self._transact(
-            [
-                self._update(
-                    pk,
-                    ACCOUNT_SK,
-                    "SET #status = :active",
-                    {":active": "active", ":none": 0},
-                    "open_disputes <= :none",
-                )
-            ]
-        )
-        return closed

@@ -62,6 +62,11 @@ class DynamoTable:
         """
         if len(items) == 1:
             return self._write_one(items[0])
+        return [code for code, _ in self._transact_seeing(items)]
+
+    def _transact_seeing(self, items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """A transaction; when a condition failed, each item's reason with what it held (for items that ask
+        `ReturnValuesOnConditionCheckFailure`), in the same round trip."""
         for attempt in range(_CONFLICT_RETRIES):
             try:
                 self.client.transact_write_items(TransactItems=cast("Any", items))
@@ -69,11 +74,15 @@ class DynamoTable:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
-                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                if "ConditionalCheckFailed" in reasons:
+                reasons = [
+                    (r.get("Code", "None"), plain(r.get("Item") or {}))
+                    for r in cast("list[dict[str, Any]]", exc.response.get("CancellationReasons", []))
+                ]
+                codes = [code for code, _ in reasons]
+                if "ConditionalCheckFailed" in codes:
                     return reasons
-                if "TransactionConflict" not in reasons or attempt == _CONFLICT_RETRIES - 1:
-                    raise StoreError(f"transaction cancelled: {', '.join(reasons) or exc}") from exc
+                if "TransactionConflict" not in codes or attempt == _CONFLICT_RETRIES - 1:
+                    raise StoreError(f"transaction cancelled: {', '.join(codes) or exc}") from exc
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")
 

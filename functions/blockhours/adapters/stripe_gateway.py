@@ -11,7 +11,7 @@ import stripe
 from ..config import StripeSettings
 from ..domain.ledger import Payment
 from ..domain.refunds import RefundPart
-from ..ports import CardCharge, CheckoutOrder, DebtLink, GatewayError, StripeRefund
+from ..ports import CardCharge, CheckoutOrder, DebtLink, DebtPayment, GatewayError, StripeRefund
 
 if TYPE_CHECKING:
     from stripe.params import PaymentIntentCreateParams, PaymentLinkCreateParams, RefundCreateParams
@@ -34,19 +34,9 @@ class CheckoutEvent:
     outcome: Literal["paid", "unpaid", "ignored", "debt", "expired"]
     payment: Payment | None = None
     reason: str = ""
-    debt: DebtPaid | None = None
+    debt: DebtPayment | None = None
     expired_quote: str = ""  # an unpaid quote's page that Stripe closed
     checkout_id: str = ""
-
-
-@dataclass(frozen=True)
-class DebtPaid:
-    """A payment link for a debt (an overage, a bill), paid."""
-
-    email: str
-    debt_id: str
-    amount_cents: int
-    at: int
 
 
 def _key(*parts: str) -> str:
@@ -66,6 +56,11 @@ class StripeGateway:
     def __init__(self, settings: StripeSettings, client: stripe.StripeClient | None = None) -> None:
         self.settings = settings
         self.client = client or make_client(settings)
+
+    @property
+    def live(self) -> bool:
+        """Whether the key in use moves real money: events must come from the same mode."""
+        return self.settings.api_key.startswith(("sk_live_", "rk_live_"))
 
     def customer_for(self, email: str) -> str:
         """The Stripe customer for an email: the existing one, or one created exactly once."""
@@ -112,6 +107,8 @@ class StripeGateway:
                     "description": f"{order.product_name} ({order.minutes} minutes)",
                     "metadata": metadata,
                 },
+                # Off: under Adaptive Pricing the PaymentIntent (and so every refund) is in the client's currency.
+                "adaptive_pricing": {"enabled": False},
                 "consent_collection": {"terms_of_service": "required"},
                 "custom_text": {
                     "terms_of_service_acceptance": {
@@ -258,10 +255,14 @@ def checkout_event(event: stripe.Event) -> CheckoutEvent:
         return CheckoutEvent(event.id, event.type, "unpaid", reason=f"payment_status {session.get('payment_status')}")
     metadata = session.get("metadata") or {}
     if metadata.get("kind") == "debt" and metadata.get("email") and metadata.get("debt_id"):
-        debt = DebtPaid(
+        payment_intent = session.get("payment_intent")
+        debt = DebtPayment(
+            checkout_id=str(session.get("id") or ""),
+            payment_intent=str(_id_of(payment_intent) or ""),
             email=str(metadata["email"]),
             debt_id=str(metadata["debt_id"]),
             amount_cents=int(session.get("amount_total") or 0),
+            currency=str(session.get("currency") or ""),
             at=int(session.get("created") or event.created),
         )
         return CheckoutEvent(event.id, event.type, "debt", debt=debt)
@@ -286,6 +287,7 @@ def checkout_event(event: stripe.Event) -> CheckoutEvent:
             terms_version=str(metadata["terms_version"]),
             paid_at=int(session.get("created") or event.created),
             quote_id=str(metadata.get("quote_id") or ""),
+            order_id=str(metadata.get("order_id") or session.get("client_reference_id") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         return CheckoutEvent(event.id, event.type, "ignored", reason=f"unreadable checkout session: {exc}")

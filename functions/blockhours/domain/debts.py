@@ -8,7 +8,7 @@ from typing import Literal
 
 from .ledger import DAY_SECONDS
 
-DebtKind = Literal["overage", "bill"]
+DebtKind = Literal["overage", "bill", "dispute"]  # a lost dispute's debt is chased by staff, not the schedule
 Step = Literal["remind", "prepay", "collections"]
 
 
@@ -21,7 +21,8 @@ class DunningSchedule:
 
 @dataclass(frozen=True)
 class Debt:
-    """Money a client owes: a session's overage their card refused, or a bill for time on account."""
+    """Money a client owes: a session's overage their card refused, a bill for time on account, or the part of a
+    lost dispute beyond what its lot still held."""
 
     debt_id: str
     email: str
@@ -31,7 +32,7 @@ class Debt:
     description: str
     opened_at: int  # the day of the notice: every later step counts from it
     pay_url: str
-    status: Literal["open", "paid"] = "open"
+    status: Literal["open", "paid", "waived"] = "open"
     notices: tuple[int, ...] = ()  # when each was sent: the notice, then the reminders
     collections_at: int | None = None
     prepay_at: int | None = None  # a bill: when its client was moved back to prepaying

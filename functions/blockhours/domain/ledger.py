@@ -22,7 +22,9 @@ EntryKind = Literal[
     "refund-requested",
     "refunded",
     "refund-failed",
-    "dispute",
+    "dispute",  # a dispute opened or closed: the account's hold, no money moves
+    "chargeback",  # the bank returned a disputed payment to the cardholder: what its lot held leaves it
+    "reinstated",  # ...and gave it back: the lot holds it again
     "on-account",  # minutes beyond the balance of a trusted client, billed later
     "bill",  # time on account billed, with its pay link
     "notice",  # a notice or reminder about money owed (the paper trail)
@@ -49,6 +51,7 @@ class Payment:
     terms_version: str
     paid_at: int
     quote_id: str = ""  # paid for a quote: the quote is marked paid in the same write
+    order_id: str = ""  # the shop's record of the checkout it opened: the credit must match it
 
     def __post_init__(self) -> None:
         if self.minutes <= 0 or self.amount_cents <= 0:
@@ -91,6 +94,8 @@ class Account:
     refunded_cents: int = 0
     awaiting_refund_cents: int = 0  # a settled deposit's remainder, not yet asked of Stripe
     open_disputes: int = 0
+    dispute_holds: int = 0  # lost disputes the shop has not released yet: on hold until it does
+    charged_back_cents: int = 0  # taken back by cardholders' banks (lost disputes)
     trust_limit_minutes: int = 0  # above zero: a trusted client whose sessions may go this far below zero
     on_account_minutes: int = 0  # used on account and not paid yet (billed or not)
     on_account_cents: int = 0

@@ -33,21 +33,23 @@ class Lot:
     refunded_cents: int = 0
     kind: Literal["block", "deposit"] = "block"
     closed_at: int | None = None  # a settled deposit: what is left waits for its refund, not for sessions
+    charged_back_minutes: int = 0  # taken back by the cardholder's bank (a dispute's funds withdrawn)
+    charged_back_cents: int = 0
 
     def __post_init__(self) -> None:
         if self.amount_cents < 0 or self.minutes <= 0:
             raise ValueError(f"lot {self.lot_id}: amount and minutes must be positive")
-        if not 0 <= self.used_minutes + self.refunded_minutes <= self.minutes:
-            raise ValueError(f"lot {self.lot_id}: used and refunded minutes exceed its {self.minutes}")
+        if not 0 <= self.position <= self.minutes:
+            raise ValueError(f"lot {self.lot_id}: used, refunded and charged-back minutes exceed its {self.minutes}")
 
     @property
     def position(self) -> int:
-        """Minutes already taken, by sessions or refunds; the next minute is priced from here."""
-        return self.used_minutes + self.refunded_minutes
+        """Minutes already taken, by sessions, refunds or the bank; the next minute is priced from here."""
+        return self.used_minutes + self.refunded_minutes + self.charged_back_minutes
 
     @property
     def remaining_minutes(self) -> int:
-        return self.minutes - self.used_minutes - self.refunded_minutes
+        return self.minutes - self.position
 
     def price_of_next(self, minutes: int) -> int:
         """What the next `minutes` of this lot are worth; the last of them take exactly what is left."""
@@ -61,12 +63,26 @@ class Lot:
 
     @property
     def remaining_cents(self) -> int:
-        return self.amount_cents - self.consumed_cents - self.refunded_cents
+        return self.amount_cents - self.consumed_cents - self.refunded_cents - self.charged_back_cents
 
     @property
     def refundable_cents(self) -> int:
         """What may still go back to this lot's payment: never more than was paid and not yet used."""
         return max(self.remaining_cents, 0)
+
+
+def minutes_worth(lot: Lot, cents: int) -> int:
+    """The fewest of the lot's remaining minutes worth at least `cents`.
+
+    All of them only when `cents` takes all the lot holds: cents left on a lot keep at least a minute to be
+    spent or refunded with (its last minute is worth exactly what is left), so none are stranded.
+    """
+    for minutes in range(lot.remaining_minutes):
+        if lot.price_of_next(minutes) >= cents:
+            return minutes
+    if lot.remaining_minutes == 0 or cents >= lot.remaining_cents:
+        return lot.remaining_minutes
+    return lot.remaining_minutes - 1
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,14 @@ def settle(email: str, body: Annotated[SettleBody, Body()]) -> Response[str]:
     return json_response(200, _ledger_body(ledger))
 
 
+@app.post("/api/customers/<email>/release")
+def release(email: str, body: Annotated[SettleBody, Body()]) -> Response[str]:
+    """The shop lets an account held after a lost dispute run sessions and refunds again."""
+    require_staff(app)
+    ledger = services.release(wiring.ledger(), _path_email(email), body.technician, int(time.time()))
+    return json_response(200, _ledger_body(ledger))
+
+
 class StaffRefundBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

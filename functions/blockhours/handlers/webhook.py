@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import stripe
@@ -12,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import services, wiring
 from ..adapters.stripe_gateway import WebhookRejected, checkout_event, refund_from_event
+from ..domain.parked import ParkedEvent
 from .http import error, json_response, logger, metrics, resolver
 
 app = resolver()
@@ -31,6 +33,10 @@ def stripe_webhook() -> Response[str]:
         logger.warning("webhook rejected", extra={"reason": str(exc)})
         return error(400, "invalid_signature", str(exc))
 
+    if bool(verified.livemode) != wiring.gateway().live:
+        mode, key = ("live", "test") if verified.livemode else ("test", "live")
+        logger.warning("webhook in the wrong mode", extra={"livemode": verified.livemode})
+        return error(400, "wrong_mode", f"a {mode}-mode event reached a shop using a {key}-mode key; check the keys")
     if verified.type in REFUND_EVENTS or verified.type in DISPUTE_EVENTS:
         outcome = _refund_or_dispute(verified)
         logger.info("stripe event recorded", extra={"type": verified.type, "outcome": outcome})
@@ -40,7 +46,7 @@ def stripe_webhook() -> Response[str]:
     logger.append_keys(stripe_event=meaning.event_id, stripe_event_type=meaning.event_type)
     if meaning.debt is not None:
         debt = meaning.debt
-        outcome = services.record_debt_payment(wiring.ledger(), debt.email, debt.debt_id, debt.amount_cents, debt.at)
+        outcome = services.record_debt_payment(wiring.catalog(), wiring.ledger(), debt)
         metrics.add_metric(
             name="DebtPaid" if outcome == "credited" else "DuplicateEvent", unit=MetricUnit.Count, value=1
         )
@@ -55,32 +61,46 @@ def stripe_webhook() -> Response[str]:
         return json_response(200, {"received": True, "outcome": meaning.outcome})
 
     outcome = services.record_payment(wiring.catalog(), wiring.ledger(), meaning.event_id, meaning.payment)
-    metrics.add_metric(
-        name="PurchaseCredited" if outcome == "credited" else "DuplicateEvent", unit=MetricUnit.Count, value=1
-    )
+    metric = {"credited": "PurchaseCredited", "duplicate": "DuplicateEvent"}.get(outcome, "PaymentNotCredited")
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     logger.info("payment recorded", extra={"outcome": outcome, "lot": meaning.payment.checkout_id})
     return json_response(200, {"received": True, "outcome": outcome})
 
 
 REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refunded"})
-DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.closed"})
+DISPUTE_EVENTS = frozenset(
+    {
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.closed",
+    }
+)
 
 
 def _refund_or_dispute(event: stripe.Event) -> str:
-    """Refunds made or changed anywhere, and disputes: into the ledger exactly once."""
+    """Refunds made or changed anywhere, and disputes: into the ledger exactly once, parked if they come first."""
     obj: dict[str, Any] = event.data.object.to_dict()
     store = wiring.ledger()
     if event.type in DISPUTE_EVENTS:
-        closed = event.type == "charge.dispute.closed"
+        fields = {"dispute_id": obj["id"], "amount_cents": int(obj.get("amount", 0)), "status": str(obj.get("status"))}
         pi = str(obj.get("payment_intent") or "")
-        return services.dispute_changed(
-            store, obj["id"], pi, int(obj.get("amount", 0)), str(obj.get("status")), closed, event.created
-        )
+        return services.payment_event(store, ParkedEvent(pi, event.id, "dispute", event.type, event.created, fields))
     if event.type == "charge.refunded":  # a charge lists no refunds any more: ask Stripe for them
         refunds = wiring.gateway().refunds_of(str(obj.get("payment_intent") or ""))
-        outcomes = [services.stripe_refund_changed(store, refund, event.created) for refund in refunds]
-        return "recorded" if "recorded" in outcomes else "duplicate"
-    return services.stripe_refund_changed(store, refund_from_event(event), event.created)
+    else:
+        refunds = [refund_from_event(event)]
+    outcomes = [
+        services.payment_event(
+            store,
+            ParkedEvent(
+                refund.payment_intent, f"{event.id}:{refund.id}", "refund", event.type, event.created, asdict(refund)
+            ),
+        )
+        for refund in refunds
+    ]
+    return next((o for o in ("recorded", "parked") if o in outcomes), outcomes[0] if outcomes else "ignored")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -1,9 +1,10 @@
 """Use cases: each reads what it needs, asks the domain what should happen, and commits one unit of work."""
 
 from .debts import DunningReport, chase_debts, record_debt_payment
-from .disputes import dispute_changed
+from .disputes import dispute_changed, release
 from .errors import ShopError
 from .on_account import BillingReport, bill_on_account, set_trust
+from .parked import apply_parked, payment_event
 from .purchases import CheckoutRequest, customer_ledger, record_payment, start_checkout
 from .quotes import QuoteRequest, quote_expired, recent_quotes, send_quote
 from .reconcile import Discrepancy, reconcile, stuck_refunds
@@ -20,10 +21,12 @@ __all__ = [
     "SessionRequest",
     "ShopError",
     "SweepReport",
+    "apply_parked",
     "bill_on_account",
     "chase_debts",
     "customer_ledger",
     "dispute_changed",
+    "payment_event",
     "process_refund",
     "quote_expired",
     "recent_quotes",
@@ -31,6 +34,7 @@ __all__ = [
     "record_debt_payment",
     "record_payment",
     "redeem",
+    "release",
     "request_refund",
     "send_quote",
     "set_trust",

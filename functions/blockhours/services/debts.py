@@ -10,7 +10,7 @@ from ..catalog import Catalog
 from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
 from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents
-from ..ports import LedgerStore
+from ..ports import DebtPayment, LedgerStore, UnbookedPayment
 from .errors import ShopError
 from .retry import backoff
 
@@ -95,10 +95,21 @@ def _take_step(
 
 
 def record_debt_payment(
-    store: LedgerStore, email: str, debt_id: str, amount_cents: int, at: int
-) -> Literal["credited", "duplicate", "ignored"]:
-    """A pay link paid: the debt is cleared, its schedule stops and any collections mark goes. Once."""
-    email = email.strip().lower()
+    catalog: Catalog, store: LedgerStore, paid: DebtPayment
+) -> Literal["credited", "duplicate", "ignored", "not_ours"]:
+    """A pay link paid: the debt is cleared, its schedule stops and any collections mark goes. Once.
+
+    Only a payment in the shop's currency counts as the shop's cents; any other is not booked.
+    """
+    email, debt_id = paid.email.strip().lower(), paid.debt_id
+    if paid.currency.lower() != catalog.shop.currency.lower():
+        why = f"a payment for debt {debt_id} in {paid.currency.upper()}, not the shop's {catalog.shop.currency.upper()}"
+        store.report_unknown_payment(
+            UnbookedPayment(
+                paid.checkout_id, email, paid.payment_intent, paid.amount_cents, paid.currency, paid.at, why
+            )
+        )
+        return "not_ours"
     for attempt in range(_ATTEMPTS):
         backoff(attempt)
         debt = store.debt(email, debt_id)
@@ -106,12 +117,12 @@ def record_debt_payment(
             return "ignored"
         if debt.status != "open":
             return "duplicate"
-        if amount_cents < debt.amount_cents:
+        if paid.amount_cents < debt.amount_cents:
             return "ignored"
         entry = JournalEntry(
             f"payment-{debt_id}",
             "payment",
-            at,
+            paid.at,
             "stripe",
             debt.minutes,
             debt.amount_cents,

@@ -1,26 +1,142 @@
-"""Card disputes: the account freezes while one is open; no session and no refund runs on it."""
+"""Card disputes: the account is on hold while one is open; a lost one takes the money back out.
+
+Every dispute event (created, updated, funds withdrawn or reinstated, closed) is a fact about one
+dispute; the domain decides what it changes, and the change is written at once or not at all. No
+session and no refund runs on an account on hold; refunds that were waiting go on when it thaws.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
-from ..domain.ledger import JournalEntry
+from ..domain.debts import Debt
+from ..domain.disputes import Dispute, DisputeChange, DisputeFact, WaitingPart, apply_fact, describe, fact_of
+from ..domain.ledger import CustomerLedger, EntryKind, JournalEntry, LotShare
 from ..domain.money import format_cents
 from ..ports import LedgerStore
+from .errors import ShopError
+from .retry import backoff
+
+_ATTEMPTS = 12
 
 
 def dispute_changed(
-    store: LedgerStore, dispute_id: str, payment_intent: str, amount_cents: int, status: str, closed: bool, at: int
-) -> Literal["recorded", "duplicate", "ignored"]:
+    store: LedgerStore,
+    dispute_id: str,
+    payment_intent: str,
+    amount_cents: int,
+    status: str,
+    event_type: str,
+    at: int,
+) -> Literal["recorded", "duplicate", "unknown_payment"]:
+    """One dispute event into the ledger, once; "unknown_payment" when no lot has this PaymentIntent (yet)."""
     owner = store.payment_owner(payment_intent)
     if owner is None:
-        return "ignored"
+        return "unknown_payment"
     email, lot_id = owner
-    what = (
-        f"dispute {dispute_id} on {format_cents(amount_cents)} ({lot_id}) {'closed: ' + status if closed else 'opened'}"
+    fact = fact_of(event_type, status)
+    outcome: Literal["recorded", "duplicate"] = "duplicate"
+    for attempt in range(_ATTEMPTS):
+        backoff(attempt)
+        ledger = store.customer(email)
+        lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
+        if ledger is None or lot is None:
+            return "unknown_payment"
+        stored = store.dispute(dispute_id)
+        current = stored or Dispute(dispute_id, email, lot_id, payment_intent, amount_cents, status, at)
+        change = apply_fact(current, fact, status, at, lot, _waiting(ledger, lot_id))
+        if change is None:
+            break
+        entries = [_entry(change, fact_, at) for fact_ in change.facts]
+        debt = _debt(change, at) if change.debt_opened else None
+        waived = next((d for d in ledger.debts if d.debt_id == f"dispute-{dispute_id}"), None)
+        statuses = _refund_statuses(ledger, change)
+        waive = waived if change.debt_waived and waived is not None and waived.status == "open" else None
+        if store.commit_dispute(change, stored is not None, entries, statuses, debt, waive):
+            outcome = "recorded"
+            break
+    else:
+        raise ShopError("busy", f"{email}'s balance kept changing while dispute {dispute_id} was recorded; retry", 409)
+    thaw(store, email, at)  # on every delivery: a retry finishes a thaw that stopped after the dispute's write
+    return outcome
+
+
+def thaw(store: LedgerStore, email: str, at: int) -> bool:
+    """Active again when no dispute is open or held, and the refunds that waited go on; False if it stays."""
+    ledger = store.customer(email)
+    if ledger is None or ledger.account.status != "frozen":
+        return False
+    waiting = [r.refund_id for r in ledger.refunds if any(part.status == "requested" for part in r.parts)]
+    return store.thaw(email, waiting, at)
+
+
+def release(store: LedgerStore, email: str, actor: str, at: int) -> CustomerLedger:
+    """Staff release an account held after a lost dispute: sessions and refunds may run again."""
+    email = email.strip().lower()
+    account = store.account(email)
+    if account is None:
+        raise ShopError("unknown_customer", f"no customer with email {email} has bought anything", 404)
+    if account.dispute_holds <= 0:
+        raise ShopError(
+            "not_on_hold",
+            f"{email} is not on hold for a lost dispute"
+            + (" (a dispute is still open: it thaws when the dispute closes)" if account.open_disputes > 0 else ""),
+            409,
+        )
+    entry = JournalEntry(f"released-{at}", "dispute", at, actor, 0, 0, "released by the shop after a lost dispute")
+    store.release_hold(email, entry)
+    thaw(store, email, at)
+    found = store.customer(email)
+    assert found is not None
+    return found
+
+
+def _waiting(ledger: CustomerLedger, lot_id: str) -> tuple[WaitingPart, ...]:
+    """Refund parts for the lot set aside and not yet sent to Stripe: it refuses them once the charge is disputed."""
+    return tuple(
+        WaitingPart(record.refund_id, index, part.minutes, part.amount_cents)
+        for record in ledger.refunds
+        for index, part in enumerate(record.parts)
+        if part.lot_id == lot_id and part.status == "requested"
     )
-    entry = JournalEntry(
-        f"dispute-{dispute_id}-{'closed' if closed else 'opened'}", "dispute", at, "stripe", 0, 0, what
+
+
+def _refund_statuses(ledger: CustomerLedger, change: DisputeChange) -> dict[str, str]:
+    statuses: dict[str, str] = {}
+    for cancelled in change.cancelled:
+        record = next(r for r in ledger.refunds if r.refund_id == cancelled.refund_id)
+        parts = list(record.parts)
+        parts[cancelled.index] = replace(parts[cancelled.index], status="failed")
+        statuses[record.refund_id] = replace(record, parts=tuple(parts)).settled_status()
+    return statuses
+
+
+def _entry(change: DisputeChange, fact: DisputeFact, at: int) -> JournalEntry:
+    d = change.after
+    minutes, cents = (d.taken_minutes, d.taken_cents) if fact in ("withdrawn", "reinstated") else (0, 0)
+    kind: EntryKind = {"withdrawn": "chargeback", "reinstated": "reinstated"}.get(fact, "dispute")  # type: ignore[assignment]
+    return JournalEntry(
+        f"dispute-{d.dispute_id}-{fact}",
+        kind,
+        at,
+        "stripe",
+        minutes,
+        cents,
+        describe(d, fact),
+        (LotShare(d.lot_id, minutes, cents),) if cents else (),
     )
-    done = store.close_dispute(dispute_id, email, entry) if closed else store.open_dispute(dispute_id, email, entry)
-    return "recorded" if done else "duplicate"
+
+
+def _debt(change: DisputeChange, at: int) -> Debt:
+    d = change.after
+    return Debt(
+        f"dispute-{d.dispute_id}",
+        d.email,
+        "dispute",
+        change.debt_opened,
+        0,
+        f"time already used from a payment the bank returned to the cardholder ({format_cents(d.amount_cents)})",
+        at,
+        "",
+    )

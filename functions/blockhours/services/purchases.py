@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Literal
@@ -9,8 +10,9 @@ from urllib.parse import urljoin
 
 from ..catalog import Catalog
 from ..domain.ledger import CustomerLedger, Payment, purchase_entry, purchase_lot, refund_due_at
-from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
+from ..ports import CheckoutOrder, LedgerStore, PaymentGateway, UnbookedPayment
 from .errors import ShopError
+from .parked import apply_parked
 
 
 @dataclass(frozen=True)
@@ -58,17 +60,69 @@ def start_checkout(
         success_url=urljoin(base, "success/?session_id={CHECKOUT_SESSION_ID}"),
         cancel_url=urljoin(base, "cancel/"),
     )
+    return open_checkout(store, gateway, order)
+
+
+def open_checkout(store: LedgerStore, gateway: PaymentGateway, order: CheckoutOrder) -> str:
+    """Remember the checkout as the shop opens it (its credit must match), then ask Stripe for the page."""
+    if not store.open_order(order, int(time.time())):
+        raise ShopError(
+            "order_conflict",
+            f"order {order.order_id} was already opened for another purchase; reload the page and buy again",
+            409,
+        )
     return gateway.create_checkout(order)
 
 
 def record_payment(
     catalog: Catalog, store: LedgerStore, event_id: str, payment: Payment
-) -> Literal["credited", "duplicate"]:
-    """Credit a paid checkout exactly once, however often and in whatever order Stripe reports it."""
+) -> Literal["credited", "duplicate", "not_ours"]:
+    """Credit a paid checkout exactly once, however often and in whatever order Stripe reports it.
+
+    The minutes and the amount must be those of the checkout the shop opened, in the shop's currency;
+    anything else is "not_ours": nothing is credited and the shop is told. Refund and dispute events that
+    arrived before the payment are applied right after it, once.
+    """
     stale_days = catalog.refunds.stale_after_days
     lot = purchase_lot(payment, stale_days)
     entry = purchase_entry(payment, lot)
-    return store.credit_purchase(event_id, payment, lot, entry, refund_due_at(payment.paid_at, stale_days))
+    if payment.currency.lower() != catalog.shop.currency.lower():
+        store.report_unknown_payment(_unbooked(payment, foreign_currency(catalog, payment.currency)))
+        return "not_ours"
+    credit = store.credit_purchase(event_id, payment, lot, entry, refund_due_at(payment.paid_at, stale_days))
+    if credit.outcome == "not_ours":
+        store.report_unknown_payment(_unbooked(payment, _mismatch(payment, credit.order)))
+        return "not_ours"
+    if credit.parked_waiting:
+        apply_parked(store, payment.payment_intent, payment.paid_at)
+    return credit.outcome
+
+
+def foreign_currency(catalog: Catalog, currency: str) -> str:
+    """Why a payment in another currency is not booked as the shop's cents."""
+    return f"it was paid in {currency.upper() or 'no currency'}, not the shop's {catalog.shop.currency.upper()}"
+
+
+def _unbooked(payment: Payment, why: str) -> UnbookedPayment:
+    return UnbookedPayment(
+        payment.checkout_id,
+        payment.email,
+        payment.payment_intent,
+        payment.amount_cents,
+        payment.currency,
+        payment.paid_at,
+        why,
+    )
+
+
+def _mismatch(payment: Payment, order: dict[str, object]) -> str:
+    if not order:
+        return "the shop never opened this checkout"
+    return (
+        f"the shop opened it for {order.get('email')}: {order.get('sku')}, {order.get('minutes')} minutes, "
+        f"{order.get('amount_cents')} {str(order.get('currency', '')).upper()}; Stripe reports {payment.email}: "
+        f"{payment.sku}, {payment.minutes} minutes, {payment.amount_cents} {payment.currency.upper()}"
+    )
 
 
 def customer_ledger(store: LedgerStore, email: str) -> CustomerLedger:

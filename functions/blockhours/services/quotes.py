@@ -13,6 +13,7 @@ from ..domain.quotes import Quote, new_quote_id
 from ..domain.sessions import overage_cents
 from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
 from .errors import ShopError
+from .purchases import open_checkout
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def send_quote(
         quote_id=quote_id,
         expires_at=expires_at,
     )
-    url = gateway.create_checkout(order)
+    url = open_checkout(store, gateway, order)
     quote = Quote(
         quote_id=quote_id,
         email=email,

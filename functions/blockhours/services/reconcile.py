@@ -9,7 +9,14 @@ from ..domain.money import format_cents
 from ..ports import LedgerStore, PaymentGateway
 
 # What the journal adds or takes away from what the lots still hold.
-_JOURNAL_SIGN = {"purchase": 1, "redemption": -1, "refund-requested": -1, "refund-failed": 1}
+_JOURNAL_SIGN = {
+    "purchase": 1,
+    "redemption": -1,
+    "refund-requested": -1,
+    "refund-failed": 1,
+    "chargeback": -1,
+    "reinstated": 1,
+}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Literal
 
 from ..catalog import Catalog
 from ..domain.ledger import DAY_SECONDS, JournalEntry, LotShare, RefundReason, RefundRecord
-from ..domain.lots import Lot, fifo_order
+from ..domain.lots import Lot, fifo_order, minutes_worth
 from ..domain.money import format_cents
 from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
 from ..ports import LedgerStore, PaymentGateway, StripeRefund
@@ -148,11 +148,18 @@ def _give_back(store: LedgerStore, email: str, refund_id: str, lot_id: str, fail
 def process_refund(
     store: LedgerStore, gateway: PaymentGateway, email: str, refund_id: str, now: int | None = None
 ) -> RefundRecord | None:
-    """The worker's step: every part still to do goes to Stripe (found, not redone, if already made)."""
+    """The worker's step: every part still to do goes to Stripe (found, not redone, if already made).
+
+    Nothing is sent while the account is on hold for a dispute: the money stays set aside, and the refund
+    goes on when the account thaws (or is cancelled, part by part, if the dispute is lost).
+    """
     at = now if now is not None else int(time.time())
     record = store.refund(email, refund_id)
     if record is None:
         return None
+    account = store.account(email)
+    if account is not None and account.status != "active":
+        return record
     for index, part in enumerate(record.parts):
         if part.status != "requested":
             continue
@@ -177,13 +184,17 @@ def process_refund(
     return record
 
 
-def stripe_refund_changed(
-    store: LedgerStore, refund: StripeRefund, at: int
-) -> Literal["recorded", "duplicate", "ignored"]:
-    """refund.created/updated/failed and charge.refunded, for one Stripe refund: into the ledger once."""
+RefundOutcome = Literal["recorded", "duplicate", "ignored", "unknown_payment"]
+
+
+def stripe_refund_changed(store: LedgerStore, refund: StripeRefund, at: int) -> RefundOutcome:
+    """refund.created/updated/failed and charge.refunded, for one Stripe refund: into the ledger once.
+
+    "unknown_payment": no lot has the refund's PaymentIntent yet (its credit has not arrived).
+    """
     owner = store.payment_owner(refund.payment_intent)
     if owner is None:
-        return "ignored"
+        return "unknown_payment"
     email, lot_id = owner
     if refund.refund_id:
         record = store.refund(email, refund.refund_id)
@@ -211,9 +222,7 @@ def stripe_refund_changed(
     return _outside_refund(store, refund, email, lot_id, at)
 
 
-def _outside_refund(
-    store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int
-) -> Literal["recorded", "duplicate", "ignored"]:
+def _outside_refund(store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int) -> RefundOutcome:
     """A refund made elsewhere (the Stripe dashboard): off its lot, once; charge.refunded lists it again and again."""
     for attempt in range(_ATTEMPTS):
         backoff(attempt)
@@ -221,9 +230,10 @@ def _outside_refund(
         lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
         if ledger is None or lot is None:
             return "ignored"
-        if any(e.entry_id == f"refunded-outside-{refund.id}" for e in ledger.entries):
+        seen = {f"refunded-outside-{refund.id}", f"refund-failed-outside-{refund.id}"}
+        if any(e.entry_id in seen for e in ledger.entries):  # recorded, or known to have failed before it was
             return "duplicate"
-        minutes = _minutes_worth(lot, refund.amount_cents)
+        minutes = minutes_worth(lot, refund.amount_cents)
         after = replace(
             lot,
             refunded_minutes=lot.refunded_minutes + minutes,
@@ -245,20 +255,35 @@ def _outside_refund(
     raise ShopError("busy", f"{email}'s balance kept changing while a refund made in Stripe was recorded; retry", 409)
 
 
-def _outside_refund_failed(
-    store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int
-) -> Literal["recorded", "duplicate", "ignored"]:
-    """A dashboard refund the bank sent back: what the ledger took for it returns to its lot, once."""
+def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int) -> RefundOutcome:
+    """A dashboard refund the bank sent back: what the ledger took for it returns to its lot, once.
+
+    Its failure may arrive before its creation: then it is recorded as failed with nothing taken, and the
+    late `refund.created` finds it and changes nothing.
+    """
     for attempt in range(_ATTEMPTS):
         backoff(attempt)
         ledger = store.customer(email)
         entries = {e.entry_id: e for e in ledger.entries} if ledger else {}
         taken = entries.get(f"refunded-outside-{refund.id}")
         lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
-        if taken is None or lot is None:  # never recorded as refunded: nothing to give back
+        if lot is None:
             return "ignored"
         if f"refund-failed-outside-{refund.id}" in entries:
             return "duplicate"
+        if taken is None:
+            failed_first = JournalEntry(
+                f"refund-failed-outside-{refund.id}",
+                "refund-failed",
+                at,
+                "stripe dashboard",
+                0,
+                0,
+                f"a refund made outside Blockhours ({refund.id}) failed before it was recorded; nothing was taken",
+            )
+            if store.record_outside_refund(refund.id, email, lot, lot, failed_first):
+                return "recorded"
+            continue
         after = replace(
             lot,
             refunded_minutes=lot.refunded_minutes - taken.minutes,
@@ -278,20 +303,6 @@ def _outside_refund_failed(
         if store.record_outside_refund(f"{refund.id}-failed", email, lot, after, entry):
             return "recorded"
     raise ShopError("busy", f"{email}'s balance kept changing while a failed Stripe refund was given back; retry", 409)
-
-
-def _minutes_worth(lot: Lot, cents: int) -> int:
-    """The fewest of the lot's remaining minutes worth at least `cents`.
-
-    All of them only when the refund takes all the lot holds: cents left on a lot keep at least a minute to be
-    spent or refunded with (its last minute is worth exactly what is left), so none are stranded.
-    """
-    for minutes in range(lot.remaining_minutes):
-        if lot.price_of_next(minutes) >= cents:
-            return minutes
-    if lot.remaining_minutes == 0 or cents >= lot.remaining_cents:
-        return lot.remaining_minutes
-    return lot.remaining_minutes - 1
 
 
 def refund_warning_due(catalog: Catalog, refund_due_at: int, now: int) -> bool:
