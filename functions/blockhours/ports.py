@@ -153,6 +153,22 @@ class CheckoutOrder:
 
 
 @dataclass(frozen=True)
+class OverageCharge:
+    """A session's time beyond the balance, to be charged to the card that paid one of the client's lots.
+
+    Session ids are unique per client only: the gateway names the client in the idempotency key and puts
+    the session id and email in the charge's metadata, so a retry finds the charge instead of repeating it.
+    """
+
+    email: str
+    session_id: str
+    paid_with: str  # the lot's PaymentIntent: its card is charged again, named, never simply the newest card
+    amount_cents: int
+    currency: str
+    description: str
+
+
+@dataclass(frozen=True)
 class CardCharge:
     """The answer to charging a saved card: paid, needs the client (authentication), or declined."""
 
@@ -193,9 +209,13 @@ class PaymentGateway(Protocol):
         """Create a hosted checkout for the order; return the URL to send the client to."""
         ...
 
-    def charge_saved_card(
-        self, customer: str, amount_cents: int, currency: str, description: str, metadata: dict[str, str], key: str
-    ) -> CardCharge: ...
+    def charge_saved_card(self, charge: OverageCharge) -> CardCharge:
+        """Charge the card that paid `charge.paid_with`, once; a charge made for the session before is found.
+
+        A decline, or a charge Stripe cannot make (no such card, payment or customer), is an answer;
+        GatewayError means Stripe could not be asked and the same charge may be tried again.
+        """
+        ...
 
     def create_debt_link(self, debt: DebtLink) -> str: ...
 
