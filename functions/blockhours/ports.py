@@ -191,6 +191,10 @@ class GatewayError(Exception):
     """Stripe refused or could not be reached; the message says which, for the log and the person."""
 
 
+class PaymentUnknown(GatewayError):
+    """Stripe has no such payment in this account (deleted, or made with the other mode's keys)."""
+
+
 @dataclass(frozen=True)
 class StripeRefund:
     """A refund as Stripe holds it; refund_id and lot_id are ours, from its metadata (empty if made elsewhere)."""
@@ -223,4 +227,6 @@ class PaymentGateway(Protocol):
 
     def refunds_of(self, payment_intent: str) -> list[StripeRefund]: ...
 
-    def amount_received(self, payment_intent: str) -> int: ...
+    def amount_received(self, payment_intent: str) -> int:
+        """What Stripe received on a payment; PaymentUnknown if Stripe has no such payment."""
+        ...

@@ -10,7 +10,7 @@ import stripe
 from ..config import StripeSettings
 from ..domain.ledger import Payment
 from ..domain.refunds import RefundPart
-from ..ports import CardCharge, CheckoutOrder, DebtLink, GatewayError, OverageCharge, StripeRefund
+from ..ports import CardCharge, CheckoutOrder, DebtLink, GatewayError, OverageCharge, PaymentUnknown, StripeRefund
 from .stripe_charges import charge_overage
 from .stripe_keys import idempotency_key
 
@@ -196,7 +196,14 @@ class StripeGateway:
         return [_refund(refund) for refund in found.auto_paging_iter()]
 
     def amount_received(self, payment_intent: str) -> int:
-        return int(self.client.v1.payment_intents.retrieve(payment_intent).amount_received or 0)
+        try:
+            return int(self.client.v1.payment_intents.retrieve(payment_intent).amount_received or 0)
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "resource_missing":
+                raise GatewayError(f"Stripe refused to show {payment_intent}: {exc.user_message or exc}") from exc
+            raise PaymentUnknown(f"Stripe has no payment {payment_intent} in this account") from exc
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe could not show {payment_intent}: {exc.user_message or exc}") from exc
 
     def verify_event(self, payload: bytes, signature: str | None) -> stripe.Event:
         if not signature:
