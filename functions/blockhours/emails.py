@@ -66,8 +66,10 @@ def session_statement(catalog: Catalog, record: SessionRecord, site_url: str) ->
     if record.overage_minutes:
         beyond = f"  Beyond your balance: {format_minutes(record.overage_minutes)}"
         beyond += f" = {format_cents(record.overage_cents, currency)}"
-        if record.overage_status in ("charged", "paid"):
-            beyond += ", charged to the card you saved at checkout"
+        if record.overage_status == "charged":
+            beyond += ", charged to the card that paid for the time this session used"
+        elif record.overage_status == "paid":
+            beyond += ", paid"
         lines.append(beyond)
     lines += [
         "",

@@ -215,6 +215,22 @@ class CheckoutOrder:
 
 
 @dataclass(frozen=True)
+class OverageCharge:
+    """A session's time beyond the balance, to be charged to the card that paid one of the client's lots.
+
+    Session ids are unique per client only: the gateway names the client in the idempotency key and puts
+    the session id and email in the charge's metadata, so a retry finds the charge instead of repeating it.
+    """
+
+    email: str
+    session_id: str
+    paid_with: str  # the lot's PaymentIntent: its card is charged again, named, never simply the newest card
+    amount_cents: int
+    currency: str
+    description: str
+
+
+@dataclass(frozen=True)
 class CardCharge:
     """The answer to charging a saved card: paid, needs the client (authentication), or declined."""
 
@@ -237,6 +253,10 @@ class GatewayError(Exception):
     """Stripe refused or could not be reached; the message says which, for the log and the person."""
 
 
+class PaymentUnknown(GatewayError):
+    """Stripe has no such payment in this account (deleted, or made with the other mode's keys)."""
+
+
 @dataclass(frozen=True)
 class StripeRefund:
     """A refund as Stripe holds it; refund_id and lot_id are ours, from its metadata (empty if made elsewhere)."""
@@ -255,9 +275,13 @@ class PaymentGateway(Protocol):
         """Create a hosted checkout for the order; return the URL to send the client to."""
         ...
 
-    def charge_saved_card(
-        self, customer: str, amount_cents: int, currency: str, description: str, metadata: dict[str, str], key: str
-    ) -> CardCharge: ...
+    def charge_saved_card(self, charge: OverageCharge) -> CardCharge:
+        """Charge the card that paid `charge.paid_with`, once; a charge made for the session before is found.
+
+        A decline, or a charge Stripe cannot make (no such card, payment or customer), is an answer;
+        GatewayError means Stripe could not be asked and the same charge may be tried again.
+        """
+        ...
 
     def create_debt_link(self, debt: DebtLink) -> str: ...
 
@@ -265,4 +289,6 @@ class PaymentGateway(Protocol):
 
     def refunds_of(self, payment_intent: str) -> list[StripeRefund]: ...
 
-    def amount_received(self, payment_intent: str) -> int: ...
+    def amount_received(self, payment_intent: str) -> int:
+        """What Stripe received on a payment; PaymentUnknown if Stripe has no such payment."""
+        ...

@@ -61,7 +61,7 @@ def session_summary(record: SessionRecord, catalog: Catalog) -> str:
     if record.overage_minutes:
         text += f", {record.overage_minutes} min over = {format_cents(record.overage_cents, currency)}"
         text += {
-            "charged": " charged to the saved card",
+            "charged": " charged to the card that paid for the time",
             "owed": f" owed: the card could not be charged ({record.overage_problem}); payment link {record.pay_url}",
             "paid": " paid",
             "pending": " being charged",

@@ -412,7 +412,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = {email: MAccount(email) for email in EMAILS}
         self.checkouts: list[PaidCheckout] = []
         self.events: list[dict[str, Any]] = []  # Stripe's events other than payments, in the order Stripe made them
-        self.cards: dict[str, str] = {}  # customer → behaviour of the card saved last
+        self.cards: dict[str, str] = {}  # PaymentIntent → behaviour of the card that paid it
         self.disputes: dict[str, str] = {}  # PaymentIntent → its dispute at Stripe: open | closed
         self.warnings: list[Email] = []
         self.crashed = 0
@@ -466,9 +466,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def pay(self, email: str, sku: str, card: str, deliver_now: bool, crash: tuple[int, str] | None) -> None:
         kind, minutes, cents = PRODUCTS[sku]
         customer = CUSTOMERS[email]
-        pi = paid_intent(self.standin, cents, customer=customer)
-        self.standin.save_card(customer, card)  # setup_future_usage=off_session: the card stays on the customer
-        self.cards[customer] = CARDS[card]
+        pi = paid_intent(self.standin, cents, customer=customer, card=card)  # the card stays on the customer
+        self.cards[pi] = CARDS[card]
         payment = Payment(self.next_id("cs_test"), pi, customer, email, sku, kind, minutes, cents, "usd", "v", self.now)  # type: ignore[arg-type]
         payment = opened_payment(self.reader, payment)  # the shop opened this checkout before the client paid
         self.checkouts.append(PaidCheckout(payment))
@@ -586,7 +585,10 @@ class LedgerMachine(RuleBasedStateMachine):
             lot.consumed_c += cents
         status = "none"
         if plan["overage_c"]:
-            status = "charged" if self.cards.get(CUSTOMERS[account.email]) == "succeeds" else "owed"
+            # the card that paid the lot the session drew from (a deposit first, then the newest), else the newest
+            drawn = [account.lots[lot_id] for lot_id, _, _ in plan["draws"]] or list(account.lots.values())
+            lot = max(drawn, key=lambda lot: (lot.kind == "deposit", lot.created_at, lot.lot_id))
+            status = "charged" if self.cards[lot.payment_intent] == "succeeds" else "owed"
         account.sessions[session_id] = (minutes, plan["overage_c"], status)
         holding = any(lot.left_m > 0 or lot.left_c > 0 for lot in account.lots.values())
         account.due = self.now + STALE if holding else None

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from blockhours import catalog
+from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.local import LocalStack
 from blockhours.local_streams import SentMail, sent_mail
 from blockhours.standin import StripeStandIn
@@ -146,7 +147,7 @@ def test_a_paid_quote_charges_time_beyond_it_to_the_saved_card(stack: LocalStack
     pay(sent["pay_url"])
     session = redeem(stack, email, 45, session_id="quote-over-1").json()
     assert (session["covered_minutes"], session["overage_minutes"], session["overage_status"]) == (30, 15, "charged")
-    charge = next(r for r in standin.requests if r.idempotency_key == "overage-quote-over-1")
+    charge = next(r for r in standin.requests if r.idempotency_key == idempotency_key("overage", email, "quote-over-1"))
     assert charge.params["amount"] == "3225" and charge.params["off_session"] == "true"
     settled = staff(stack, "POST", f"/api/customers/{email}/settle", {"technician": "sam"}).json()
     assert settled["account"]["available_cents"] == 0 and settled["account"]["owed_cents"] == 0

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 import time
 
 import boto3
 import pytest
+import requests
 
 from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
 from blockhours.domain.ledger import Payment
+from blockhours.local import LocalStack
 from blockhours.standin.payments import paid_intent
 from conftest import ServedStandIn
 from stripe_events import opened_payment
@@ -93,3 +98,47 @@ def test_a_refund_that_never_reached_the_worker_is_found_and_can_be_requeued(
     _, found = services.reconcile(ledger, gateway)
     assert any(waiting.refund_id in d.what and "--requeue" in d.todo for d in found)
     assert services.stuck_refunds(ledger) == [(email, waiting.refund_id)]
+
+
+def test_a_payment_stripe_does_not_know_is_one_discrepancy_and_every_other_lot_is_still_checked(
+    ledger: DynamoLedger, stripe_standin: ServedStandIn, gateway: StripeGateway
+) -> None:
+    """After switching from test to live keys Stripe knows none of the old payments: say so per lot, go on."""
+    lost_email, lost_pi = client_with_history(ledger, stripe_standin, gateway)
+    clean_email, clean_pi = client_with_history(ledger, stripe_standin, gateway)
+    del stripe_standin.standin.payment_intents[lost_pi]
+    stripe_standin.standin.requests.clear()
+
+    accounts, found = services.reconcile(ledger, gateway)
+    assert accounts == 2
+    [lost] = found
+    [lot] = ledger.lots(lost_email)
+    assert lost.email == lost_email and f"lot {lot.lot_id}" in lost.what and lost_pi in lost.what
+    assert "Stripe does not know" in lost.what and "STRIPE_API_KEY" in lost.todo
+    asked = {r.path for r in stripe_standin.standin.requests}
+    assert f"/v1/payment_intents/{clean_pi}" in asked and "/v1/refunds" in asked, f"{clean_email} was checked"
+
+
+def test_staff_run_reconcile_past_an_unknown_payment(stack: LocalStack) -> None:
+    """Through the staff route and the CLI: one discrepancy naming the lot, the other client checked clean."""
+    assert stack.standin is not None
+    emails = [f"audit-{secrets.token_hex(3)}@example.com" for _ in range(2)]
+    for email in emails:
+        body = {"sku": "block-60", "email": email, "terms_version": CATALOG.terms.version, "terms_accepted": True}
+        url = requests.post(f"{stack.url}/api/checkout", json=body, timeout=10).json()["url"]
+        assert requests.post(url, data={"outcome": "paid"}, allow_redirects=False, timeout=30).status_code == 303
+    [lot] = requests.get(f"{stack.url}/api/customers/{emails[0]}", timeout=10).json()["lots"]
+    del stack.standin.payment_intents[lot["payment_intent"]]
+
+    answer = requests.post(f"{stack.url}/api/reports/reconcile", json={}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["accounts"] == 2
+    assert [(d["email"], lot["lot_id"] in d["what"]) for d in report["discrepancies"]] == [(emails[0], True)]
+
+    env = {**os.environ, "BLOCKHOURS_API": stack.url, "COLUMNS": "300"}
+    cli = subprocess.run(
+        [sys.executable, "-m", "blockhours.cli", "reconcile"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert cli.returncode == 1 and "1 discrepancies in 2 accounts" in cli.stderr, cli.stderr
+    assert lot["lot_id"] in cli.stdout and "Traceback" not in cli.stderr

@@ -13,6 +13,7 @@ import pytest
 from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_gateway import StripeGateway
+from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
 from blockhours.domain.ledger import Payment
 from blockhours.ports import GatewayError
@@ -85,7 +86,7 @@ def test_each_lot_is_refunded_to_its_own_payment_newest_first(
     creates = [r for r in stripe_standin.standin.requests if r.method == "POST" and r.path == "/v1/refunds"]
     lots = {p.payment_intent: p.lot_id for p in requested.parts}
     assert sorted(r.idempotency_key or "" for r in creates) == sorted(
-        f"refund-{requested.refund_id}-{lots[pi]}" for pi in (half, hour)
+        idempotency_key("refund", email, requested.refund_id, lots[pi]) for pi in (half, hour)
     )
     assert all(r.params["metadata"]["refund_id"] == requested.refund_id for r in creates)
     account = ledger.account(email)

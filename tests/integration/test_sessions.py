@@ -12,6 +12,7 @@ import requests
 
 from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.local import LocalStack
 from blockhours.standin import StripeStandIn
 
@@ -102,8 +103,8 @@ def test_a_block_overage_is_charged_when_the_technician_asks(stack: LocalStack, 
     session = answer.json()
     assert session["overage_minutes"] == 15 and session["overage_cents"] == 3225
     assert session["overage_status"] == "charged"
-    charge = next(r for r in standin.requests if r.path == "/v1/payment_intents")
-    assert charge.idempotency_key == "overage-over-1"
+    charge = next(r for r in standin.requests if r.idempotency_key == idempotency_key("overage", email, "over-1"))
+    assert (charge.method, charge.path) == ("POST", "/v1/payment_intents")
     assert charge.params["amount"] == "3225" and charge.params["off_session"] == "true"
     assert account(stack, email)["account"]["owed_cents"] == 0
 
@@ -114,7 +115,8 @@ def test_a_deposit_charges_overage_to_the_saved_card(stack: LocalStack, standin:
     session = redeem(stack, email, 90, session_id="dep-1").json()
     assert session["covered_minutes"] == 60 and session["covered_cents"] == 12900
     assert session["overage_minutes"] == 30 and session["overage_status"] == "charged"
-    charges = [r for r in standin.requests if r.path == "/v1/payment_intents" and r.idempotency_key == "overage-dep-1"]
+    key = idempotency_key("overage", email, "dep-1")
+    charges = [r for r in standin.requests if r.path == "/v1/payment_intents" and r.idempotency_key == key]
     assert len(charges) == 1 and charges[0].params["amount"] == "6450"
     intent = standin.payment_intents[session["payment_intent"]]
     assert (

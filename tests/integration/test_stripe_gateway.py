@@ -9,8 +9,10 @@ import pytest
 import stripe
 
 from blockhours.adapters.stripe_gateway import StripeGateway, WebhookRejected, checkout_event
+from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
 from blockhours.ports import GatewayError
+from blockhours.standin.payments import paid_intent
 from conftest import ServedStandIn
 from stripe_events import checkout_order as order
 from stripe_events import checkout_session, event, signed
@@ -41,7 +43,8 @@ def test_checkout_sends_the_catalog_price_and_saves_the_card(stripe_standin: Ser
     assert calls[0].params == {"email": "ana@example.com", "limit": "1"}
     assert calls[1].params["email"] == "ana@example.com" and calls[1].idempotency_key
     sent = calls[2].params
-    assert calls[2].idempotency_key and calls[2].idempotency_key.startswith("checkout-")
+    assert calls[1].idempotency_key == idempotency_key("customer", "ana@example.com")
+    assert calls[2].idempotency_key == idempotency_key("checkout", "ana@example.com", "order-0001", "block-60")
     assert sent["mode"] == "payment"
     assert sent["customer"] == next(iter(stripe_standin.standin.customers))
     assert sent["line_items"] == [
@@ -162,3 +165,42 @@ def test_a_customer_stripe_no_longer_knows_is_replaced(stripe_standin: ServedSta
     url = gateway(stripe_standin).create_checkout(order(stripe_customer_id="cus_gone"))
     session = next(iter(stripe_standin.standin.sessions.values()))
     assert url == session["url"] and session["customer"] in stripe_standin.standin.customers
+
+
+def test_the_stand_in_treats_idempotency_keys_as_stripe_does(stripe_standin: ServedStandIn) -> None:
+    """Same key, same parameters: the first answer again. Same key, other parameters: a 400 idempotency_error."""
+    client = stripe.StripeClient("sk_test_keys", base_addresses={"api": stripe_standin.url})
+    first = client.v1.payment_intents.create({"amount": 500, "currency": "usd"}, {"idempotency_key": "k-1"})
+    again = client.v1.payment_intents.create({"amount": 500, "currency": "usd"}, {"idempotency_key": "k-1"})
+    assert again.id == first.id and len(stripe_standin.standin.payment_intents) == 1
+    with pytest.raises(stripe.IdempotencyError) as refused:
+        client.v1.payment_intents.create({"amount": 900, "currency": "usd"}, {"idempotency_key": "k-1"})
+    assert refused.value.http_status == 400
+    stripe_standin.standin.forget_idempotency_keys()  # a day later
+    later = client.v1.payment_intents.create({"amount": 900, "currency": "usd"}, {"idempotency_key": "k-1"})
+    assert later.id != first.id and len(stripe_standin.standin.payment_intents) == 2
+
+
+def test_a_customers_payments_are_listed_newest_first_page_by_page(stripe_standin: ServedStandIn) -> None:
+    standin = stripe_standin.standin
+    mine = [paid_intent(standin, 100 * n, customer="cus_mine", card="4242424242424242") for n in range(1, 6)]
+    paid_intent(standin, 999, customer="cus_other")
+    for n, pid in enumerate(mine):
+        standin.payment_intents[pid]["created"] = 1_800_000_000 + n
+    client = gateway(stripe_standin).client
+    listed = client.v1.payment_intents.list({"customer": "cus_mine", "limit": 2})
+    assert [i.id for i in listed.auto_paging_iter()] == mine[::-1]
+    one = client.v1.payment_intents.retrieve(mine[0])
+    assert one.payment_method in standin.payment_methods, "the card that paid, as Stripe shows it"
+    assert standin.payment_methods[str(one.payment_method)]["customer"] == "cus_mine"
+
+
+def test_a_customer_deleted_within_a_day_is_replaced_not_replayed(stripe_standin: ServedStandIn) -> None:
+    """The key that made the lost customer would replay it: the replacement's key names the customer it replaces."""
+    gw = gateway(stripe_standin)
+    lost = gw.customer_for("ana@example.com")
+    del stripe_standin.standin.customers[lost]  # deleted in the dashboard an hour later
+    url = gw.create_checkout(order(stripe_customer_id=lost))
+    session = next(iter(stripe_standin.standin.sessions.values()))
+    assert url == session["url"] and session["customer"] in stripe_standin.standin.customers
+    assert session["customer"] != lost

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from decimal import Decimal
 from typing import Any
 
@@ -147,7 +147,9 @@ def entry_from(row: Mapping[str, Any]) -> JournalEntry:
 
 
 def session_from(row: Mapping[str, Any]) -> SessionRecord:
-    return SessionRecord(**_fields(row, _SESSION_FIELDS), draws=_shares(row.get("draws", [])))
+    record = SessionRecord(**_fields(row, _SESSION_FIELDS), draws=_shares(row.get("draws", [])))
+    # finish_overage stores "no payment, no link" as "": a retry reads back exactly the first outcome
+    return replace(record, payment_intent=record.payment_intent or None, pay_url=record.pay_url or None)
 
 
 def debt_sk(debt_id: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -11,10 +10,21 @@ import stripe
 from ..config import StripeSettings
 from ..domain.ledger import Payment
 from ..domain.refunds import RefundPart
-from ..ports import CardCharge, CheckoutOrder, DebtLink, DebtPayment, GatewayError, StripeRefund
+from ..ports import (
+    CardCharge,
+    CheckoutOrder,
+    DebtLink,
+    DebtPayment,
+    GatewayError,
+    OverageCharge,
+    PaymentUnknown,
+    StripeRefund,
+)
+from .stripe_charges import charge_overage
+from .stripe_keys import idempotency_key
 
 if TYPE_CHECKING:
-    from stripe.params import PaymentIntentCreateParams, PaymentLinkCreateParams, RefundCreateParams
+    from stripe.params import PaymentLinkCreateParams, RefundCreateParams
     from stripe.params.checkout import SessionCreateParams
 
 CREDIT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
@@ -39,8 +49,6 @@ class CheckoutEvent:
     checkout_id: str = ""
 
 
-def _key(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
 def make_client(settings: StripeSettings) -> stripe.StripeClient:
@@ -62,14 +70,14 @@ class StripeGateway:
         """Whether the key in use moves real money: events must come from the same mode."""
         return self.settings.api_key.startswith(("sk_live_", "rk_live_"))
 
-    def customer_for(self, email: str) -> str:
-        """The Stripe customer for an email: the existing one, or one created exactly once."""
+    def customer_for(self, email: str, replacing: str = "") -> str:
+        """The Stripe customer for an email: the existing one, or one created exactly once (per lost one)."""
         found = self.client.v1.customers.list({"email": email, "limit": 1})
         if found.data:
             return found.data[0].id
+        key = idempotency_key("customer", email, *([replacing] if replacing else []))
         created = self.client.v1.customers.create(
-            {"email": email, "metadata": {"source": "blockhours"}},
-            {"idempotency_key": f"customer-{_key(email)}"},
+            {"email": email, "metadata": {"source": "blockhours"}}, {"idempotency_key": key}
         )
         return created.id
 
@@ -121,51 +129,25 @@ class StripeGateway:
             }
             if order.expires_at is not None:
                 params["expires_at"] = order.expires_at
-            key = f"checkout-{_key(order.order_id, order.email, order.sku)}"
+            key = idempotency_key("checkout", order.email, order.order_id, order.sku)
             try:
                 session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": key})
             except stripe.InvalidRequestError as exc:
                 if not (order.stripe_customer_id and exc.code == "resource_missing" and exc.param == "customer"):
                     raise
                 # The customer we remembered is gone at Stripe (deleted, or the other mode): find or make one.
-                params["customer"] = self.customer_for(order.email)
-                session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": f"{key}-new-customer"})
+                params["customer"] = self.customer_for(order.email, replacing=customer)
+                key = idempotency_key("checkout", order.email, order.order_id, order.sku, params["customer"])
+                session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": key})
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe refused the checkout: {exc.user_message or exc}") from exc
         if not session.url:
             raise GatewayError(f"Stripe returned checkout session {session.id} without a URL")
         return session.url
 
-    def charge_saved_card(
-        self, customer: str, amount_cents: int, currency: str, description: str, metadata: dict[str, str], key: str
-    ) -> CardCharge:
-        """Charge the card saved at checkout, off-session; a decline is an answer, not an error."""
-        try:
-            cards = self.client.v1.payment_methods.list({"customer": customer, "type": "card", "limit": 1})
-            if not cards.data:
-                return CardCharge("declined", None, "no card is saved for this customer")
-            params: PaymentIntentCreateParams = {
-                "amount": amount_cents,
-                "currency": currency,
-                "customer": customer,
-                "payment_method": cards.data[0].id,
-                "off_session": True,
-                "confirm": True,
-                "description": description,
-                "metadata": metadata,
-            }
-            intent = self.client.v1.payment_intents.create(params, {"idempotency_key": key})
-        except stripe.CardError as exc:
-            failed = exc.error.payment_intent if exc.error else None
-            status: Literal["requires_action", "declined"] = (
-                "requires_action" if exc.code == "authentication_required" else "declined"
-            )
-            return CardCharge(status, failed.id if failed else None, exc.user_message or str(exc))
-        except stripe.StripeError as exc:
-            raise GatewayError(f"Stripe could not charge the saved card: {exc.user_message or exc}") from exc
-        if intent.status != "succeeded":
-            return CardCharge("requires_action", intent.id, f"the payment is {intent.status}")
-        return CardCharge("succeeded", intent.id, "")
+    def charge_saved_card(self, charge: OverageCharge) -> CardCharge:
+        """Charge the card that paid the lot, off-session, once; a decline is an answer, not an error."""
+        return charge_overage(self.client, charge)
 
     def create_debt_link(self, debt: DebtLink) -> str:
         """A Stripe payment link for exactly what is owed, payable once; its metadata reaches our webhook."""
@@ -187,7 +169,7 @@ class StripeGateway:
         }
         try:
             link = self.client.v1.payment_links.create(
-                params, {"idempotency_key": f"debt-link-{_key(debt.email, debt.debt_id)}"}
+                params, {"idempotency_key": idempotency_key("debt-link", debt.email, debt.debt_id)}
             )
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe could not create the payment link: {exc.user_message or exc}") from exc
@@ -209,7 +191,8 @@ class StripeGateway:
                 "reason": "requested_by_customer",
                 "metadata": {"refund_id": refund_id, "lot_id": part.lot_id, "email": email},
             }
-            created = self.client.v1.refunds.create(params, {"idempotency_key": f"refund-{refund_id}-{part.lot_id}"})
+            key = idempotency_key("refund", email, refund_id, part.lot_id)
+            created = self.client.v1.refunds.create(params, {"idempotency_key": key})
         except stripe.InvalidRequestError as exc:
             return StripeRefund("", part.payment_intent, part.amount_cents, "failed", exc.user_message or str(exc))
         except stripe.StripeError as exc:
@@ -221,7 +204,14 @@ class StripeGateway:
         return [_refund(refund) for refund in found.auto_paging_iter()]
 
     def amount_received(self, payment_intent: str) -> int:
-        return int(self.client.v1.payment_intents.retrieve(payment_intent).amount_received or 0)
+        try:
+            return int(self.client.v1.payment_intents.retrieve(payment_intent).amount_received or 0)
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "resource_missing":
+                raise GatewayError(f"Stripe refused to show {payment_intent}: {exc.user_message or exc}") from exc
+            raise PaymentUnknown(f"Stripe has no payment {payment_intent} in this account") from exc
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe could not show {payment_intent}: {exc.user_message or exc}") from exc
 
     def verify_event(self, payload: bytes, signature: str | None) -> stripe.Event:
         if not signature:

@@ -85,3 +85,14 @@ def plan_session(
         on_account_minutes=on_account,
         on_account_cents=overage_cents(on_account, rules.hourly_rate_cents) if on_account else 0,
     )
+
+
+def lot_to_charge(lots: Sequence[Lot], drawn_lot_ids: Sequence[str]) -> Lot | None:
+    """The lot whose card pays a session's overage: one the session drew from, else the client's newest.
+
+    Anyone may buy time for a client's email, so only what the session used names a card, never simply the
+    newest card. A deposit comes first (the terms charge time beyond a deposit to the card that paid it),
+    then the newer lot. A session that drew from none takes the same rule over all the client's lots.
+    """
+    drawn = [lot for lot in lots if lot.lot_id in set(drawn_lot_ids)]
+    return max(drawn or lots, key=lambda lot: (lot.kind == "deposit", lot.created_at, lot.lot_id), default=None)

@@ -95,6 +95,8 @@ def resolver() -> APIGatewayHttpResolver:
         return error(502, "payment_provider_unavailable", f"{exc} Nothing was charged; try again in a minute.")
 
     def _refused(exc: ShopError) -> Response[str]:
+        if exc.status >= 500:  # not the caller's mistake (Stripe out of reach mid-way): the log says what is left
+            logger.warning("refused for a fault of ours or Stripe's", extra={"code": exc.code, "problem": exc.message})
         return error(exc.status, exc.code, exc.message)
 
     def _misconfigured(exc: Exception) -> Response[str]:

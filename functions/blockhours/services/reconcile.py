@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain.ledger import CustomerLedger
+from ..domain.lots import Lot
 from ..domain.money import format_cents
-from ..ports import LedgerStore, PaymentGateway
+from ..ports import GatewayError, LedgerStore, PaymentGateway, PaymentUnknown
 
 # What the journal adds or takes away from what the lots still hold.
 _JOURNAL_SIGN = {
@@ -68,7 +69,11 @@ def _stripe_checks(ledger: CustomerLedger, gateway: PaymentGateway) -> list[Disc
     for part in (part for refund in ledger.refunds for part in refund.parts if part.status == "requested"):
         waiting[part.lot_id] = waiting.get(part.lot_id, 0) + part.amount_cents
     for lot in ledger.lots:
-        received = gateway.amount_received(lot.payment_intent)
+        try:
+            received = gateway.amount_received(lot.payment_intent)
+        except GatewayError as exc:  # one payment Stripe cannot show must not stop the audit of the rest
+            found.append(_unchecked(email, lot, exc))
+            continue
         if received != lot.amount_cents:
             found.append(
                 Discrepancy(
@@ -101,6 +106,22 @@ def _stripe_checks(ledger: CustomerLedger, gateway: PaymentGateway) -> list[Disc
                 )
             )
     return found
+
+
+def _unchecked(email: str, lot: Lot, exc: GatewayError) -> Discrepancy:
+    if isinstance(exc, PaymentUnknown):
+        return Discrepancy(
+            email,
+            f"lot {lot.lot_id}: Stripe does not know its payment {lot.payment_intent} "
+            f"({format_cents(lot.amount_cents)} for {lot.minutes} min)",
+            "check that STRIPE_API_KEY is the key (live or test) of the account that took this payment; if the "
+            "payment is really gone, look for it in the Stripe dashboard and correct the lot with an entry",
+        )
+    return Discrepancy(
+        email,
+        f"lot {lot.lot_id}: its payment {lot.payment_intent} could not be checked at Stripe ({exc})",
+        "run reconcile again in a few minutes",
+    )
 
 
 def reconcile(store: LedgerStore, gateway: PaymentGateway) -> tuple[int, list[Discrepancy]]:

@@ -7,15 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..catalog import Catalog
-from ..domain.debts import Debt, next_step_at
 from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
 from ..domain.lots import InsufficientBalance, Lot
-from ..domain.money import format_cents
 from ..domain.sessions import BillingRules, SessionPlan, plan_session
-from ..emails import format_day
-from ..ports import CardCharge, DebtLink, LedgerStore, PaymentGateway
-from .debts import notice_entry
+from ..ports import LedgerStore, PaymentGateway
 from .errors import ShopError
+from .overage import collect_overage
 from .purchases import customer_ledger
 from .retry import backoff
 
@@ -135,7 +132,7 @@ def redeem(
         due = refund_due_at(at, catalog.refunds.stale_after_days)
         outcome = store.record_session(record, lots, plan.lots_after, _session_entries(record), due)
         if outcome == "recorded":
-            return _collect_overage(catalog, store, gateway, record) if record.overage_minutes else record
+            return collect_overage(catalog, store, gateway, record) if record.overage_minutes else record
         if outcome == "duplicate":
             done = store.session(email, request.session_id)
             assert done is not None, "a duplicate session must be readable"
@@ -208,72 +205,7 @@ def _replay(
             409,
         )
     if done.overage_status == "pending":  # the first attempt stopped before the card was charged
-        return _collect_overage(catalog, store, gateway, done)
-    return done
-
-
-def _collect_overage(
-    catalog: Catalog, store: LedgerStore, gateway: Callable[[], PaymentGateway], record: SessionRecord
-) -> SessionRecord:
-    """Charge the saved card for the overage; when it cannot be charged, the debt gets a payment link."""
-    account = store.account(record.email)
-    customer = account.stripe_customer_id if account else None
-    currency = catalog.shop.currency
-    description = f"{record.overage_minutes} minutes of remote support beyond your balance ({record.session_id})"
-    stripe = gateway()
-    charge = (
-        stripe.charge_saved_card(
-            customer,
-            record.overage_cents,
-            currency,
-            description,
-            {"kind": "overage", "session_id": record.session_id, "email": record.email},
-            f"overage-{record.session_id}",
-        )
-        if customer
-        else CardCharge("declined", None, "no card is saved for this client")
-    )
-    if charge.status == "succeeded":
-        done = replace(record, overage_status="charged", payment_intent=charge.payment_intent)
-        paid = JournalEntry(
-            f"payment-{record.session_id}",
-            "payment",
-            record.at,
-            "stripe",
-            record.overage_minutes,
-            record.overage_cents,
-            f"{format_cents(record.overage_cents, currency)} charged to the saved card",
-        )
-        finished = store.finish_overage(done, paid, record.overage_cents)
-    else:
-        debt_id = f"overage-{record.session_id}"
-        link = stripe.create_debt_link(DebtLink(debt_id, record.email, record.overage_cents, currency, description, ""))
-        done = replace(
-            record,
-            overage_status="owed",
-            payment_intent=charge.payment_intent,
-            pay_url=link,
-            overage_problem=charge.message,
-        )
-        debt = Debt(
-            debt_id,
-            record.email,
-            "overage",
-            record.overage_cents,
-            record.overage_minutes,
-            f"{record.overage_minutes} minutes beyond your balance on {format_day(record.at)}",
-            record.at,
-            link,
-            notices=(record.at,),
-        )
-        notice = notice_entry(debt, record.at, 1, currency)
-        finished = store.finish_overage(
-            done, notice, 0, debt, next_step_at(debt, catalog.dunning_schedule()) or record.at
-        )
-    if not finished:  # another attempt finished it first; its outcome is the one that counts
-        current = store.session(record.email, record.session_id)
-        assert current is not None
-        return current
+        return collect_overage(catalog, store, gateway, done)
     return done
 
 

@@ -59,8 +59,10 @@ class PaymentsMixin:
 
     def save_card(self, customer: str | None, card_number: str) -> dict[str, Any] | None:
         """What setup_future_usage=off_session does: the card used at checkout stays on the customer."""
-        if not customer:
-            return None
+        return self.card(card_number, customer) if customer else None
+
+    def card(self, card_number: str, customer: str | None) -> dict[str, Any]:
+        """The card a payment was made with; attached to `customer` when the payment saved it for later."""
         behaviour = TEST_CARDS.get(card_number, "succeeds")
         pm = self._object(
             "payment_method",
@@ -89,6 +91,24 @@ class PaymentsMixin:
         limit = int(params.get("limit", 10))
         return _json({"object": "list", "url": "/v1/payment_methods", "has_more": False, "data": found[:limit]})
 
+    def _list_payment_intents(self, params: dict[str, Any]) -> Response:
+        """Newest first, as Stripe lists them; `customer`, `created[...]` and cursor pagination."""
+        created = params.get("created")
+        bounds: dict[str, Any] = created if isinstance(created, dict) else {}
+        tests = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
+        found = [
+            intent
+            for intent in sorted(self.payment_intents.values(), key=lambda i: -int(i["created"]))
+            if params.get("customer") in (None, intent.get("customer"))
+            and all(tests[op](int(intent["created"]), int(value)) for op, value in bounds.items() if op in tests)
+        ]
+        if params.get("starting_after"):
+            ids = [intent["id"] for intent in found]
+            found = found[ids.index(params["starting_after"]) + 1 :] if params["starting_after"] in ids else []
+        limit = int(params.get("limit", 10))
+        body = {"object": "list", "url": "/v1/payment_intents", "has_more": len(found) > limit, "data": found[:limit]}
+        return _json(body)
+
     def _create_payment_intent(self, params: dict[str, Any]) -> Response:
         pm = self.payment_methods.get(params.get("payment_method", ""))
         intent = self._object(
@@ -109,7 +129,12 @@ class PaymentsMixin:
         if params.get("confirm") != "true":
             return _json(intent)
         if pm is None or pm["customer"] != params.get("customer"):
-            missing = {"type": "invalid_request_error", "message": "No such PaymentMethod", "param": "payment_method"}
+            missing = {
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "message": f"No such PaymentMethod: '{params.get('payment_method')}' on this customer",
+                "param": "payment_method",
+            }
             return _json({"error": missing}, 400)
         behaviour = pm["_behaviour"]
         if behaviour == "succeeds":
@@ -228,9 +253,8 @@ class RefundsMixin(PaymentsMixin):
 
     def _get_payment_intent(self, params: dict[str, Any], pid: str) -> Response:
         if pid not in self.payment_intents:
-            return _json(
-                {"error": {"type": "invalid_request_error", "message": f"No such payment_intent: '{pid}'"}}, 404
-            )
+            missing = {"type": "invalid_request_error", "code": "resource_missing", "param": "intent"}
+            return _json({"error": {**missing, "message": f"No such payment_intent: '{pid}'"}}, 404)
         return _json(self.payment_intents[pid])
 
     def fail_refund(self, refund_id: str, reason: str = "expired_or_canceled_card") -> None:
@@ -268,8 +292,13 @@ class RefundsMixin(PaymentsMixin):
         return dispute
 
 
-def paid_intent(standin: RefundsMixin, amount_cents: int, currency: str = "usd", customer: str | None = None) -> str:
-    """A PaymentIntent paid by card, as a finished checkout leaves it; for tests that start from a payment."""
+def paid_intent(
+    standin: RefundsMixin, amount_cents: int, currency: str = "usd", customer: str | None = None, card: str = ""
+) -> str:
+    """A PaymentIntent paid by card, as a finished checkout leaves it; for tests that start from a payment.
+
+    With a card number and a customer, the card is saved on the customer, as setup_future_usage does.
+    """
     intent = standin._object(
         "payment_intent",
         id=_id("pi"),
@@ -281,6 +310,7 @@ def paid_intent(standin: RefundsMixin, amount_cents: int, currency: str = "usd",
         metadata={},
         created=int(time.time()),
         livemode=False,
+        payment_method=standin.card(card, customer)["id"] if card else None,
     )
     standin.payment_intents[intent["id"]] = intent
     standin.charge_for(intent)

@@ -76,6 +76,7 @@ class StripeStandIn(RefundsMixin):
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     refund_outcome: str = "succeeded"
     deliveries: list[Delivery] = field(default_factory=list)
+    outage: bool = False  # every API call fails with a 500, as when Stripe has an incident
 
     def __post_init__(self) -> None:
         self.fixtures = _fixtures()
@@ -91,6 +92,7 @@ class StripeStandIn(RefundsMixin):
                 Rule("/v1/checkout/sessions/<sid>/expire", methods=["POST"], endpoint=self._expire_session),
                 Rule("/v1/payment_methods", methods=["GET"], endpoint=self._list_payment_methods),
                 Rule("/v1/payment_intents", methods=["POST"], endpoint=self._create_payment_intent),
+                Rule("/v1/payment_intents", methods=["GET"], endpoint=self._list_payment_intents),
                 Rule("/v1/payment_intents/<pid>", methods=["GET"], endpoint=self._get_payment_intent),
                 Rule("/v1/refunds", methods=["POST"], endpoint=self._create_refund),
                 Rule("/v1/refunds", methods=["GET"], endpoint=self._list_refunds),
@@ -134,6 +136,10 @@ class StripeStandIn(RefundsMixin):
         key = request.headers.get("Idempotency-Key")
         with self._lock:
             self.requests.append(RecordedRequest(request.method, request.path, params, key, auth[7:]))
+            if self.outage:
+                down = _stripe_error(500, "An unknown error occurred (the stand-in's outage)", "api_error")
+                down.headers["Stripe-Should-Retry"] = "false"
+                return down
             if request.method != "POST" or not key:
                 return endpoint(params, **args)
             fingerprint = hashlib.sha256(f"{request.path}?{json.dumps(params, sort_keys=True)}".encode()).hexdigest()
@@ -152,6 +158,11 @@ class StripeStandIn(RefundsMixin):
             response = endpoint(params, **args)
             self._replays[key] = (fingerprint, response)
             return response
+
+    def forget_idempotency_keys(self) -> None:
+        """What Stripe may do once a key is 24 hours old: the same key makes a new request again."""
+        with self._lock:
+            self._replays.clear()
 
     @staticmethod
     def _json(obj: dict[str, Any], status: int = 200) -> Response:
@@ -344,9 +355,9 @@ class StripeStandIn(RefundsMixin):
                 raise ValueError(f"checkout {sid} is already {session['status']}")
             customer = self.customers.get(session.get("customer") or "") or {}
             pi = self._payment_intent(session, succeeded=outcome == "paid")
-            if outcome == "paid" and pi.get("setup_future_usage") == "off_session":
-                saved = self.save_card(session.get("customer"), card)
-                pi["payment_method"] = saved["id"] if saved else None
+            if outcome == "paid":  # the card that paid; saved on the customer only if the payment said so
+                saving = pi.get("setup_future_usage") == "off_session"
+                pi["payment_method"] = self.card(card, session.get("customer") if saving else None)["id"]
             if outcome == "paid" and session.get("payment_link") in self.payment_links:
                 self.payment_links[session["payment_link"]]["_completed"] += 1
             session.update(

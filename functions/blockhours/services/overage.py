@@ -1,0 +1,107 @@
+"""A session's time beyond the balance: charged to the card that paid the lot, or owed with a payment link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from ..catalog import Catalog
+from ..domain.debts import Debt, next_step_at
+from ..domain.ledger import JournalEntry, SessionRecord
+from ..domain.lots import Lot
+from ..domain.money import format_cents
+from ..domain.sessions import lot_to_charge
+from ..emails import format_day
+from ..ports import CardCharge, DebtLink, GatewayError, LedgerStore, OverageCharge, PaymentGateway
+from .debts import notice_entry
+from .errors import ShopError
+
+
+def collect_overage(
+    catalog: Catalog, store: LedgerStore, gateway: Callable[[], PaymentGateway], record: SessionRecord
+) -> SessionRecord:
+    """Move a pending overage on, once: charged, or a debt with its pay link and the dunning schedule.
+
+    Only Stripe out of reach leaves it pending; the same session id, sent again, then finishes it (a charge
+    made in between is found at Stripe, not made again).
+    """
+    try:
+        return _charge_or_owe(catalog, store, gateway(), record)
+    except GatewayError as exc:
+        owed = format_cents(record.overage_cents, catalog.shop.currency)
+        raise ShopError(
+            "overage_pending",
+            f"session {record.session_id} is recorded but its overage of {owed} is not charged yet ({exc}); "
+            f"send the same session again, with session id {record.session_id}, to finish it: "
+            "nothing is charged twice",
+            502,
+        ) from exc
+
+
+def _charge_or_owe(
+    catalog: Catalog, store: LedgerStore, stripe: PaymentGateway, record: SessionRecord
+) -> SessionRecord:
+    currency = catalog.shop.currency
+    description = f"{record.overage_minutes} minutes of remote support beyond your balance ({record.session_id})"
+    lot = lot_to_charge(store.lots(record.email), [draw.lot_id for draw in record.draws])
+    charge = _charge(stripe, record, lot, description, currency)
+    if charge.status == "succeeded" and lot is not None:
+        done = replace(record, overage_status="charged", payment_intent=charge.payment_intent)
+        paid = JournalEntry(
+            f"payment-{record.session_id}",
+            "payment",
+            record.at,
+            "stripe",
+            record.overage_minutes,
+            record.overage_cents,
+            f"{format_cents(record.overage_cents, currency)} charged to the card that paid for the {lot.kind} "
+            f"of {format_day(lot.created_at)}",
+        )
+        finished = store.finish_overage(done, paid, record.overage_cents)
+    else:
+        debt_id = f"overage-{record.session_id}"
+        link = stripe.create_debt_link(DebtLink(debt_id, record.email, record.overage_cents, currency, description, ""))
+        done = replace(
+            record,
+            overage_status="owed",
+            payment_intent=charge.payment_intent,
+            pay_url=link,
+            overage_problem=charge.message,
+        )
+        debt = Debt(
+            debt_id,
+            record.email,
+            "overage",
+            record.overage_cents,
+            record.overage_minutes,
+            f"{record.overage_minutes} minutes beyond your balance on {format_day(record.at)}",
+            record.at,
+            link,
+            notices=(record.at,),
+        )
+        notice = notice_entry(debt, record.at, 1, currency)
+        finished = store.finish_overage(
+            done, notice, 0, debt, next_step_at(debt, catalog.dunning_schedule()) or record.at
+        )
+    if not finished:  # another attempt finished it first; its outcome is the one that counts
+        current = store.session(record.email, record.session_id)
+        assert current is not None
+        return current
+    return done
+
+
+def _charge(
+    stripe: PaymentGateway, record: SessionRecord, lot: Lot | None, description: str, currency: str
+) -> CardCharge:
+    if lot is None:
+        return CardCharge("declined", None, "no card has paid for time on this account")
+    return stripe.charge_saved_card(
+        OverageCharge(
+            email=record.email,
+            session_id=record.session_id,
+            paid_with=lot.payment_intent,
+            amount_cents=record.overage_cents,
+            currency=currency,
+            description=description,
+        )
+    )
