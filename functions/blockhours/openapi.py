@@ -68,8 +68,8 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         200,
         "the event is recorded exactly once: `received`, `outcome` (event types we do not use too)",
         {
-            400: "`invalid_signature`: not signed by Stripe with our secret in the last 5 minutes; "
-            "`invalid_payload`: the body is not UTF-8",
+            400: "`invalid_signature`: not signed by Stripe with our secret within 5 minutes of now, before or after; "
+            "`invalid_payload`: the body is not UTF-8, or not a Stripe event (an id, type, created and data.object)",
             413: _BODY[413],
         },
     ),

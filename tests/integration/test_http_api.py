@@ -171,6 +171,30 @@ def test_a_bad_webhook_is_400_and_writes_nothing(api: str, stack: LocalStack, se
     assert customer(api, "attack@example.com").status_code == 404
 
 
+def test_a_webhook_stamped_beyond_the_tolerance_ahead_is_400_and_writes_nothing(
+    api: str, stack: LocalStack, secret: str
+) -> None:
+    """Stripe's SDK checks only the past; a signature dated ahead could be replayed until that time comes."""
+    from blockhours import config
+
+    tolerance = config.stripe().webhook_tolerance_seconds
+    paid = event("checkout.session.completed", checkout_session(metadata={"email": "ahead@example.com"}))
+    before = scan_count(stack)
+    answer = post_event(api, paid, secret, timestamp=int(time.time()) + tolerance + 60)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "invalid_signature" and "future" in answer.json()["message"]
+    assert scan_count(stack) == before
+    assert customer(api, "ahead@example.com").status_code == 404
+
+
+def test_a_webhook_stamped_a_little_ahead_is_accepted(api: str, secret: str) -> None:
+    """A clock a few seconds ahead of ours (Stripe's, or ours behind) is within the tolerance."""
+    paid = event("checkout.session.completed", checkout_session(metadata={"email": "clock-skew@example.com"}))
+    answer = post_event(api, paid, secret, timestamp=int(time.time()) + 10)
+    assert answer.status_code == 200 and answer.json()["outcome"] == "credited", answer.text
+    assert customer(api, "clock-skew@example.com").json()["account"]["available_minutes"] == 60
+
+
 def test_unpaid_and_foreign_events_are_acknowledged_and_credit_nothing(api: str, secret: str) -> None:
     unpaid = checkout_session(payment_status="unpaid", metadata={"email": "unpaid@example.com"})
     answer = post_event(api, event("checkout.session.completed", unpaid), secret)

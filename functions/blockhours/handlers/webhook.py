@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import services, wiring
 from ..adapters.stripe_gateway import WebhookRejected, checkout_event, refund_from_event
+from ..adapters.stripe_objects import charge_payment_intent, read_dispute
 from .http import error, json_response, logger, metrics, resolver
 
 app = resolver()
@@ -29,7 +30,7 @@ def stripe_webhook() -> Response[str]:
     except WebhookRejected as exc:
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook rejected", extra={"reason": str(exc)})
-        return error(400, "invalid_signature", str(exc))
+        return error(400, exc.code, str(exc))
 
     if verified.type in REFUND_EVENTS or verified.type in DISPUTE_EVENTS:
         outcome = _refund_or_dispute(verified)
@@ -64,23 +65,33 @@ def stripe_webhook() -> Response[str]:
 
 REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refunded"})
 DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.closed"})
+NOT_APPLICABLE = "not_applicable"  # the object lacks what the ledger needs: acknowledged, nothing to record
 
 
 def _refund_or_dispute(event: stripe.Event) -> str:
     """Refunds made or changed anywhere, and disputes: into the ledger exactly once."""
-    obj: dict[str, Any] = event.data.object.to_dict()
     store = wiring.ledger()
     if event.type in DISPUTE_EVENTS:
+        dispute = read_dispute(event.data.object)
+        if dispute is None:  # e.g. a dispute of a charge made without a PaymentIntent: none of ours
+            return NOT_APPLICABLE
         closed = event.type == "charge.dispute.closed"
-        pi = str(obj.get("payment_intent") or "")
         return services.dispute_changed(
-            store, obj["id"], pi, int(obj.get("amount", 0)), str(obj.get("status")), closed, event.created
+            store, dispute.id, dispute.payment_intent, dispute.amount_cents, dispute.status, closed, event.created
         )
     if event.type == "charge.refunded":  # a charge lists no refunds any more: ask Stripe for them
-        refunds = wiring.gateway().refunds_of(str(obj.get("payment_intent") or ""))
+        payment_intent = charge_payment_intent(event.data.object)
+        if not payment_intent:
+            return NOT_APPLICABLE
+        if store.payment_owner(payment_intent) is None:  # not ours: Stripe need not be asked
+            return "ignored"
+        refunds = wiring.gateway().refunds_of(payment_intent)
         outcomes = [services.stripe_refund_changed(store, refund, event.created) for refund in refunds]
         return "recorded" if "recorded" in outcomes else "duplicate"
-    return services.stripe_refund_changed(store, refund_from_event(event), event.created)
+    refund = refund_from_event(event)
+    if refund is None:
+        return NOT_APPLICABLE
+    return services.stripe_refund_changed(store, refund, event.created)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
