@@ -281,14 +281,15 @@ def checkout_event(event: stripe.Event) -> CheckoutEvent:
     paid_at = read.timestamp(session.get("created")) or event.created
     total_cents = read.amount(session.get("amount_total"))
     if metadata.get("kind") == "debt" and metadata.get("email") and metadata.get("debt_id"):
-        if total_cents is None:
-            return CheckoutEvent(event.id, event.type, "not_applicable", reason="a debt paid without amount_total")
-        debt = DebtPaid(metadata["email"], metadata["debt_id"], total_cents, paid_at)
+        debtor = read.client(metadata["email"])
+        if total_cents is None or not debtor:
+            return CheckoutEvent(event.id, event.type, "not_applicable", reason="a debt paid without amount or email")
+        debt = DebtPaid(debtor, metadata["debt_id"], total_cents, paid_at)
         return CheckoutEvent(event.id, event.type, "debt", debt=debt)
     missing = [k for k in ("sku", "kind", "minutes", "terms_version") if not metadata.get(k)]
     if session.get("mode") != "payment" or missing:
         return CheckoutEvent(event.id, event.type, "ignored", reason="not a Blockhours checkout")
-    email = metadata.get("email") or read.text(read.fields(session.get("customer_details")).get("email"))
+    email = read.client(metadata.get("email") or read.fields(session.get("customer_details")).get("email"))
     minutes, payment_intent = read.amount_in_text(metadata["minutes"]), read.stripe_id(session.get("payment_intent"))
     if not (email and checkout_id and payment_intent and minutes and total_cents):
         reason = "a paid checkout without email, id, payment_intent, minutes or amount_total"
@@ -297,7 +298,7 @@ def checkout_event(event: stripe.Event) -> CheckoutEvent:
         checkout_id=checkout_id,
         payment_intent=payment_intent,
         stripe_customer_id=read.stripe_id(session.get("customer")) or None,
-        email=email.strip().lower(),
+        email=email,
         sku=metadata["sku"],
         kind="deposit" if metadata["kind"] == "deposit" else "block",
         minutes=minutes,

@@ -14,6 +14,7 @@ from typing import Any
 
 import stripe
 
+from ..domain.client_email import InvalidEmail, client_email
 from ..ports import StripeRefund
 
 # Stripe's ids are a prefix and letters and digits; anything else could not be one (nor a DynamoDB key part).
@@ -51,6 +52,14 @@ def stripe_id(value: Any) -> str:
 
 def text(value: Any, limit: int = MAX_TEXT) -> str:
     return value if isinstance(value, str) and len(value) <= limit else ""
+
+
+def client(value: Any) -> str:
+    """A client's email address as the ledger keys it; "" when the field holds none."""
+    try:
+        return client_email(value) if isinstance(value, str) and value else ""
+    except InvalidEmail:
+        return ""
 
 
 def amount(value: Any) -> int | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..catalog import Catalog
+from ..domain.client_email import client_email
 from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
 from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents
@@ -98,7 +99,7 @@ def record_debt_payment(
     store: LedgerStore, email: str, debt_id: str, amount_cents: int, at: int
 ) -> Literal["credited", "duplicate", "ignored"]:
     """A pay link paid: the debt is cleared, its schedule stops and any collections mark goes. Once."""
-    email = email.strip().lower()
+    email = client_email(email)
     for attempt in range(_ATTEMPTS):
         backoff(attempt)
         debt = store.debt(email, debt_id)
