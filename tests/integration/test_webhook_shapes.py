@@ -158,6 +158,9 @@ def shaped_events(draw: st.DrawFn, pi: str) -> dict[str, Any]:
     event_type = draw(st.sampled_from(fitting) | st.sampled_from(HANDLED + UNKNOWN), label="event type")
     wrapped = event(event_type, obj)
     wrapped["api_version"] = draw(st.sampled_from([None, "2020-08-27", "2025-09-30.clover", wrapped["api_version"]]))
+    if draw(st.integers(0, 9), label="the envelope too") == 0:  # then it may be no Stripe event: a 400 is fine
+        envelope = st.sampled_from(["id", "type", "created", "data", "data.object", "object", "livemode"])
+        mutate(wrapped, draw(envelope), draw(st.sampled_from(["delete", "null", "retype"])), draw(WRONG))
     return wrapped
 
 
