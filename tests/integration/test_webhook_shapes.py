@@ -172,7 +172,7 @@ def test_any_event_shape_is_acknowledged_or_refused_never_a_5xx(
     wrapped = data.draw(shaped_events(known["payment_intent"]))
     answer = post(stack, wrapped)
     body = assert_acknowledged_or_refused(answer)
-    hypothesis.event(f"{wrapped['type']}: {answer.status_code} {body.get('outcome') or body.get('error')}")
+    hypothesis.event(f"{wrapped.get('type')}: {answer.status_code} {body.get('outcome') or body.get('error')}")
 
 
 NULLABLE = [
