@@ -82,6 +82,7 @@ test: lint site $(CHROMIUM)
 
 bench: install $(CHROMIUM) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/concurrency.py
 	$(BIN)/python benchmarks/storefront.py
 
 clean:

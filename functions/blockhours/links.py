@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from .domain.client_email import InvalidEmail, client_email
+
 # A token signed for another purpose with the same secret cannot open a balance page.
 SALT = "balance-link"
 
@@ -41,9 +43,10 @@ def _serializer(secret: str, issued_at: int | None = None) -> URLSafeTimedSerial
 
 def make_balance_token(email: str, secret: str, *, issued_at: int | None = None) -> str:
     """A URL-safe token for `email`'s balance page; `issued_at` (epoch seconds) defaults to now."""
-    normalized = email.strip().lower()
-    if "@" not in normalized:
-        raise ValueError(f"a balance link names a customer by email, not {email!r}")
+    try:
+        normalized = client_email(email)
+    except InvalidEmail as exc:
+        raise ValueError(f"a balance link names a customer by email: {exc.message}") from exc
     return str(_serializer(secret, issued_at).dumps(normalized))
 
 
@@ -62,9 +65,12 @@ def read_balance_token(token: str, secret: str, max_age_seconds: int) -> str:
             "this balance link is not valid; open the link from your latest email exactly as sent, "
             "or ask the shop for a new one",
         ) from exc
-    if not isinstance(email, str) or "@" not in email:
-        raise LinkError("invalid_link", "this balance link does not name a customer; ask the shop for a new one")
-    return email
+    try:
+        return client_email(email)  # a link made before the spelling rule changed still opens its account
+    except InvalidEmail as exc:
+        raise LinkError(
+            "invalid_link", "this balance link does not name a customer; ask the shop for a new one"
+        ) from exc
 
 
 def balance_url(site_url: str, token: str) -> str:
@@ -87,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(f"cannot make a balance link: {exc}", file=sys.stderr)
         return 1
-    print(balance_url(site_url, make_balance_token(args[0], secret)))
+    try:
+        print(balance_url(site_url, make_balance_token(args[0], secret)))
+    except ValueError as exc:
+        print(f"cannot make a balance link: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

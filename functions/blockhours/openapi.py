@@ -55,6 +55,7 @@ _CUSTOMER = {
     "(`not_found` when the email holds a `/`, which no route matches)"
 }
 _IN_PATH = "`invalid_email`: the path does not hold an email address"
+_IN_BODY = "`invalid_email`: `email` cannot be an address; the message says what is wrong"
 _BUSY = "`busy`: the balance kept changing while this was recorded; send it again"
 
 ANSWERS: dict[tuple[str, str], Answers] = {
@@ -62,14 +63,14 @@ ANSWERS: dict[tuple[str, str], Answers] = {
     ("POST", "/api/checkout"): Answers(
         200,
         "where to send the client: `url`, Stripe's hosted checkout for the product",
-        _BODY | {400: _BODY[400] + "; `unknown_sku`, `terms_not_accepted`, `stale_terms`: what to change"},
+        _BODY | {400: f"{_BODY[400]}; {_IN_BODY}; `unknown_sku`, `terms_not_accepted`, `stale_terms`: what to change"},
     ),
     ("POST", "/api/stripe/webhook"): Answers(
         200,
         "the event is recorded exactly once: `received`, `outcome` (event types we do not use too)",
         {
-            400: "`invalid_signature`: not signed by Stripe with our secret in the last 5 minutes; "
-            "`invalid_payload`: the body is not UTF-8",
+            400: "`invalid_signature`: not signed by Stripe with our secret within 5 minutes of now, before or after; "
+            "`invalid_payload`: the body is not UTF-8, or not a Stripe event (an id, type, created and data.object)",
             413: _BODY[413],
         },
     ),
@@ -105,6 +106,7 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         _BODY
         | _STAFF
         | {
+            400: f"{_BODY[400]}; {_IN_BODY}",
             404: "`unknown_customer`: this email has not bought any time",
             409: f"`insufficient_balance`, `over_limit` (a trusted client's limit), `session_conflict`, "
             f"`account_frozen`, `in_collections`; {_BUSY}",
@@ -135,7 +137,12 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         201,
         "the quote priced at the hourly rate, with `pay_url` (Stripe's page for it; also emailed); the same "
         "`quote_id` again returns the same quote",
-        _BODY | _STAFF | {409: "`quote_conflict`: that quote id was sent for another client or estimate"},
+        _BODY
+        | _STAFF
+        | {
+            400: f"{_BODY[400]}; {_IN_BODY}",
+            409: "`quote_conflict`: that quote id was sent for another client or estimate",
+        },
     ),
     ("GET", "/api/quotes"): Answers(200, "recent quotes, newest first: open, paid or expired", _STAFF),
     ("POST", "/api/customers/{email}/trust"): Answers(

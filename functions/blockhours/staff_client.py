@@ -10,6 +10,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from .domain.client_email import InvalidEmail, client_email
+
 DEFAULT_API = "http://127.0.0.1:8000"
 _EXECUTE_API = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 
@@ -80,4 +82,8 @@ class StaffClient:
 
     @staticmethod
     def customer_path(email: str, suffix: str = "") -> str:
-        return f"/api/customers/{quote(email.strip().lower(), safe='@')}{suffix}"
+        try:
+            email = client_email(email)
+        except InvalidEmail:
+            email = email.strip()  # sent as typed: the API refuses it in words (invalid_email)
+        return f"/api/customers/{quote(email, safe='@')}{suffix}"

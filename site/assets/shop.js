@@ -99,8 +99,8 @@
     }
 
     function refusal(status, body) {
-      if (body && body.error === "invalid_request" && /^email/.test(body.message || "")) {
-        var reason = /valid email address: (.*?)\.*(?: Fix the request.*)?$/.exec(body.message);
+      if (body && body.error === "invalid_email") {
+        var reason = /is not an email address: (.*?)\.*(?: Check it and send it again\.)?$/.exec(body.message || "");
         return "That email address was not accepted" + (reason ? ": " + reason[1] : "") + ". Check it and try again.";
       }
       if (body && body.message) return "The checkout could not start: " + sentence(body.message);

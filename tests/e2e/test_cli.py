@@ -65,6 +65,8 @@ def test_settle_a_deposit(dev: DevStack) -> None:
         (("balance", "nobody@example.com"), "no customer with email nobody@example.com"),
         (("settle", "cli@example.com"), "has no open deposit"),
         (("balance", "cli@example.com", "--api", "http://127.0.0.1:9"), "cannot reach the Blockhours API"),
+        (("balance", "not-an-email"), "'not-an-email' is not an email address: An email address must have an @-sign"),
+        (("redeem", "ana@localhost", "30", "--tech", "Sam"), "'ana@localhost' is not an email address"),
     ],
 )
 def test_every_error_is_one_readable_line(dev: DevStack, client: str, args: tuple[str, ...], says: str) -> None:
@@ -72,6 +74,17 @@ def test_every_error_is_one_readable_line(dev: DevStack, client: str, args: tupl
     assert failed.returncode == 1
     assert says in failed.stderr
     assert "Traceback" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+
+
+def test_the_client_is_found_however_the_address_is_spelt(dev: DevStack) -> None:
+    """Bought as typed on the shop page; the technician types it another way: case, full width, punycode."""
+    buy(dev.url, "Spelt.CLI@Bücher.example", "block-60")
+    typed = "".join(chr(ord(c) + 0xFEE0) for c in "SPELT") + ".cli@xn--bcher-kva.example"
+    redeemed = cli(dev, "redeem", typed, "15", "--tech", "Sam")
+    assert redeemed.returncode == 0, redeemed.stderr
+    balance = cli(dev, "balance", " spelt.cli@BÜCHER.example ")
+    assert balance.returncode == 0, balance.stderr
+    assert balance.stdout.startswith("spelt.cli@xn--bcher-kva.example: 45 min"), balance.stdout
 
 
 def test_refund_reconcile_and_sweep(dev: DevStack) -> None:

@@ -227,7 +227,8 @@ def test_an_email_that_is_no_email_is_a_400(stack: LocalStack, email: str) -> No
         ("/api/checkout", {"sku": "block-60", "email": email, "terms_version": "2026-11-01", "terms_accepted": True}),
     ]:
         answer = requests.post(f"{stack.url}{path}", json=body, timeout=10)
-        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request", answer.text
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_email", answer.text
+        assert "is not an email address" in answer.json()["message"], answer.text
 
 
 MINUTES_THAT_ARE_NO_SESSION = [0, -15, 24 * 60 + 1, 10**12, 2**63, 2**64, 1e308, 1.5, 15.0, "15", "fifteen", None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -20,6 +21,7 @@ from ..ports import (
     PaymentUnknown,
     StripeRefund,
 )
+from . import stripe_objects as read
 from .stripe_charges import charge_overage
 from .stripe_keys import idempotency_key
 
@@ -34,6 +36,10 @@ EXPIRED_EVENT = "checkout.session.expired"
 class WebhookRejected(Exception):
     """The request is not a genuine, fresh Stripe event; nothing may be done with it."""
 
+    def __init__(self, message: str, code: str = "invalid_signature") -> None:
+        super().__init__(message)
+        self.code = code
+
 
 @dataclass(frozen=True)
 class CheckoutEvent:
@@ -41,14 +47,12 @@ class CheckoutEvent:
 
     event_id: str
     event_type: str
-    outcome: Literal["paid", "unpaid", "ignored", "debt", "expired"]
+    outcome: Literal["paid", "unpaid", "ignored", "not_applicable", "debt", "expired"]
     payment: Payment | None = None
     reason: str = ""
     debt: DebtPayment | None = None
     expired_quote: str = ""  # an unpaid quote's page that Stripe closed
     checkout_id: str = ""
-
-
 
 
 def make_client(settings: StripeSettings) -> stripe.StripeClient:
@@ -201,7 +205,8 @@ class StripeGateway:
 
     def refunds_of(self, payment_intent: str) -> list[StripeRefund]:
         found = self.client.v1.refunds.list({"payment_intent": payment_intent, "limit": 100})
-        return [_refund(refund) for refund in found.auto_paging_iter()]
+        listed = (read.read_refund(refund) for refund in found.auto_paging_iter())
+        return [refund for refund in listed if refund is not None]
 
     def amount_received(self, payment_intent: str) -> int:
         try:
@@ -214,96 +219,100 @@ class StripeGateway:
             raise GatewayError(f"Stripe could not show {payment_intent}: {exc.user_message or exc}") from exc
 
     def verify_event(self, payload: bytes, signature: str | None) -> stripe.Event:
+        """The event, if Stripe signed this body with our secret within the tolerance of now, before or after."""
         if not signature:
             raise WebhookRejected("missing Stripe-Signature header")
+        tolerance = self.settings.webhook_tolerance_seconds
         try:
-            return cast(
-                "stripe.Event",
-                stripe.Webhook.construct_event(
-                    payload, signature, self.settings.webhook_secret, tolerance=self.settings.webhook_tolerance_seconds
-                ),
-            )
+            event = stripe.Webhook.construct_event(payload, signature, self.settings.webhook_secret, tolerance)
         except stripe.SignatureVerificationError as exc:
             raise WebhookRejected(f"signature verification failed: {exc.user_message or exc}") from exc
-        except ValueError as exc:
-            raise WebhookRejected("the body is not a JSON Stripe event") from exc
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # signed, but JSON of another shape
+            raise WebhookRejected("the body is not a JSON Stripe event", "invalid_payload") from exc
+        _refuse_future(signature, tolerance)
+        problem = read.event_problem(event)
+        if problem:
+            raise WebhookRejected(f"the body is not a Stripe event: {problem}", "invalid_payload")
+        return cast("stripe.Event", event)
+
+
+def _refuse_future(signature: str, tolerance: int) -> None:
+    """Stripe's SDK refuses only a timestamp too old; one stamped too far ahead could be replayed until then."""
+    stamps = [part[2:] for part in signature.split(",") if part.startswith("t=")]
+    ahead = (int(stamps[0]) if stamps and stamps[0].isdigit() else 0) - int(time.time())
+    if ahead > tolerance:
+        raise WebhookRejected(
+            f"signature verification failed: timestamp is {ahead} s in the future (over {tolerance} s)"
+        )
 
 
 def checkout_event(event: stripe.Event) -> CheckoutEvent:
     """Read a verified event: a paid Checkout Session of ours becomes a Payment; anything else is not credit."""
     if event.type not in CREDIT_EVENTS | {EXPIRED_EVENT}:
         return CheckoutEvent(event.id, event.type, "ignored", reason="not a crediting event")
-    session: dict[str, Any] = event.data.object.to_dict() if hasattr(event.data.object, "to_dict") else {}
+    session = read.of_kind(event.data.object, "checkout.session")
+    if session is None:
+        return CheckoutEvent(event.id, event.type, "not_applicable", reason="the event carries no Checkout Session")
+    metadata = {name: read.text(value) for name, value in read.fields(session.get("metadata")).items()}
+    checkout_id = read.stripe_id(session.get("id"))
     if event.type == EXPIRED_EVENT:
-        quote_id = str((session.get("metadata") or {}).get("quote_id") or "")
-        if not quote_id:
+        quote_id = metadata.get("quote_id", "")
+        if not quote_id or not checkout_id:
             return CheckoutEvent(event.id, event.type, "ignored", reason="an abandoned checkout: nothing was paid")
-        return CheckoutEvent(
-            event.id, event.type, "expired", expired_quote=quote_id, checkout_id=str(session.get("id"))
-        )
+        return CheckoutEvent(event.id, event.type, "expired", expired_quote=quote_id, checkout_id=checkout_id)
     if session.get("payment_status") not in ("paid", "no_payment_required"):
-        return CheckoutEvent(event.id, event.type, "unpaid", reason=f"payment_status {session.get('payment_status')}")
-    metadata = session.get("metadata") or {}
+        status = read.text(session.get("payment_status"), 40) or "missing"
+        return CheckoutEvent(event.id, event.type, "unpaid", reason=f"payment_status {status}")
+    paid_at = read.timestamp(session.get("created")) or event.created
+    total_cents = read.amount(session.get("amount_total"))
     if metadata.get("kind") == "debt" and metadata.get("email") and metadata.get("debt_id"):
-        payment_intent = session.get("payment_intent")
+        debtor = read.client(metadata["email"])
+        if total_cents is None or not debtor:
+            return CheckoutEvent(event.id, event.type, "not_applicable", reason="a debt paid without amount or email")
         debt = DebtPayment(
-            checkout_id=str(session.get("id") or ""),
-            payment_intent=str(_id_of(payment_intent) or ""),
-            email=str(metadata["email"]),
-            debt_id=str(metadata["debt_id"]),
-            amount_cents=int(session.get("amount_total") or 0),
-            currency=str(session.get("currency") or ""),
-            at=int(session.get("created") or event.created),
+            checkout_id=checkout_id,
+            payment_intent=read.stripe_id(session.get("payment_intent")),
+            email=debtor,
+            debt_id=metadata["debt_id"],
+            amount_cents=total_cents,
+            currency=read.text(session.get("currency"), 3),
+            at=paid_at,
         )
         return CheckoutEvent(event.id, event.type, "debt", debt=debt)
     missing = [k for k in ("sku", "kind", "minutes", "terms_version") if not metadata.get(k)]
     if session.get("mode") != "payment" or missing:
         return CheckoutEvent(event.id, event.type, "ignored", reason="not a Blockhours checkout")
-    email = metadata.get("email") or (session.get("customer_details") or {}).get("email") or ""
-    payment_intent = session.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
-    try:
-        payment = Payment(
-            checkout_id=str(session["id"]),
-            payment_intent=str(payment_intent or ""),
-            stripe_customer_id=_id_of(session.get("customer")),
-            email=str(email).strip().lower(),
-            sku=str(metadata["sku"]),
-            kind="deposit" if metadata["kind"] == "deposit" else "block",
-            minutes=int(metadata["minutes"]),
-            amount_cents=int(session.get("amount_total") or 0),
-            currency=str(session.get("currency") or ""),
-            terms_version=str(metadata["terms_version"]),
-            paid_at=int(session.get("created") or event.created),
-            quote_id=str(metadata.get("quote_id") or ""),
-            order_id=str(metadata.get("order_id") or session.get("client_reference_id") or ""),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        return CheckoutEvent(event.id, event.type, "ignored", reason=f"unreadable checkout session: {exc}")
-    if not payment.email or not payment.payment_intent:
-        return CheckoutEvent(event.id, event.type, "ignored", reason="checkout session without email or payment")
+    email = read.client(metadata.get("email") or read.fields(session.get("customer_details")).get("email"))
+    minutes, payment_intent = read.amount_in_text(metadata["minutes"]), read.stripe_id(session.get("payment_intent"))
+    if not (email and checkout_id and payment_intent and minutes and total_cents):
+        reason = "a paid checkout without email, id, payment_intent, minutes or amount_total"
+        return CheckoutEvent(event.id, event.type, "not_applicable", reason=reason)
+    payment = Payment(
+        checkout_id=checkout_id,
+        payment_intent=payment_intent,
+        stripe_customer_id=read.stripe_id(session.get("customer")) or None,
+        email=email,
+        sku=metadata["sku"],
+        kind="deposit" if metadata["kind"] == "deposit" else "block",
+        minutes=minutes,
+        amount_cents=total_cents,
+        currency=read.text(session.get("currency"), 3),
+        terms_version=metadata["terms_version"],
+        paid_at=paid_at,
+        quote_id=metadata.get("quote_id", ""),
+        order_id=metadata.get("order_id") or read.text(session.get("client_reference_id")),
+    )
     return CheckoutEvent(event.id, event.type, "paid", payment=payment)
 
 
 def _refund(refund: Any) -> StripeRefund:
-    metadata = refund.metadata.to_dict() if refund.metadata else {}
-    return StripeRefund(
-        id=refund.id,
-        payment_intent=str(refund.payment_intent or ""),
-        amount_cents=int(refund.amount),
-        status=str(refund.status),
-        failure=str(getattr(refund, "failure_reason", "") or ""),
-        refund_id=str(metadata.get("refund_id", "")),
-        lot_id=str(metadata.get("lot_id", "")),
-    )
+    """A refund Stripe's API answered with; one the ledger cannot read is Stripe's fault, not the client's."""
+    found = read.read_refund(refund)
+    if found is None:
+        raise GatewayError(f"Stripe answered with a refund we cannot read: {read.fields(refund).get('id')!r}")
+    return found
 
 
-def refund_from_event(event: stripe.Event) -> StripeRefund:
-    return _refund(event.data.object)
-
-
-def _id_of(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return str(value) if value else None
+def refund_from_event(event: stripe.Event) -> StripeRefund | None:
+    """The refund a refund event carries; None when it lacks what the ledger needs (a null payment_intent)."""
+    return read.read_refund(event.data.object)

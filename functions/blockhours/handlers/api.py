@@ -13,11 +13,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, reports, services, wiring
+from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger
-from .http import json_response, logger, metrics, require_staff, resolver
+from .http import EmailField, json_response, logger, metrics, require_staff, resolver
 
 app = resolver()
 
@@ -25,7 +26,7 @@ app = resolver()
 class SessionBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: EmailStr = Field(max_length=254)
+    email: EmailField
     minutes: int = Field(gt=0, le=24 * 60, strict=True)
     technician: str = Field(min_length=1, max_length=80)
     note: str = Field(default="", max_length=500)
@@ -40,11 +41,8 @@ class SettleBody(BaseModel):
 
 
 def _path_email(raw: str) -> str:
-    """The email in a staff route's path, refused in words when it cannot be one (or could not be a key)."""
-    email = unquote(raw).strip().lower()
-    if len(email) > 254 or "@" not in email or any(c.isspace() or ord(c) < 32 for c in email):
-        raise services.ShopError("invalid_email", f"'{email[:60]}' is not an email address; give the client's email")
-    return email
+    """The email in a staff route's path, refused in words (invalid_email) when it cannot be one."""
+    return client_email(unquote(raw))
 
 
 def _ledger_body(ledger: CustomerLedger) -> dict[str, Any]:
@@ -159,7 +157,7 @@ def reconcile(body: Annotated[ReconcileBody, Body()]) -> Response[str]:
 class QuoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: EmailStr = Field(max_length=254)
+    email: EmailField
     minutes: int = Field(gt=0, le=100 * 60, strict=True)
     note: str = Field(default="", max_length=500)
     technician: str = Field(default="staff", min_length=1, max_length=80)

@@ -9,10 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, services, wiring
-from .http import json_response, logger, metrics, resolver
+from .http import EmailField, json_response, logger, metrics, resolver
 
 app = resolver()
 
@@ -22,7 +22,7 @@ class CheckoutBody(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     sku: str = Field(min_length=1, max_length=64)
-    email: EmailStr = Field(max_length=254)
+    email: EmailField
     terms_version: str = Field(min_length=1, max_length=64)
     terms_accepted: bool
     order_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")

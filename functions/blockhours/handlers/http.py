@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -12,14 +12,18 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from pydantic import Field
 
 from ..catalog import CatalogError
 from ..config import ConfigError
+from ..domain.client_email import InvalidEmail
 from ..ports import GatewayError
 from ..services import ShopError
 
 logger = Logger(service="blockhours")
 metrics = Metrics(namespace="Blockhours", service="blockhours")
+# An email in a body is read by domain.client_email in the service: a bad one is a 400 invalid_email saying why.
+EmailField = Annotated[str, Field(json_schema_extra={"format": "email", "maxLength": 254})]
 
 
 def error(status: int, code: str, message: str) -> Response[str]:
@@ -99,6 +103,9 @@ def resolver() -> APIGatewayHttpResolver:
             logger.warning("refused for a fault of ours or Stripe's", extra={"code": exc.code, "problem": exc.message})
         return error(exc.status, exc.code, exc.message)
 
+    def _not_an_email(exc: InvalidEmail) -> Response[str]:
+        return error(400, exc.code, exc.message)
+
     def _misconfigured(exc: Exception) -> Response[str]:
         logger.exception("configuration problem")
         return error(500, "misconfigured", "the shop is not configured correctly; the owner has been told")
@@ -117,6 +124,7 @@ def resolver() -> APIGatewayHttpResolver:
     app.exception_handler(RequestUnsupportedContentType)(_unsupported)  # text/plain, XML, ...: not a bug of ours
     app.exception_handler(ValueError)(_unreadable)
     app.exception_handler(ShopError)(_refused)
+    app.exception_handler(InvalidEmail)(_not_an_email)  # a ValueError: more specific than _unreadable
     app.exception_handler(GatewayError)(_provider)
     app.exception_handler([ConfigError, CatalogError])(_misconfigured)
     app.exception_handler(Exception)(_unexpected)

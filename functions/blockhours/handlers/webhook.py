@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import services, wiring
 from ..adapters.stripe_gateway import WebhookRejected, checkout_event, refund_from_event
+from ..adapters.stripe_objects import charge_payment_intent, read_dispute
 from ..domain.parked import ParkedEvent
 from .http import error, json_response, logger, metrics, resolver
 
@@ -31,7 +32,7 @@ def stripe_webhook() -> Response[str]:
     except WebhookRejected as exc:
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook rejected", extra={"reason": str(exc)})
-        return error(400, "invalid_signature", str(exc))
+        return error(400, exc.code, str(exc))
 
     if bool(verified.livemode) != wiring.gateway().live:
         mode, key = ("live", "test") if verified.livemode else ("test", "live")
@@ -77,20 +78,29 @@ DISPUTE_EVENTS = frozenset(
         "charge.dispute.closed",
     }
 )
+NOT_APPLICABLE = "not_applicable"  # the object lacks what the ledger needs: acknowledged, nothing to record
 
 
 def _refund_or_dispute(event: stripe.Event) -> str:
     """Refunds made or changed anywhere, and disputes: into the ledger exactly once, parked if they come first."""
-    obj: dict[str, Any] = event.data.object.to_dict()
     store = wiring.ledger()
     if event.type in DISPUTE_EVENTS:
-        fields = {"dispute_id": obj["id"], "amount_cents": int(obj.get("amount", 0)), "status": str(obj.get("status"))}
-        pi = str(obj.get("payment_intent") or "")
-        return services.payment_event(store, ParkedEvent(pi, event.id, "dispute", event.type, event.created, fields))
+        dispute = read_dispute(event.data.object)
+        if dispute is None:  # e.g. a dispute of a charge made without a PaymentIntent: none of ours
+            return NOT_APPLICABLE
+        fields = {"dispute_id": dispute.id, "amount_cents": dispute.amount_cents, "status": dispute.status}
+        parked = ParkedEvent(dispute.payment_intent, event.id, "dispute", event.type, event.created, fields)
+        return services.payment_event(store, parked)
     if event.type == "charge.refunded":  # a charge lists no refunds any more: ask Stripe for them
-        refunds = wiring.gateway().refunds_of(str(obj.get("payment_intent") or ""))
+        payment_intent = charge_payment_intent(event.data.object)
+        if not payment_intent:
+            return NOT_APPLICABLE
+        refunds = wiring.gateway().refunds_of(payment_intent)
     else:
-        refunds = [refund_from_event(event)]
+        refund = refund_from_event(event)
+        if refund is None:
+            return NOT_APPLICABLE
+        refunds = [refund]
     outcomes = [
         services.payment_event(
             store,
@@ -100,7 +110,7 @@ def _refund_or_dispute(event: stripe.Event) -> str:
         )
         for refund in refunds
     ]
-    return next((o for o in ("recorded", "parked") if o in outcomes), outcomes[0] if outcomes else "ignored")
+    return next((o for o in ("recorded", "parked") if o in outcomes), outcomes[0] if outcomes else "duplicate")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..catalog import Catalog
+from ..domain.client_email import client_email
 from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
 from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents
 from ..ports import DebtPayment, LedgerStore, UnbookedPayment
 from .errors import ShopError
+from .purchases import foreign_currency
 from .retry import backoff
 
 _ATTEMPTS = 6
@@ -101,9 +103,9 @@ def record_debt_payment(
 
     Only a payment in the shop's currency counts as the shop's cents; any other is not booked.
     """
-    email, debt_id = paid.email.strip().lower(), paid.debt_id
+    email, debt_id = client_email(paid.email), paid.debt_id
     if paid.currency.lower() != catalog.shop.currency.lower():
-        why = f"a payment for debt {debt_id} in {paid.currency.upper()}, not the shop's {catalog.shop.currency.upper()}"
+        why = f"debt {debt_id}: {foreign_currency(catalog, paid.currency)}"
         store.report_unknown_payment(
             UnbookedPayment(
                 paid.checkout_id, email, paid.payment_intent, paid.amount_cents, paid.currency, paid.at, why

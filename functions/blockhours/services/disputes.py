@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
+from ..domain.client_email import client_email
 from ..domain.debts import Debt
 from ..domain.disputes import Dispute, DisputeChange, DisputeFact, WaitingPart, apply_fact, describe, fact_of
 from ..domain.ledger import CustomerLedger, EntryKind, JournalEntry, LotShare
@@ -73,7 +74,7 @@ def thaw(store: LedgerStore, email: str, at: int) -> bool:
 
 def release(store: LedgerStore, email: str, actor: str, at: int) -> CustomerLedger:
     """Staff release an account held after a lost dispute: sessions and refunds may run again."""
-    email = email.strip().lower()
+    email = client_email(email)
     account = store.account(email)
     if account is None:
         raise ShopError("unknown_customer", f"no customer with email {email} has bought anything", 404)

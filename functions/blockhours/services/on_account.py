@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from ..catalog import Catalog
+from ..domain.client_email import client_email
 from ..domain.debts import Debt, bill_id, next_bill_at, next_step_at
 from ..domain.ledger import Account, JournalEntry
 from ..domain.money import format_cents, format_minutes
@@ -23,7 +24,7 @@ def set_trust(
     catalog: Catalog, store: LedgerStore, email: str, limit_minutes: int, technician: str, now: int | None = None
 ) -> Account:
     """Let the client's sessions run below zero down to `limit_minutes` (0 ends it: back to prepaying)."""
-    email = email.strip().lower()
+    email = client_email(email)
     at = now if now is not None else int(time.time())
     if limit_minutes < 0:
         raise ShopError("invalid_limit", "the limit is a number of minutes, 0 or more")

@@ -9,6 +9,7 @@ from typing import Literal
 from urllib.parse import urljoin
 
 from ..catalog import Catalog
+from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger, Payment, purchase_entry, purchase_lot, refund_due_at
 from ..ports import CheckoutOrder, LedgerStore, PaymentGateway, UnbookedPayment
 from .errors import ShopError
@@ -43,7 +44,7 @@ def start_checkout(
             f"the client agreement has changed to version {catalog.terms.version}; "
             "reload the page, read it, and agree again",
         )
-    email = request.email.strip().lower()
+    email = client_email(request.email)
     base = site_url.rstrip("/") + "/"
     order = CheckoutOrder(
         order_id=request.order_id or uuid.uuid4().hex,
@@ -126,7 +127,8 @@ def _mismatch(payment: Payment, order: dict[str, object]) -> str:
 
 
 def customer_ledger(store: LedgerStore, email: str) -> CustomerLedger:
-    found = store.customer(email.strip().lower())
+    email = client_email(email)
+    found = store.customer(email)
     if found is None:
-        raise ShopError("unknown_customer", f"no customer with email {email.strip().lower()} has bought anything", 404)
+        raise ShopError("unknown_customer", f"no customer with email {email} has bought anything", 404)
     return found

@@ -8,6 +8,7 @@ from typing import Literal
 from urllib.parse import urljoin
 
 from ..catalog import Catalog
+from ..domain.client_email import client_email
 from ..domain.money import bill_minutes, format_minutes
 from ..domain.quotes import Quote, new_quote_id
 from ..domain.sessions import overage_cents
@@ -38,7 +39,7 @@ def send_quote(
     The quote's email (with the link) follows from the table's stream, like every other email.
     """
     at = now if now is not None else int(time.time())
-    email = request.email.strip().lower()
+    email = client_email(request.email)
     quote_id = request.quote_id or new_quote_id(at)
     minutes = bill_minutes(request.minutes, catalog.billing.increment_minutes, catalog.billing.minimum_minutes)
     if (earlier := store.quote(quote_id)) is not None:

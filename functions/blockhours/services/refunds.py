@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Literal
 
 from ..catalog import Catalog
+from ..domain.client_email import client_email
 from ..domain.ledger import DAY_SECONDS, JournalEntry, LotShare, RefundReason, RefundRecord
 from ..domain.lots import Lot, fifo_order, minutes_worth
 from ..domain.money import format_cents
@@ -31,7 +32,7 @@ def request_refund(
     now: int | None = None,
 ) -> RefundRecord:
     """Move the refund out of the spendable balance and record it, in one transaction; the worker does the rest."""
-    email = email.strip().lower()
+    email = client_email(email)
     at = now if now is not None else int(time.time())
     refund_id = uuid.uuid4().hex[:20]
     for attempt in range(_ATTEMPTS):

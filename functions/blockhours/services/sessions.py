@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..catalog import Catalog
+from ..domain.client_email import client_email
 from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
 from ..domain.lots import InsufficientBalance, Lot
 from ..domain.sessions import BillingRules, SessionPlan, plan_session
@@ -112,7 +113,7 @@ def redeem(
     the transaction fail, and the session is planned again from a fresh read. The account is read only
     when the lots do not cover the session (is the client trusted?) or the write was refused.
     """
-    email = request.email.strip().lower()
+    email = client_email(request.email)
     at = now if now is not None else int(time.time())
     for attempt in range(_REPLANS):
         backoff(attempt)
@@ -153,7 +154,7 @@ def _on_account_or_refuse(
     catalog: Catalog, lots: list[Lot], request: SessionRequest, account: Account | None, short: InsufficientBalance
 ) -> SessionPlan:
     """Beyond the balance: a trusted client's session goes on account if it fits the limit; else refused."""
-    email = request.email.strip().lower()
+    email = client_email(request.email)
     _refuse_if_closed(account, email)
     credit = account.credit_left_minutes if account is not None and account.trust_limit_minutes > 0 else 0
     try:
@@ -211,7 +212,7 @@ def _replay(
 
 def settle(store: LedgerStore, email: str, technician: str, now: int | None = None) -> CustomerLedger:
     """Close the client's deposit: no more sessions against it; what is left awaits its refund."""
-    email = email.strip().lower()
+    email = client_email(email)
     at = now if now is not None else int(time.time())
     for attempt in range(_REPLANS):
         backoff(attempt)
