@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from .domain.debts import Debt
+from .domain.debts import Debt, SetOff
 from .domain.disputes import Dispute, DisputeChange
 from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, RefundRecord, SessionRecord
 from .domain.lots import Lot
@@ -155,6 +155,8 @@ class LedgerStore(Protocol):
     def switch_to_prepay(self, debt: Debt, seen: Account, entry: JournalEntry, next_at: int | None) -> bool: ...
 
     def pay_debt(self, debt: Debt, entry: JournalEntry) -> bool: ...
+
+    def pay_debt_from_balance(self, set_off: SetOff, lots_before: list[Lot], entry: JournalEntry) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -197,9 +197,11 @@ def test_a_webhook_stamped_beyond_the_tolerance_ahead_is_400_and_writes_nothing(
     assert customer(api, "ahead@example.com").status_code == 404
 
 
-def test_a_webhook_stamped_a_little_ahead_is_accepted(api: str, secret: str) -> None:
+def test_a_webhook_stamped_a_little_ahead_is_accepted(api: str, secret: str, shop: Any) -> None:
     """A clock a few seconds ahead of ours (Stripe's, or ours behind) is within the tolerance."""
-    paid = event("checkout.session.completed", checkout_session(metadata={"email": "clock-skew@example.com"}))
+    paid = event(
+        "checkout.session.completed", opened(shop, checkout_session(metadata={"email": "clock-skew@example.com"}))
+    )
     answer = post_event(api, paid, secret, timestamp=int(time.time()) + 10)
     assert answer.status_code == 200 and answer.json()["outcome"] == "credited", answer.text
     assert customer(api, "clock-skew@example.com").json()["account"]["available_minutes"] == 60

@@ -22,6 +22,9 @@ ACCOUNT = Account(EMAIL, "cus_a", 30, 6450, 12900, "active", 3, 0, 1, 2, 99, ref
 
 
 class Ledger:
+    def waiting_parked(self) -> list[object]:
+        return []
+
     def all_accounts(self) -> list[str]:
         return [EMAIL]
 

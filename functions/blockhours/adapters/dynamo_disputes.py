@@ -26,7 +26,10 @@ _LOT_AS_READ = (
     "used_minutes = :was_used AND refunded_minutes = :was_refunded AND refunded_cents = :was_refunded_cents "
     "AND (attribute_not_exists(charged_back_cents) OR charged_back_cents = :was_charged_back)"
 )
-_THAWED = "open_disputes <= :none AND (attribute_not_exists(dispute_holds) OR dispute_holds <= :none)"
+_THAWED = (
+    "(attribute_not_exists(open_disputes) OR open_disputes <= :none) "
+    "AND (attribute_not_exists(dispute_holds) OR dispute_holds <= :none)"
+)
 
 
 def dispute_key(dispute_id: str) -> tuple[str, str]:

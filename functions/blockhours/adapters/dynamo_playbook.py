@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..domain.debts import Debt
+from ..domain.debts import Debt, SetOff
 from ..domain.ledger import Account, JournalEntry
+from ..domain.lots import Lot
 from ..domain.quotes import Quote
 from .dynamo_items import (
     ACCOUNT_SK,
@@ -24,6 +25,7 @@ from .dynamo_items import (
     entry_sk,
     entry_values,
     key,
+    lot_sk,
     plain,
     quote_from,
     quote_sk,
@@ -243,6 +245,47 @@ class PlaybookWrites(DynamoTable):
 
     def pay_debt(self, debt: Debt, entry: JournalEntry) -> bool:
         """A debt paid: the schedule stops, the collections mark goes, the account is square. Once."""
+        return not self._transact(self._debt_paid_items(debt, entry))
+
+    def pay_debt_from_balance(self, set_off: SetOff, lots_before: list[Lot], entry: JournalEntry) -> bool:
+        """A debt paid from the client's balance: the lots it drew on, the debt and the account, at once.
+
+        False when a lot moved since it was read or the debt is no longer open: read again.
+        """
+        pk = customer_pk(set_off.debt.email)
+        before = {lot.lot_id: lot for lot in lots_before}
+        drawn = {lot_id for lot_id, _, _ in set_off.draws}
+        lot_items = [
+            self._update(
+                pk,
+                lot_sk(lot),
+                "SET used_minutes = :used, consumed_cents = :consumed",
+                {
+                    ":used": lot.used_minutes,
+                    ":consumed": lot.consumed_cents,
+                    ":was_used": before[lot.lot_id].used_minutes,
+                    ":was_refunded": before[lot.lot_id].refunded_minutes,
+                    ":was_refunded_cents": before[lot.lot_id].refunded_cents,
+                    ":was_back": before[lot.lot_id].charged_back_cents,
+                },
+                "used_minutes = :was_used AND refunded_minutes = :was_refunded "
+                "AND refunded_cents = :was_refunded_cents "
+                "AND (attribute_not_exists(charged_back_cents) OR charged_back_cents = :was_back)",
+            )
+            for lot in set_off.lots_after
+            if lot.lot_id in drawn
+        ]
+        spend = {
+            "available_minutes": -set_off.spendable_minutes,
+            "available_cents": -set_off.spendable_cents,
+            "awaiting_refund_cents": -set_off.awaiting_cents,
+        }
+        paid = self._debt_paid_items(set_off.debt, entry, spend, "#status = :active")  # never on a frozen account
+        return not self._transact([*lot_items, *paid])
+
+    def _debt_paid_items(
+        self, debt: Debt, entry: JournalEntry, also_add: dict[str, int] | None = None, account_condition: str = ""
+    ) -> list[dict[str, Any]]:
         pk = customer_pk(debt.email)
         was_collections = debt.collections_at is not None
         items = [
@@ -257,7 +300,7 @@ class PlaybookWrites(DynamoTable):
             ),
             self._put(pk, entry_sk(entry), entry_values(entry)),
         ]
-        adds = {":collections": -1 if was_collections else 0}
+        adds: dict[str, int | str] = {":collections": -1 if was_collections else 0}
         if debt.kind == "bill":
             expression = (
                 "ADD on_account_minutes :minus_minutes, on_account_cents :minus_cents, billed_minutes :minus_minutes, "
@@ -267,6 +310,9 @@ class PlaybookWrites(DynamoTable):
         else:
             expression = "ADD owed_cents :minus_cents, collections_debts :collections"
             adds |= {":minus_cents": -debt.amount_cents}
+        for name, delta in (also_add or {}).items():
+            expression += f", {name} :{name}"
+            adds[f":{name}"] = delta
         if debt.kind == "overage":
             session_id = debt.debt_id.removeprefix("overage-")
             items.append(
@@ -278,5 +324,7 @@ class PlaybookWrites(DynamoTable):
                     "overage_status = :owed",
                 )
             )
-        items.append(self._update(pk, ACCOUNT_SK, expression, adds))
-        return not self._transact(items)
+        if account_condition:
+            adds[":active"] = "active"
+        items.append(self._update(pk, ACCOUNT_SK, expression, adds, account_condition))
+        return items

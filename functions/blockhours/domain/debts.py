@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from .ledger import DAY_SECONDS
+from .lots import Lot, fifo_order, minutes_worth
 
 DebtKind = Literal["overage", "bill", "dispute"]  # a lost dispute's debt is chased by staff, not the schedule
 Step = Literal["remind", "prepay", "collections"]
@@ -105,3 +106,50 @@ def next_bill_at(after: int, every: Literal["weekly", "monthly"]) -> int:
 def bill_id(period_end: int) -> str:
     """One bill per client per billing day: its id is the day, so a retried billing run makes no second bill."""
     return "bill-" + datetime.fromtimestamp(period_end, UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class SetOff:
+    """A debt paid from the client's own balance before any of it goes back to the card."""
+
+    debt: Debt
+    lots_after: list[Lot]
+    draws: tuple[tuple[str, int, int], ...]  # lot id, minutes, cents
+    spendable_minutes: int  # taken from open lots (the rest came from settled deposits awaiting their refund)
+    spendable_cents: int
+
+    @property
+    def awaiting_cents(self) -> int:
+        return self.debt.amount_cents - self.spendable_cents
+
+
+def set_off(debt: Debt, lots: list[Lot]) -> SetOff | None:
+    """Pay the whole debt from what the lots hold, oldest lot first; None when they hold less than it.
+
+    Exact in cents: the lot gives the debt's cents and the fewest of its minutes worth at least that, so the
+    minutes left never carry more money than the lot still holds.
+    """
+    by_id = {lot.lot_id: lot for lot in lots}
+    need, draws = debt.amount_cents, []
+    for lot in fifo_order(lots):
+        if need == 0:
+            break
+        if lot.remaining_cents <= 0:
+            continue
+        cents = min(need, lot.remaining_cents)
+        minutes = lot.remaining_minutes if cents == lot.remaining_cents else minutes_worth(lot, cents)
+        by_id[lot.lot_id] = replace(
+            lot, used_minutes=lot.used_minutes + minutes, consumed_cents=lot.consumed_cents + cents
+        )
+        draws.append((lot.lot_id, minutes, cents))
+        need -= cents
+    if need:
+        return None
+    spendable = [d for d in draws if by_id[d[0]].closed_at is None]
+    return SetOff(
+        debt,
+        [by_id[lot.lot_id] for lot in lots],
+        tuple(draws),
+        sum(d[1] for d in spendable),
+        sum(d[2] for d in spendable),
+    )

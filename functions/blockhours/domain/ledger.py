@@ -31,6 +31,7 @@ EntryKind = Literal[
     "collections",  # the last reminder went unanswered: no new sessions until paid
     "trust",  # the client may (or may no longer) pay afterwards
     "quote",  # an estimate sent to the client to pay before the work
+    "set-off",  # a debt paid from the client's balance before a refund
 ]
 OverageStatus = Literal["none", "pending", "charged", "owed", "paid"]
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from ..domain.ledger import CustomerLedger
 from ..domain.lots import Lot
 from ..domain.money import format_cents
+from ..domain.parked import PARKED_TOO_LONG_SECONDS
+from ..emails import format_day
 from ..ports import GatewayError, LedgerStore, PaymentGateway, PaymentUnknown
 
 # What the journal adds or takes away from what the lots still hold.
@@ -16,6 +19,7 @@ _JOURNAL_SIGN = {
     "refund-requested": -1,
     "refund-failed": 1,
     "chargeback": -1,
+    "set-off": -1,
     "reinstated": 1,
 }
 
@@ -124,10 +128,24 @@ def _unchecked(email: str, lot: Lot, exc: GatewayError) -> Discrepancy:
     )
 
 
-def reconcile(store: LedgerStore, gateway: PaymentGateway) -> tuple[int, list[Discrepancy]]:
+def parked_too_long(store: LedgerStore, now: int) -> list[Discrepancy]:
+    """Stripe events still waiting, over an hour on, for a payment the ledger never credited."""
+    return [
+        Discrepancy(
+            "(no client yet)",
+            f"{event.event_type} for {event.payment_intent} parked since {format_day(event.at)}: "
+            "the payment it refers to was never credited",
+            "find the payment in the Stripe dashboard: resend its checkout.session.completed event, or refund it",
+        )
+        for event in store.waiting_parked()
+        if event.at < now - PARKED_TOO_LONG_SECONDS
+    ]
+
+
+def reconcile(store: LedgerStore, gateway: PaymentGateway, now: int | None = None) -> tuple[int, list[Discrepancy]]:
     """Every discrepancy found, with what to do about it; and how many accounts were read."""
     emails = store.all_accounts()
-    found: list[Discrepancy] = []
+    found: list[Discrepancy] = parked_too_long(store, now if now is not None else int(time.time()))
     for email in emails:
         ledger = store.customer(email)
         if ledger is not None:

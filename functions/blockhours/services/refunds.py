@@ -16,6 +16,7 @@ from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan
 from ..ports import LedgerStore, PaymentGateway, StripeRefund
 from .errors import ShopError
 from .retry import backoff
+from .set_off import pay_debts_from_balance
 
 _ATTEMPTS = 12
 FROZEN = "{email}'s account is frozen while a payment dispute is open: no sessions or refunds until it closes"
@@ -34,6 +35,7 @@ def request_refund(
     """Move the refund out of the spendable balance and record it, in one transaction; the worker does the rest."""
     email = client_email(email)
     at = now if now is not None else int(time.time())
+    pay_debts_from_balance(store, email, catalog.shop.currency, at)  # what is owed comes first
     refund_id = uuid.uuid4().hex[:20]
     for attempt in range(_ATTEMPTS):
         backoff(attempt)

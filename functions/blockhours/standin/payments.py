@@ -266,14 +266,17 @@ class RefundsMixin(PaymentsMixin):
         charge["refunded"] = False
         self.send_event("refund.failed", dict(refund))
 
-    def dashboard_refund(self, payment_intent: str, amount: int) -> dict[str, Any]:
-        """Someone refunds from the Stripe dashboard: no metadata of ours; charge.refunded reaches the webhook."""
+    def dashboard_refund(self, payment_intent: str, amount: int, announce: bool = True) -> dict[str, Any]:
+        """Someone refunds from the Stripe dashboard: no metadata of ours; charge.refunded reaches the webhook
+        (unless `announce` is False: a test then delivers the refund's events itself, in the order it wants)."""
         refund = self._new_refund(self.payment_intents[payment_intent], amount, {}, "requested_by_customer")
-        self.send_event("charge.refunded", dict(self.charges[refund["charge"]]))
+        if announce:
+            self.send_event("charge.refunded", dict(self.charges[refund["charge"]]))
         return dict(refund)
 
-    def dispute(self, payment_intent: str, status: str = "needs_response") -> dict[str, Any]:
-        """The cardholder disputes the charge (charge.dispute.created); call again with a final status to close."""
+    def dispute(self, payment_intent: str, status: str = "needs_response", event_type: str = "") -> dict[str, Any]:
+        """The cardholder disputes the charge (charge.dispute.created); call again with a final status to close,
+        or name the event (`charge.dispute.funds_withdrawn`, `.funds_reinstated`) Stripe sends meanwhile."""
         charge = self.charge_for(self.payment_intents[payment_intent])
         dispute = self._object(
             "dispute",
@@ -288,7 +291,7 @@ class RefundsMixin(PaymentsMixin):
             livemode=False,
         )
         closed = status in ("won", "lost", "warning_closed")
-        self.send_event("charge.dispute.closed" if closed else "charge.dispute.created", dispute)
+        self.send_event(event_type or ("charge.dispute.closed" if closed else "charge.dispute.created"), dispute)
         return dispute
 
 

@@ -1,0 +1,55 @@
+"""What is owed comes first: a refund pays the client's open debts from the balance, then returns the rest."""
+
+from __future__ import annotations
+
+from ..domain.debts import set_off
+from ..domain.ledger import JournalEntry, LotShare
+from ..domain.money import format_cents
+from ..ports import LedgerStore
+from .errors import ShopError
+from .retry import backoff
+
+_ATTEMPTS = 12
+
+
+def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: int) -> list[str]:
+    """Pay every open debt, oldest first, from what the lots hold; the debts paid.
+
+    Refused (changing nothing more) when the balance cannot pay the next debt whole: nothing goes back to the
+    card while the client owes the shop. An account on hold pays nothing here; its refund is refused anyway.
+    """
+    paid: list[str] = []
+    for attempt in range(_ATTEMPTS):
+        backoff(attempt)
+        ledger = store.customer(email)
+        if ledger is None or ledger.account.status != "active":
+            return paid
+        owed = sorted((d for d in ledger.debts if d.status == "open"), key=lambda d: (d.opened_at, d.debt_id))
+        if not owed:
+            return paid
+        debt = owed[0]
+        plan = set_off(debt, ledger.lots)
+        if plan is None:
+            held = sum(max(lot.remaining_cents, 0) for lot in ledger.lots)
+            how = f"with the link in the notice ({debt.pay_url})" if debt.pay_url else "by contacting the shop"
+            raise ShopError(
+                "debt_exceeds_balance",
+                f"{email} owes {format_cents(debt.amount_cents, currency)} ({debt.description}) and the balance holds "
+                f"{format_cents(held, currency)}: nothing goes back to the card while money is owed; pay the debt "
+                f"{how}, then ask for the refund again",
+                409,
+            )
+        entry = JournalEntry(
+            f"set-off-{debt.debt_id}",
+            "set-off",
+            at,
+            "refund",
+            sum(minutes for _, minutes, _ in plan.draws),
+            debt.amount_cents,
+            f"{format_cents(debt.amount_cents, currency)} owed ({debt.description}) paid from the balance "
+            "before the refund",
+            tuple(LotShare(lot_id, minutes, cents) for lot_id, minutes, cents in plan.draws),
+        )
+        if store.pay_debt_from_balance(plan, ledger.lots, entry):
+            paid.append(debt.debt_id)
+    raise ShopError("busy", f"{email}'s balance kept changing while debts were paid from it; ask again", 409)
