@@ -99,6 +99,9 @@ def _debt_effects(change: Change, context: MailContext) -> list[Effect]:
     if change.event_name == "REMOVE" or not new:
         return []
     debt = debt_from(new)
+    if debt.kind == "dispute":  # staff chase (or waive) what a lost dispute left owed: no dunning letters
+        paid = new.get("status") == "paid" and old.get("status") != "paid"
+        return [emails.debt_paid(catalog, debt)] if paid else []
     if change.event_name == "INSERT":
         return [emails.debt_notice(catalog, debt, catalog.dunning_schedule())]
     sent: list[Effect] = []

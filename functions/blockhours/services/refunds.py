@@ -35,11 +35,11 @@ def request_refund(
     """Move the refund out of the spendable balance and record it, in one transaction; the worker does the rest."""
     email = client_email(email)
     at = now if now is not None else int(time.time())
-    pay_debts_from_balance(store, email, catalog.shop.currency, at)  # what is owed comes first
+    read = pay_debts_from_balance(store, email, catalog.shop.currency, at)  # what is owed comes first
     refund_id = uuid.uuid4().hex[:20]
     for attempt in range(_ATTEMPTS):
         backoff(attempt)
-        lots = store.lots(email)
+        lots = read.lots if read is not None and attempt == 0 else store.lots(email)
         if not lots:
             raise ShopError("unknown_customer", f"{email} has not bought any time; there is nothing to refund", 404)
         try:
@@ -157,10 +157,9 @@ def process_refund(
     goes on when the account thaws (or is cancelled, part by part, if the dispute is lost).
     """
     at = now if now is not None else int(time.time())
-    record = store.refund(email, refund_id)
+    record, account = store.refund_and_account(email, refund_id)
     if record is None:
         return None
-    account = store.account(email)
     if account is not None and account.status != "active":
         return record
     for index, part in enumerate(record.parts):

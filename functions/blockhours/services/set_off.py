@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..domain.debts import set_off
-from ..domain.ledger import JournalEntry, LotShare
+from ..domain.ledger import CustomerLedger, JournalEntry, LotShare
 from ..domain.money import format_cents
 from ..ports import LedgerStore
 from .errors import ShopError
@@ -12,21 +12,20 @@ from .retry import backoff
 _ATTEMPTS = 12
 
 
-def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: int) -> list[str]:
-    """Pay every open debt, oldest first, from what the lots hold; the debts paid.
+def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: int) -> CustomerLedger | None:
+    """Pay every open debt, oldest first, from what the lots hold; the ledger as last read (None if unknown).
 
     Refused (changing nothing more) when the balance cannot pay the next debt whole: nothing goes back to the
     card while the client owes the shop. An account on hold pays nothing here; its refund is refused anyway.
     """
-    paid: list[str] = []
     for attempt in range(_ATTEMPTS):
         backoff(attempt)
         ledger = store.customer(email)
         if ledger is None or ledger.account.status != "active":
-            return paid
+            return ledger
         owed = sorted((d for d in ledger.debts if d.status == "open"), key=lambda d: (d.opened_at, d.debt_id))
         if not owed:
-            return paid
+            return ledger
         debt = owed[0]
         plan = set_off(debt, ledger.lots)
         if plan is None:
@@ -50,6 +49,5 @@ def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: in
             "before the refund",
             tuple(LotShare(lot_id, minutes, cents) for lot_id, minutes, cents in plan.draws),
         )
-        if store.pay_debt_from_balance(plan, ledger.lots, entry):
-            paid.append(debt.debt_id)
+        store.pay_debt_from_balance(plan, ledger.lots, entry)  # paid, or the lots moved: read again either way
     raise ShopError("busy", f"{email}'s balance kept changing while debts were paid from it; ask again", 409)
