@@ -134,3 +134,12 @@ def test_a_day_of_the_playbook_from_the_command_line(dev: DevStack) -> None:
     later = cli(dev, "sweep", "--at", time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 86_400)))
     assert later.returncode == 0 and "reminders sent 1" in later.stdout
     assert "1 reminder" in cli(dev, "debts").stdout
+
+
+def test_release_says_plainly_when_there_is_no_hold(dev: DevStack, client: str) -> None:
+    """`blockhours release` lifts a lost dispute's hold (tests/integration/test_disputes_and_order.py); on an
+    account with none, it says so in one line and exits 1."""
+    done = cli(dev, "release", client, "--tech", "Kim")
+    assert done.returncode == 1
+    assert "not on hold for a lost dispute" in done.stdout + done.stderr
+    assert len((done.stdout + done.stderr).strip().splitlines()) == 1
