@@ -153,6 +153,11 @@ class StripeStandIn(RefundsMixin):
             self._replays[key] = (fingerprint, response)
             return response
 
+    def forget_idempotency_keys(self) -> None:
+        """What Stripe may do after 24 hours: a request sent again with an old key is made again, not replayed."""
+        with self._lock:
+            self._replays.clear()
+
     @staticmethod
     def _json(obj: dict[str, Any], status: int = 200) -> Response:
         return Response(json.dumps(obj), status=status, content_type="application/json")
