@@ -1,0 +1,1288 @@
+"""A model-based test: random histories of every money path, with crashes, against the real services.
+
+A hypothesis state machine drives the real services against moto and the Stripe stand-in (through the real SDK):
+purchases, quotes (paid, expired, settled), sessions (prepaid, on account for trusted clients, overage charged or
+owed), bills on the billing day, dunning on chosen days, debts paid through their links at any point, refunds,
+and Stripe's own doings (dashboard refunds, banks failing refunds, disputes). Stripe's webhooks are a bag of events
+that may arrive late, twice, or out of order. Any operation may crash before or after any one of its I/O calls (a
+DynamoDB call or a Stripe request, a charge among them), and is then retried with the same ids, as Lambda, SQS or
+Stripe would retry it, sometimes after Stripe has forgotten the idempotency keys. The reference model
+(reference.py) predicts every lot, account field, debt and quote; after each step the invariants hold: the ledger
+matches the model and adds up; every cent is conserved between Stripe and the ledger; no balance is below zero;
+every unpaid amount is a debt; and at the end, once every event has arrived and every refund has been worked,
+`reconcile` finds nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import secrets
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import pytest
+import requests
+import stripe
+from hypothesis import note
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from blockhours import services
+from blockhours.adapters.stripe_gateway import StripeGateway, checkout_event, refund_from_event
+from blockhours.config import StripeSettings
+from blockhours.domain.ledger import DAY_SECONDS, CustomerLedger, Payment
+from blockhours.domain.money import bill_minutes
+from blockhours.emails import Email
+from blockhours.standin import StripeStandIn
+from blockhours.standin.payments import paid_intent
+
+from .reference import (
+    CATALOG,
+    CURRENCY,
+    INCREMENT,
+    PRODUCTS,
+    QUOTE_HOURS,
+    SESSION_MINIMUM,
+    STALE,
+    WARNING,
+    MAccount,
+    MDebt,
+    MLot,
+    MQuote,
+    Refused,
+    apply_refund,
+    at_rate,
+    bill,
+    chase,
+    give_back,
+    outside_minutes,
+    pay_debt,
+    plan_refund,
+    plan_session,
+    set_trust,
+)
+from .world import TABLE, Crash, Crasher, CrashingHTTP, StoredLedger, World, crashing_ledger, dynamodb
+
+EMAILS = ("ana@example.com", "ben@example.com")
+CUSTOMERS = {email: f"cus_model_{email.split('@')[0]}" for email in EMAILS}
+CARDS = {"4242424242424242": "succeeds", "4000002760003184": "needs authentication", "4000000000000341": "declined"}
+T0 = 1_900_000_000  # a fixed clock: every example starts at the same time
+SITE = "https://shop.example"
+
+# Cases the random run leaves out while a known bug in someone else's area stands; each has a strict-xfail replay
+# in tests/integration/test_model.py. Set one to True (or BLOCKHOURS_MODEL_ALL=1) once its fix is in.
+SHARED_IDS_WITH_OVERAGE = False  # two clients' sessions with one id both charging overage share a Stripe key
+FOREIGN_CURRENCY = False  # a checkout paid in another currency is booked as if it were shop cents
+CHARGEBACKS_IN_LEDGER = False  # a lost dispute's money is not yet taken from the ledger
+LATE_CHARGE_RETRIES = False  # a charge retried after Stripe forgot its key is made again, not looked up first
+
+plain_crashes = st.tuples(st.integers(1, 8), st.sampled_from(["before", "after"]))
+# a retry that comes after Stripe has forgotten the idempotency keys (24 hours, no longer promised)
+late_crashes = st.tuples(st.integers(1, 8), st.sampled_from(["before", "after"]), st.just("late"))
+crashes = st.none() | plain_crashes | late_crashes
+
+
+# --- what a run did: for `make proof` -----------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    rules: Counter[str] = field(default_factory=Counter)
+    crashes: int = 0
+    late_retries: int = 0
+    reached: Counter[str] = field(default_factory=Counter)  # what the histories got to, summed at their ends
+
+    @property
+    def steps(self) -> int:
+        return sum(self.rules.values())
+
+
+TALLY = Tally()
+
+
+def counted(function: Callable[..., None]) -> Callable[..., None]:
+    """Each run of a rule is a step of the proof's count."""
+
+    @functools.wraps(function)
+    def counting(self: LedgerMachine, *args: Any, **kwargs: Any) -> None:
+        TALLY.rules[function.__name__] += 1
+        function(self, *args, **kwargs)
+
+    return counting
+
+
+def say(text: str) -> None:
+    """A note in hypothesis's report of a failing history; nothing when a rule is called directly."""
+    with contextlib.suppress(InvalidArgument):
+        note(text)
+
+
+class SessionSent(NamedTuple):
+    """A session as the technician sends it; `shared_id`: with an id the other client's technician used too."""
+
+    email: str
+    minutes: int
+    charge_overage: bool
+    shared_id: bool
+
+
+@dataclass
+class PaidCheckout:
+    payment: Payment
+    event_ids: list[str] = field(default_factory=list)
+
+
+Outcome = tuple[str, Any]  # ("ok", value) or ("refused", ShopError code)
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    world: World
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = f"model-{secrets.token_hex(4)}"
+        dynamodb().create_table(TableName=self.table, **TABLE)
+        self.standin = StripeStandIn(public_base=self.world.stripe_url)
+        for email, customer in CUSTOMERS.items():  # one Stripe customer per client, as checkout made them
+            self.standin.customers[customer] = self.standin._object("customer", id=customer, email=email, metadata={})
+        self.world.switch.app = self.standin
+        self.crasher = Crasher()
+        self.store = crashing_ledger(self.table, self.crasher)
+        self.reader = StoredLedger(self.table, dynamodb())
+        settings_ = StripeSettings(
+            api_key="sk_test_model", webhook_secret="whsec_model_unused", api_base=self.world.stripe_url
+        )
+        http = CrashingHTTP(self.crasher)
+        self.gateway = StripeGateway(
+            settings_,
+            stripe.StripeClient(
+                settings_.api_key,
+                base_addresses={"api": self.world.stripe_url},
+                http_client=http,
+                max_network_retries=2,
+            ),
+        )
+        self.plain_gateway = StripeGateway(settings_)
+        self.now = T0
+        self.serial = 0
+        self.model = {email: MAccount(email) for email in EMAILS}
+        self.checkouts: list[PaidCheckout] = []
+        self.events: list[dict[str, Any]] = []  # Stripe's events other than `pay`'s, in the order Stripe made them
+        self.cards: dict[str, str] = {}  # customer → behaviour of the card saved last
+        self.disputes: dict[str, str] = {}  # PaymentIntent → its dispute at Stripe: open | won | lost
+        self.quotes: dict[str, MQuote] = {}
+        self.links_paid: set[tuple[str, tuple[str, str]]] = set()  # (email, debt key) paid at Stripe
+        self.payments: dict[str, tuple[str, tuple[str, ...]]] = {}  # PaymentIntent → client, what it pays for
+        self.warnings: list[Email] = []
+        self.crashed = 0
+
+    # --- running an operation, crashing it, retrying it ----------------------------------------
+
+    def run(self, crash: tuple[Any, ...] | None, operation: Callable[[], Any]) -> tuple[bool, Outcome]:
+        """Run once with the crash armed; if it crashed, once more with the same ids, as a retry would."""
+        self.crasher.arm(crash)
+        try:
+            return False, self._attempt(operation)
+        except Crash:
+            self.crashed += 1
+            TALLY.crashes += 1
+            late = crash is not None and len(crash) > 2
+            if late and (LATE_CHARGE_RETRIES or self.crasher.crashed_at != "Stripe POST payment_intents"):
+                self.standin.forget_idempotency_keys()
+                TALLY.late_retries += 1
+        finally:
+            self.crasher.arm(None)
+        return True, self._attempt(operation)
+
+    @staticmethod
+    def _attempt(operation: Callable[[], Any]) -> Outcome:
+        try:
+            return "ok", operation()
+        except services.ShopError as refused:
+            return "refused", refused.code
+
+    def tick(self, seconds: int = 1) -> None:
+        """Time passes; Stripe closes every quote's page whose time is up (its event may arrive any time later)."""
+        self.now += seconds
+        for quote in self.quotes.values():
+            session = self.standin.sessions[quote.checkout_id]
+            if session["status"] == "open" and quote.expires_at <= self.now:
+                self.standin.expire(quote.checkout_id)
+                self.events.append(self.standin.deliveries[-1].event)
+
+    def next_id(self, prefix: str) -> str:
+        """Ids in the order they are made: a hypothesis replay must see the same lists in the same order."""
+        self.serial += 1
+        return f"{prefix}_{self.table}_{self.serial:04d}"
+
+    # --- purchases: paid at Stripe, credited when (and however often) the event arrives ------------
+
+    @initialize(
+        first=st.sampled_from(sorted(PRODUCTS)),
+        second=st.sampled_from(sorted(PRODUCTS)),
+        card=st.sampled_from(sorted(CARDS)),
+        trusted=st.sampled_from([0, 60, 300]),
+    )
+    @counted
+    def opening(self, first: str, second: str, card: str, trusted: int = 0) -> None:
+        """Each client buys time; the second may pay afterwards, down to a limit (0: prepays)."""
+        for email, sku in zip(EMAILS, (first, second), strict=True):
+            self._pay(email, sku, card, deliver_now=True, crash=None)
+        if trusted:
+            self._trust(EMAILS[1], trusted, None)
+
+    @rule(
+        email=st.sampled_from(EMAILS),
+        sku=st.sampled_from(sorted(PRODUCTS)),
+        card=st.sampled_from(sorted(CARDS)),
+        deliver_now=st.booleans(),
+        crash=crashes,
+    )
+    @counted
+    def pay(self, email: str, sku: str, card: str, deliver_now: bool, crash: tuple[Any, ...] | None) -> None:
+        self._pay(email, sku, card, deliver_now, crash)
+
+    def _pay(self, email: str, sku: str, card: str, deliver_now: bool, crash: tuple[Any, ...] | None) -> None:
+        kind, minutes, cents = PRODUCTS[sku]
+        customer = CUSTOMERS[email]
+        pi = paid_intent(self.standin, cents, customer=customer)
+        self.standin.save_card(customer, card)  # setup_future_usage=off_session: the card stays on the customer
+        self.cards[customer] = CARDS[card]
+        payment = Payment(self.next_id("cs_test"), pi, customer, email, sku, kind, minutes, cents, "usd", "v", self.now)  # type: ignore[arg-type]
+        self.checkouts.append(PaidCheckout(payment))
+        self.payments[pi] = (email, ("lot", payment.checkout_id))
+        self.tick()
+        if deliver_now:
+            self._deliver_payment(self.checkouts[-1], True, crash)
+
+    @precondition(lambda self: self.checkouts)
+    @rule(data=st.data(), new_event=st.booleans(), crash=crashes)
+    @counted
+    def deliver_payment(self, data: st.DataObject, new_event: bool, crash: tuple[Any, ...] | None) -> None:
+        """Stripe delivers a payment's event late, again, or as another event (async_payment_succeeded)."""
+        checkout = data.draw(st.sampled_from(self.checkouts), label="checkout")
+        self._deliver_payment(checkout, new_event or not checkout.event_ids, crash)
+
+    def _deliver_payment(self, checkout: PaidCheckout, new_event: bool, crash: tuple[Any, ...] | None) -> None:
+        if new_event:
+            checkout.event_ids.append(self.next_id("evt"))
+        event_id = checkout.event_ids[-1]
+        payment = checkout.payment
+        account = self.model[payment.email]
+        first = payment.checkout_id not in account.lots
+        crashed, outcome = self.run(crash, lambda: services.record_payment(CATALOG, self.store, event_id, payment))
+        if not crashed:
+            assert outcome == ("ok", "credited" if first else "duplicate")
+        if first:
+            self._credit(
+                account, payment.checkout_id, payment.payment_intent, payment.kind, payment.minutes, payment.paid_at
+            )
+        self.tick()
+
+    def _credit(self, account: MAccount, lot_id: str, pi: str, kind: str, minutes: int, created: int) -> None:
+        """A paid checkout's lot, dated when its Checkout Session was made (a quote's: when it was sent)."""
+        amount = int(self.standin.payment_intents[pi]["amount"])
+        account.lots[lot_id] = MLot(lot_id, pi, amount, minutes, kind, created)
+        account.due = created + STALE
+
+    @rule(email=st.sampled_from(EMAILS), adaptive=st.booleans(), deliver_now=st.booleans(), crash=crashes)
+    @counted
+    def pay_converted(self, email: str, adaptive: bool, deliver_now: bool, crash: tuple[Any, ...] | None) -> None:
+        """A client abroad pays a 1-hour block. Under Adaptive Pricing the session is in the shop's currency and says
+        what the client saw in presentment_details: credited as usual. A session in another currency cannot be
+        booked as shop cents: nothing is credited."""
+        if not (adaptive or FOREIGN_CURRENCY):
+            adaptive = True
+        kind, minutes, cents = PRODUCTS["block-60"]
+        currency, amount = (CURRENCY, cents) if adaptive else ("eur", cents * 92 // 100)
+        customer = CUSTOMERS[email]
+        pi = paid_intent(self.standin, amount, currency=currency, customer=customer)
+        session = self.standin._object(
+            "checkout.session",
+            id=self.next_id("cs_test"),
+            mode="payment",
+            amount_subtotal=amount,
+            amount_total=amount,
+            currency=currency,
+            customer=customer,
+            payment_intent=pi,
+            payment_status="paid",
+            status="complete",
+            created=self.now,
+            metadata={"email": email, "sku": "block-60", "kind": kind, "minutes": str(minutes), "terms_version": "v"},
+            presentment_details={"presentment_amount": cents * 92 // 100, "presentment_currency": "eur"},
+        )
+        self.payments[pi] = (email, ("lot", session["id"]) if adaptive else ("foreign",))
+        self.standin.send_event("checkout.session.completed", session)
+        self._emitted(deliver_now, crash)
+
+    # --- quotes ------------------------------------------------------------------------------------
+
+    @rule(email=st.sampled_from(EMAILS), minutes=st.integers(1, 240), crash=crashes)
+    @counted
+    def send_quote(self, email: str, minutes: int, crash: tuple[Any, ...] | None) -> None:
+        """The technician quotes an estimate: rounded up to the increment, at the hourly rate, payable for a day."""
+        quote_id = self.next_id("q")
+        request = services.QuoteRequest(email, minutes, "Sam", "model", quote_id)
+        _, outcome = self.run(
+            crash, lambda: services.send_quote(CATALOG, self.store, self.gateway, request, SITE, self.now)
+        )
+        assert outcome[0] == "ok", outcome
+        quote = outcome[1]
+        billed = bill_minutes(minutes, INCREMENT, SESSION_MINIMUM)
+        expires_at = self.now + QUOTE_HOURS * 3600
+        assert (quote.minutes, quote.amount_cents, quote.expires_at) == (billed, at_rate(billed), expires_at)
+        checkout_id = quote.pay_url.rsplit("/", 1)[1]
+        session = self.standin.sessions[checkout_id]
+        assert (session["amount_total"], session["customer"]) == (at_rate(billed), CUSTOMERS[email])
+        session["created"] = self.now  # Stripe dates a session when it is made: on this test's clock
+        self.quotes[quote_id] = MQuote(email, billed, at_rate(billed), expires_at, checkout_id)
+        self.tick()
+
+    def _payable_quotes(self) -> list[str]:
+        return [
+            quote_id
+            for quote_id, quote in self.quotes.items()
+            if self.standin.sessions[quote.checkout_id]["status"] == "open"
+        ]
+
+    @precondition(lambda self: self._payable_quotes())
+    @rule(data=st.data(), crash=crashes)
+    @counted
+    def pay_quote(self, data: st.DataObject, crash: tuple[Any, ...] | None) -> None:
+        """The client pays the quote's page before it expires; checkout.session.completed may arrive late."""
+        quote = self.quotes[data.draw(st.sampled_from(self._payable_quotes()), label="quote")]
+        card = data.draw(st.sampled_from(sorted(CARDS)), label="card")
+        deliver_now = data.draw(st.booleans(), label="deliver now")
+        self.standin.complete(quote.checkout_id, "paid", card)
+        self.cards[CUSTOMERS[quote.email]] = CARDS[card]  # the quote's checkout saves the card, as every checkout
+        pi = str(self.standin.sessions[quote.checkout_id]["payment_intent"])
+        self.payments[pi] = (quote.email, ("lot", quote.checkout_id))
+        self._emitted(deliver_now, crash)
+
+    @precondition(lambda self: self._payable_quotes())
+    @rule(data=st.data(), deliver_now=st.booleans(), crash=crashes)
+    @counted
+    def quote_expires(self, data: st.DataObject, deliver_now: bool, crash: tuple[Any, ...] | None) -> None:
+        """The quote's day passes unpaid: Stripe closes its page and sends checkout.session.expired."""
+        quote = self.quotes[data.draw(st.sampled_from(self._payable_quotes()), label="quote")]
+        self.tick(max(0, quote.expires_at - self.now))
+        [expired] = [
+            e
+            for e in self.events
+            if e["type"] == "checkout.session.expired" and e["data"]["object"]["id"] == quote.checkout_id
+        ]
+        if deliver_now:
+            self._deliver(expired, crash)
+        self.tick()
+
+    # --- trusted clients -----------------------------------------------------------------------------
+
+    @rule(email=st.sampled_from(EMAILS), limit=st.sampled_from([0, 0, 60, 120, 300]), crash=crashes)
+    @counted
+    def trust(self, email: str, limit: int, crash: tuple[Any, ...] | None) -> None:
+        """The owner lets a client pay afterwards down to a limit (`blockhours trust`), or ends it (`untrust`)."""
+        self._trust(email, limit, crash)
+
+    def _trust(self, email: str, limit: int, crash: tuple[Any, ...] | None) -> None:
+        account = self.model[email]
+        was = account.trust_limit
+        crashed, outcome = self.run(
+            crash, lambda: services.set_trust(CATALOG, self.store, email, limit, "owner", self.now)
+        )
+        try:
+            set_trust(account, limit, self.now)
+        except Refused as refused:
+            assert outcome == ("refused", refused.code), outcome
+        else:  # a retry after the crashed attempt had ended the trust finds nothing to end
+            late = crashed and limit == 0 < was and outcome == ("refused", "not_trusted")
+            assert outcome[0] == "ok" or late, outcome
+        self.tick()
+
+    # --- sessions --------------------------------------------------------------------------------
+
+    # hypothesis draws the rules with the fewest arguments most often: a session's are one
+    @rule(
+        sent=st.builds(SessionSent, st.sampled_from(EMAILS), st.integers(1, 200), st.booleans(), st.booleans()),
+        crash=crashes,
+    )
+    @counted
+    def redeem(self, sent: SessionSent, crash: tuple[Any, ...] | None) -> None:
+        """A session, its id new or one the other client's technician used too (ids are only unique per client)."""
+        email, minutes, charge_overage, shared_id = sent
+        expected = plan_session(self.model[email], minutes, charge_overage)
+        session_id = self._session_id(email, expected) if shared_id else self.next_id("s")
+        say(f"session {session_id}")
+        request = services.SessionRequest(email, minutes, "Sam", "model", session_id, charge_overage)
+        _, outcome = self.run(
+            crash, lambda: services.redeem(CATALOG, self.store, lambda: self.gateway, request, self.now)
+        )
+        if isinstance(expected, Refused):
+            assert outcome[0] == "refused" and outcome[1] in expected.codes, (outcome, expected.codes)
+        else:
+            assert outcome[0] == "ok", outcome
+            record = outcome[1]
+            self._apply_session(self.model[email], session_id, minutes, expected)
+            got = (
+                record.covered_minutes,
+                record.covered_cents,
+                record.overage_cents,
+                record.on_account_minutes,
+                record.on_account_cents,
+            )
+            want = tuple(expected[k] for k in ("covered_m", "covered_c", "overage_c", "on_account_m", "on_account_c"))
+            assert got == want, (got, want)
+            assert record.overage_status == self.model[email].sessions[session_id][2]
+        self.tick()
+
+    def _session_id(self, email: str, plan: dict[str, Any] | Refused) -> str:
+        """The other client's latest session id that this client has not used (else a new one of the same form)."""
+        other = self.model[next(e for e in EMAILS if e != email)]
+        mine = self.model[email].sessions
+        for session_id, (_, overage, _) in reversed(other.sessions.items()):
+            if session_id in mine:
+                continue
+            charges_too = not isinstance(plan, Refused) and plan["overage_c"] and overage
+            if charges_too and not SHARED_IDS_WITH_OVERAGE:
+                break
+            return session_id
+        return self.next_id("T")
+
+    @precondition(lambda self: any(a.sessions for a in self.model.values()))
+    @rule(data=st.data(), same_minutes=st.booleans(), crash=crashes)
+    @counted
+    def redeem_again(self, data: st.DataObject, same_minutes: bool, crash: tuple[Any, ...] | None) -> None:
+        """The technician sends a session id again: its first outcome, or a conflict if it is another session."""
+        email, session_id = data.draw(
+            st.sampled_from([(e, s) for e, a in self.model.items() for s in a.sessions]), label="session"
+        )
+        minutes, _, status = self.model[email].sessions[session_id]
+        sent = minutes if same_minutes else minutes + 15
+        request = services.SessionRequest(email, sent, "Sam", "again", session_id, True)
+        _, outcome = self.run(
+            crash, lambda: services.redeem(CATALOG, self.store, lambda: self.gateway, request, self.now)
+        )
+        if same_minutes:
+            assert outcome[0] == "ok" and outcome[1].overage_status == status, outcome
+        else:
+            assert outcome == ("refused", "session_conflict"), outcome
+        self.tick()
+
+    def _apply_session(self, account: MAccount, session_id: str, minutes: int, plan: dict[str, Any]) -> None:
+        for lot_id, take, cents in plan["draws"]:
+            lot = account.lots[lot_id]
+            lot.used_m += take
+            lot.consumed_c += cents
+        account.on_account_m += plan["on_account_m"]
+        account.on_account_c += plan["on_account_c"]
+        status = "none"
+        if plan["overage_c"]:
+            status = "charged" if self.cards.get(CUSTOMERS[account.email]) == "succeeds" else "owed"
+        if status == "owed":  # the notice goes out the day the debt arises
+            account.debts[("overage", session_id)] = MDebt(
+                "overage", plan["overage_c"], plan["overage_m"], self.now, [self.now]
+            )
+        account.sessions[session_id] = (minutes, plan["overage_c"], status)
+        holding = any(lot.left_m > 0 or lot.left_c > 0 for lot in account.lots.values())
+        account.due = self.now + STALE if holding else None
+
+    def _open_deposits(self) -> list[str]:
+        return [e for e, a in self.model.items() if any(x.kind == "deposit" and not x.closed for x in a.lots.values())]
+
+    @precondition(lambda self: self._open_deposits())
+    @rule(data=st.data(), crash=crashes)
+    @counted
+    def settle(self, data: st.DataObject, crash: tuple[Any, ...] | None) -> None:
+        email = data.draw(st.sampled_from(self._open_deposits()), label="client")
+        account = self.model[email]
+        closing = [lot for lot in account.lots.values() if lot.kind == "deposit" and not lot.closed]
+        crashed, outcome = self.run(crash, lambda: services.settle(self.store, email, "Sam", self.now))
+        if not closing:
+            assert outcome == ("refused", "no_open_deposit"), outcome
+        else:  # a retry after the deposit closed finds nothing left to settle
+            assert outcome[0] == "ok" or (crashed and outcome == ("refused", "no_open_deposit")), outcome
+            for lot in closing:
+                lot.closed = True
+        self.tick()
+
+    # --- what is owed: paid through its link, at any point ---------------------------------------------
+
+    def _payable_debts(self) -> list[tuple[str, tuple[str, str]]]:
+        return [
+            (email, key)
+            for email, account in self.model.items()
+            for key in account.open_debts()
+            if (email, key) not in self.links_paid
+        ]
+
+    @precondition(lambda self: self._payable_debts())
+    @rule(data=st.data(), crash=crashes)
+    @counted
+    def pay_debt(self, data: st.DataObject, crash: tuple[Any, ...] | None) -> None:
+        """The client pays a debt's link (an overage, a bill): Stripe charges, the event may arrive late or twice."""
+        email, key = data.draw(st.sampled_from(self._payable_debts()), label="debt")
+        deliver_now = data.draw(st.booleans(), label="deliver now")
+        ledger = self.reader.customer(email)
+        assert ledger is not None
+        [debt] = [d for d in ledger.debts if debt_key(d.kind, d.debt_id, d.opened_at) == key]
+        opened = requests.get(debt.pay_url, allow_redirects=False, timeout=10)  # the link opens a checkout
+        assert opened.status_code == 303, opened.text
+        checkout_id = opened.headers["Location"].rsplit("/", 1)[1]
+        self.standin.sessions[checkout_id]["created"] = self.now
+        self.standin.complete(checkout_id, "paid")
+        self.links_paid.add((email, key))
+        self.payments[str(self.standin.sessions[checkout_id]["payment_intent"])] = (email, ("debt", *key))
+        self._emitted(deliver_now, crash)
+
+    # --- refunds -----------------------------------------------------------------------------------
+
+    @rule(
+        email=st.sampled_from(EMAILS),
+        minutes=st.none() | st.integers(1, 120),
+        reason=st.sampled_from(["client", "staff", "settle"]),
+        crash=crashes,
+    )
+    @counted
+    def request_refund(self, email: str, minutes: int | None, reason: str, crash: tuple[Any, ...] | None) -> None:
+        scope = "settled" if reason == "settle" else "all"
+        known = set(self.model[email].refunds)
+        _, outcome = self.run(
+            crash,
+            lambda: services.request_refund(
+                CATALOG,
+                self.store,
+                email,
+                reason,
+                "model",
+                minutes,
+                scope,
+                now=self.now,  # type: ignore[arg-type]
+            ),
+        )
+        retried = outcome[1].refund_id if outcome[0] == "ok" else None
+        made = self._refund_ids(email) - known
+        earlier = made - {retried}
+        assert len(earlier) <= 1, f"one request made {len(made)} refunds"
+        for refund_id in earlier:  # the crashed attempt had committed: its refund stands, the retry asked again
+            self._expect_refund(email, refund_id, minutes, scope, reason)
+        if retried is not None:
+            self._expect_refund(email, retried, minutes, scope, reason)
+        else:
+            with pytest.raises(Refused) as refused:
+                plan_refund(self.model[email], minutes, scope, reason)
+            assert outcome == ("refused", refused.value.code)
+        self.tick()
+
+    def _refund_ids(self, email: str) -> set[str]:
+        ledger = self.reader.customer(email)
+        return {r.refund_id for r in ledger.refunds} if ledger else set()
+
+    def _expect_refund(self, email: str, refund_id: str, minutes: int | None, scope: str, reason: str) -> None:
+        parts = plan_refund(self.model[email], minutes, scope, reason)
+        record = self.reader.refund(email, refund_id)
+        assert record is not None
+        assert [(p.lot_id, p.minutes, p.amount_cents) for p in record.parts] == [
+            (p.lot_id, p.minutes, p.cents) for p in parts
+        ]
+        apply_refund(self.model[email], refund_id, parts)
+
+    def _waiting(self) -> list[tuple[str, str]]:
+        return [
+            (e, r)
+            for e, a in self.model.items()
+            for r, parts in a.refunds.items()
+            if any(p.status == "requested" for p in parts)
+        ]
+
+    @precondition(lambda self: any(a.refunds for a in self.model.values()))
+    @rule(data=st.data(), stripe_answers=st.sampled_from(["succeeded", "pending"]), crash=crashes)
+    @counted
+    def work_refund(self, data: st.DataObject, stripe_answers: str, crash: tuple[Any, ...] | None) -> None:
+        """The worker takes a refund off the queue (again, if SQS delivers it twice): per lot, to Stripe, once.
+
+        Stripe's new refunds succeed at once, or stay pending for a while.
+        """
+        self.standin.refund_outcome = stripe_answers
+        every = [(e, r) for e, a in self.model.items() for r in a.refunds]
+        waiting = self._waiting()
+        email, refund_id = data.draw(st.sampled_from(waiting or every), label="refund")
+        self._work(email, refund_id, crash)
+
+    def _work(self, email: str, refund_id: str, crash: tuple[Any, ...] | None) -> None:
+        _, outcome = self.run(
+            crash, lambda: services.process_refund(self.store, self.gateway, email, refund_id, now=self.now)
+        )
+        assert outcome[0] == "ok" and outcome[1] is not None
+        account = self.model[email]
+        for part in account.refunds[refund_id]:
+            if part.status != "requested":
+                continue
+            lot = account.lots[part.lot_id]
+            [made] = self._stripe_refunds_for(refund_id, part.lot_id)
+            assert (made["amount"], made["payment_intent"]) == (part.cents, lot.payment_intent)
+            if made["status"] == "failed":
+                give_back(account, part, self.now)
+            else:
+                part.status, part.stripe_id = str(made["status"]), str(made["id"])
+        self.tick()
+
+    def _stripe_refunds_for(self, refund_id: str, lot_id: str) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.standin.refunds.values()
+            if r["metadata"].get("refund_id") == refund_id and r["metadata"].get("lot_id") == lot_id
+        ]
+
+    def _stripe_refunds(self, *states: str) -> list[str]:
+        return [r["id"] for r in self.standin.refunds.values() if r["status"] in states]
+
+    @precondition(lambda self: self._stripe_refunds("pending"))
+    @rule(data=st.data(), deliver_now=st.booleans(), crash=crashes)
+    @counted
+    def stripe_settles_pending(self, data: st.DataObject, deliver_now: bool, crash: tuple[Any, ...] | None) -> None:
+        refund_id = data.draw(st.sampled_from(self._stripe_refunds("pending")), label="pending refund")
+        self.standin.refunds[refund_id]["status"] = "succeeded"
+        self.standin.send_event("refund.updated", dict(self.standin.refunds[refund_id]))
+        self._emitted(deliver_now, crash)
+
+    @precondition(lambda self: self._stripe_refunds("succeeded", "pending"))
+    @rule(data=st.data(), deliver_now=st.booleans(), crash=crashes)
+    @counted
+    def bank_fails_refund(self, data: st.DataObject, deliver_now: bool, crash: tuple[Any, ...] | None) -> None:
+        """The card's bank sends a refund back, days later; refund.failed is sent (and may arrive late)."""
+        refund_id = data.draw(st.sampled_from(self._stripe_refunds("succeeded", "pending")), label="refund")
+        self.standin.fail_refund(refund_id)
+        self._emitted(deliver_now, crash)
+
+    def _lots_with_money(self) -> list[tuple[str, str]]:
+        return [(e, lot.lot_id) for e, a in self.model.items() for lot in a.lots.values() if lot.left_c > 0]
+
+    @precondition(lambda self: self._lots_with_money())
+    @rule(data=st.data(), share=st.integers(1, 100), crash=crashes)
+    @counted
+    def dashboard_refund(self, data: st.DataObject, share: int, crash: tuple[Any, ...] | None) -> None:
+        """The shop refunds part of a lot's unused money in the Stripe dashboard; charge.refunded arrives."""
+        email, lot_id = data.draw(st.sampled_from(self._lots_with_money()), label="lot")
+        lot = self.model[email].lots[lot_id]
+        self.standin.dashboard_refund(lot.payment_intent, max(1, lot.left_c * share // 100))
+        self._emitted(True, crash)
+
+    def _dispute_id(self, payment_intent: str) -> str:
+        charge = self.standin.charge_for(self.standin.payment_intents[payment_intent])
+        return f"dp_{charge['id'][3:]}"
+
+    def _disputable(self) -> list[str]:
+        return [
+            lot.payment_intent
+            for a in self.model.values()
+            for lot in a.lots.values()
+            if lot.payment_intent not in self.disputes
+        ]
+
+    @precondition(lambda self: self._disputable())
+    @rule(data=st.data(), deliver_now=st.booleans(), crash=crashes)
+    @counted
+    def dispute_opens(self, data: st.DataObject, deliver_now: bool, crash: tuple[Any, ...] | None) -> None:
+        """The cardholder disputes a charge: charge.dispute.created (which may arrive late)."""
+        pi = data.draw(st.sampled_from(self._disputable()), label="payment")
+        self.disputes[pi] = "open"
+        self.standin.dispute(pi, "needs_response")
+        self._emitted(deliver_now, crash)
+
+    @precondition(lambda self: "open" in self.disputes.values())
+    @rule(data=st.data(), closed_as=st.sampled_from(["won", "lost"]), deliver_now=st.booleans(), crash=crashes)
+    @counted
+    def dispute_closes(
+        self, data: st.DataObject, closed_as: str, deliver_now: bool, crash: tuple[Any, ...] | None
+    ) -> None:
+        """The dispute is decided: charge.dispute.closed, possibly before its opening has arrived."""
+        pi = data.draw(st.sampled_from([pi for pi, state in self.disputes.items() if state == "open"]), label="payment")
+        self.disputes[pi] = closed_as
+        self.standin.dispute(pi, closed_as)
+        self._emitted(deliver_now, crash)
+
+    # --- Stripe's events: late, repeated, out of order ----------------------------------------------
+
+    def _emitted(self, deliver_now: bool, crash: tuple[Any, ...] | None) -> None:
+        event = self.standin.deliveries[-1].event
+        self.events.append(event)
+        if deliver_now:
+            self._deliver(event, crash)
+        self.tick()
+
+    @precondition(lambda self: self.events)
+    @rule(data=st.data(), crash=crashes)
+    @counted
+    def deliver_event(self, data: st.DataObject, crash: tuple[Any, ...] | None) -> None:
+        index = data.draw(st.integers(0, len(self.events) - 1), label="event")
+        event = self.events[index]
+        obj = event["data"]["object"]
+        say(f"event {index}: {event['type']} for {obj.get('payment_intent') or obj.get('id')}")
+        self._deliver(event, crash)
+        self.tick()
+
+    def _deliver(self, event: dict[str, Any], crash: tuple[Any, ...] | None) -> None:
+        """What POST /api/stripe/webhook does with a verified event (handlers/webhook.py); what the model expects."""
+        verified = stripe.Event.construct_from(event, "sk_test_model")
+        obj = verified.data.object.to_dict()
+        at = self.now
+        if verified.type.startswith("checkout.session."):
+            self._deliver_checkout(verified, obj, crash)
+            return
+
+        def receive() -> list[str]:
+            if verified.type in ("charge.dispute.created", "charge.dispute.closed"):
+                closed = verified.type == "charge.dispute.closed"
+                pi = str(obj.get("payment_intent") or "")
+                return [
+                    services.dispute_changed(
+                        self.store, obj["id"], pi, int(obj["amount"]), str(obj["status"]), closed, at
+                    )
+                ]
+            if verified.type == "charge.refunded":
+                refunds = self.gateway.refunds_of(str(obj["payment_intent"]))
+                return [services.stripe_refund_changed(self.store, refund, at) for refund in refunds]
+            return [services.stripe_refund_changed(self.store, refund_from_event(verified), at)]
+
+        self.run(crash, receive)
+        if verified.type.startswith("charge.dispute"):
+            self._model_dispute(str(obj["payment_intent"]), obj["id"], verified.type.endswith("closed"))
+        elif verified.type == "charge.refunded":
+            for refund in self.standin.refunds.values():
+                if refund["payment_intent"] == obj["payment_intent"]:
+                    self._model_refund_event(dict(refund), at)
+        else:
+            self._model_refund_event(obj, at)
+
+    def _deliver_checkout(self, verified: stripe.Event, obj: dict[str, Any], crash: tuple[Any, ...] | None) -> None:
+        """A Checkout Session's event: a debt's link paid, a quote's page expired or paid, a purchase."""
+        at = self.now
+
+        def receive() -> str:
+            meaning = checkout_event(verified)
+            if meaning.debt is not None:
+                debt = meaning.debt
+                return services.record_debt_payment(self.store, debt.email, debt.debt_id, debt.amount_cents, debt.at)
+            if meaning.expired_quote:
+                return services.quote_expired(self.store, meaning.expired_quote, meaning.checkout_id, at)
+            if meaning.payment is None:
+                return meaning.outcome
+            return services.record_payment(CATALOG, self.store, meaning.event_id, meaning.payment)
+
+        metadata = obj.get("metadata") or {}
+        email = str(metadata.get("email") or "")
+        if verified.type == "checkout.session.expired":
+            quote = self.quotes[str(metadata["quote_id"])]
+            first = quote.status == "open"
+            crashed, outcome = self.run(crash, receive)
+            assert outcome == ("ok", "expired" if first else "duplicate") or crashed, outcome
+            if first:
+                quote.status = "expired"
+        elif metadata.get("kind") == "debt":
+            account = self.model[email]
+            _, (_, kind, ref) = self.payments[str(obj["payment_intent"])]
+            key = (kind, ref)
+            first = not account.debts[key].paid
+            crashed, outcome = self.run(crash, receive)
+            assert outcome == ("ok", "credited" if first else "duplicate") or crashed, outcome
+            pay_debt(account, key)
+        else:
+            account = self.model[email]
+            foreign = obj["currency"] != CURRENCY
+            first = obj["id"] not in account.lots and not foreign
+            crashed, outcome = self.run(crash, receive)
+            if foreign:
+                assert outcome != ("ok", "credited"), "a payment in another currency was booked as shop cents"
+            else:
+                assert outcome == ("ok", "credited" if first else "duplicate") or crashed, outcome
+            if first:
+                kind = "deposit" if metadata["kind"] == "deposit" else "block"
+                pi, minutes = str(obj["payment_intent"]), int(metadata["minutes"])
+                self._credit(account, obj["id"], pi, kind, minutes, int(obj["created"]))
+                if metadata.get("quote_id"):
+                    self.quotes[str(metadata["quote_id"])].status = "paid"
+
+    def _owner(self, payment_intent: str) -> tuple[MAccount, MLot] | None:
+        for account in self.model.values():
+            lot = account.lot_of(payment_intent)
+            if lot is not None:
+                return account, lot
+        return None
+
+    def _model_dispute(self, payment_intent: str, dispute_id: str, closed: bool) -> None:
+        owner = self._owner(payment_intent)
+        if owner is None:
+            return  # the payment is not credited yet: Stripe will send the event again
+        account = owner[0]
+        if closed:  # closed is final, whichever event arrives first
+            account.disputes[dispute_id] = "closed"
+        elif dispute_id not in account.disputes:
+            account.disputes[dispute_id] = "open"
+
+    def _model_refund_event(self, refund: dict[str, Any], at: int) -> None:
+        owner = self._owner(str(refund["payment_intent"]))
+        if owner is None:
+            return
+        account, lot = owner
+        status = str(refund["status"])
+        ours = refund["metadata"].get("refund_id")
+        if ours:
+            part = next(p for p in account.refunds[ours] if p.lot_id == refund["metadata"]["lot_id"])
+            if status in ("failed", "canceled") and part.status != "failed":
+                give_back(account, part, at)
+            elif status == "succeeded" and part.status in ("requested", "pending"):
+                part.status, part.stripe_id = "succeeded", str(refund["id"])
+        elif status in ("failed", "canceled"):  # a dashboard refund the bank sent back: the money returns, once
+            taken = account.outside.get(str(refund["id"]))
+            if taken is not None and refund["id"] not in account.outside_failed:
+                account.outside_failed.add(str(refund["id"]))
+                lot.refunded_m -= taken[1]
+                lot.refunded_c -= taken[2]
+                if account.due is None:
+                    account.due = at
+        elif refund["id"] not in account.outside:
+            minutes = outside_minutes(lot, int(refund["amount"]))
+            lot.refunded_m += minutes
+            lot.refunded_c += int(refund["amount"])
+            account.outside[str(refund["id"])] = (lot.lot_id, minutes, int(refund["amount"]))
+
+    # --- time and the daily run: stale refunds, bills, dunning -----------------------------------------
+
+    @rule(
+        days=st.sampled_from([None, 0, 1, 7, 14, 21, 45, 200, 340, 366]),
+        late=st.sampled_from([0, 3600, 2 * DAY_SECONDS]),
+        crash=crashes,
+    )
+    @counted
+    def daily_run(self, days: int | None, late: int, crash: tuple[Any, ...] | None) -> None:
+        """Days pass (None: up to the next day the playbook acts on); the daily run, on time, later that day or
+        two days late, warns, refunds idle balances, bills time on account and chases debts."""
+        ahead = self._next_moment()
+        seconds = days * DAY_SECONDS if days is not None else (ahead - self.now if ahead else DAY_SECONDS)
+        self.tick(seconds + late)
+        self._daily_run(crash)
+
+    def _next_moment(self) -> int | None:
+        """The next day the playbook acts on: a billing day, or a step of an open debt's schedule."""
+        moments = {a.next_bill for a in self.model.values() if a.next_bill is not None}
+        moments |= {when for a in self.model.values() for d in a.open_debts().values() for when, _ in d.schedule()}
+        return min((m for m in moments if m >= self.now), default=None)
+
+    def _daily_run(self, crash: tuple[Any, ...] | None) -> None:
+        now = self.now
+        warned_before = len(self.warnings)
+        known = {email: self._refund_ids(email) for email in EMAILS}
+
+        def run_the_day() -> None:  # handlers/sweep.py: the three jobs, in its order
+            services.sweep(CATALOG, self.store, self.warnings.append, SITE, now)
+            services.bill_on_account(CATALOG, self.store, self.gateway, SITE, now)
+            services.chase_debts(CATALOG, self.store, now)
+
+        self.run(crash, run_the_day)
+        expected_warnings = []
+        for email, account in sorted(self.model.items()):
+            if account.due is None or account.due > now + WARNING:
+                continue
+            if account.due > now:
+                if account.warned_for != account.due:
+                    account.warned_for = account.due
+                    expected_warnings.append(email)
+                continue
+            made = self._refund_ids(email) - known[email]
+            try:
+                plan_refund(account, None, "all", "stale")
+            except Refused:
+                assert not made, f"the sweep refunded {email} though the model keeps it"
+                continue
+            assert len(made) == 1, f"the sweep made {len(made)} refunds for {email}"
+            self._expect_refund(email, made.pop(), None, "all", "stale")
+        sent = sorted({w.to for w in self.warnings[warned_before:]})
+        assert sent == expected_warnings, (sent, expected_warnings)
+        for account in self.model.values():
+            bill(account, now)
+        for account in self.model.values():
+            chase(account, now)
+        self.tick()
+
+    # --- invariants ---------------------------------------------------------------------------------
+
+    @invariant()
+    def every_cent_is_accounted_for(self) -> None:
+        ledgers = {email: self.reader.customer(email) for email in EMAILS}
+        for ledger in ledgers.values():
+            if ledger is not None:
+                check_ledger(ledger)
+        self.ledger_matches_the_model(ledgers)
+        self.every_stripe_refund_matches_one_ledger_refund(ledgers)
+        self.every_overage_is_charged_once()
+        self.every_cent_is_conserved(ledgers)
+        self.quotes_match_the_model()
+
+    def every_overage_is_charged_once(self) -> None:
+        """A session retried after a crash, or sent again, never charges the saved card a second time."""
+        charged = [
+            intent["metadata"].get("session_id")
+            for intent in self.standin.payment_intents.values()
+            if intent["status"] == "succeeded" and intent["metadata"].get("kind") == "overage"
+        ]
+        expected = [s for a in self.model.values() for s, (_, _, status) in a.sessions.items() if status == "charged"]
+        assert sorted(charged) == sorted(expected), (charged, expected)
+
+    def every_cent_is_conserved(self, ledgers: dict[str, CustomerLedger | None]) -> None:
+        """Stripe's charges - refunds - lost chargebacks = the ledger's held + consumed - owed, to the cent.
+
+        Held is what the client may still spend or get back (available, awaiting refund, a refund not yet sent);
+        consumed is every session's worth (from lots, overage, on account); owed is what of it is unpaid. Put
+        otherwise: charges - chargebacks = held + refunded + consumed - owed. Money in transit is left out until
+        its event arrives: a payment not yet credited, a dashboard refund or a bank's refund failure not yet
+        heard of. A charge in another currency is never shop cents.
+        """
+        charges = sum(
+            int(c["amount"])
+            for c in self.standin.charges.values()
+            if c["currency"] == CURRENCY and self._heard_of_payment(str(c["payment_intent"]))
+        )
+        refunds = sum(int(r["amount"]) for r in self.standin.refunds.values() if self._ledger_counts(r))
+        chargebacks = 0
+        if CHARGEBACKS_IN_LEDGER:
+            for pi, state in self.disputes.items():
+                owner = self._owner(pi)
+                if state == "lost" and owner and owner[0].disputes.get(self._dispute_id(pi)) == "closed":
+                    chargebacks += int(self.standin.payment_intents[pi]["amount"])
+        held = consumed = owed = 0
+        for ledger in ledgers.values():
+            if ledger is None:
+                continue
+            account = ledger.account
+            unsent = sum(p.amount_cents for r in ledger.refunds for p in r.parts if p.status == "requested")
+            held += account.available_cents + account.awaiting_refund_cents + unsent
+            consumed += sum(lot.consumed_cents for lot in ledger.lots)
+            consumed += sum(e.amount_cents for e in ledger.entries if e.kind in ("overage", "on-account"))
+            owed += account.owed_cents + account.on_account_cents
+        assert charges - refunds - chargebacks == held + consumed - owed, (
+            f"Stripe: charges {charges} - refunds {refunds} - chargebacks {chargebacks}; "
+            f"ledger: held {held} + consumed {consumed} - owed {owed}"
+        )
+
+    def _heard_of_payment(self, payment_intent: str) -> bool:
+        """Has the ledger been told of this payment? Overage charges it makes itself; the rest come as events."""
+        if payment_intent not in self.payments:
+            return True
+        email, what = self.payments[payment_intent]
+        account = self.model[email]
+        if what[0] == "lot":
+            return what[1] in account.lots
+        if what[0] == "debt":
+            return account.debts[(what[1], what[2])].paid
+        return False  # in another currency: never the ledger's
+
+    def _ledger_counts(self, refund: dict[str, Any]) -> bool:
+        """Does the ledger count this Stripe refund as money sent back, as far as the events it heard tell?"""
+        owner = self._owner(str(refund["payment_intent"]))
+        if owner is None or refund["currency"] != CURRENCY:
+            return False
+        account = owner[0]
+        failed = refund["status"] in ("failed", "canceled")
+        ours = refund["metadata"].get("refund_id")
+        if ours:
+            part = next(p for p in account.refunds[ours] if p.lot_id == refund["metadata"]["lot_id"])
+            return not failed or part.status != "failed"
+        return refund["id"] in account.outside and not (failed and refund["id"] in account.outside_failed)
+
+    def quotes_match_the_model(self) -> None:
+        if self.quotes:
+            got = {q.quote_id: q.status for q in self.reader.quotes()}
+            assert got == {quote_id: q.status for quote_id, q in self.quotes.items()}, "quotes differ from the model"
+
+    def ledger_matches_the_model(self, ledgers: dict[str, CustomerLedger | None]) -> None:
+        for email, model in self.model.items():
+            ledger = ledgers[email]
+            if ledger is None:
+                assert not model.lots
+                continue
+            account = ledger.account
+            lots = {lot.lot_id: lot for lot in ledger.lots}
+            assert sorted(lots) == sorted(model.lots), "the ledger has other lots than were paid for"
+            for lot_id, want in model.lots.items():
+                got = lots[lot_id]
+                assert (got.used_minutes, got.consumed_cents, got.refunded_minutes, got.refunded_cents) == (
+                    want.used_m,
+                    want.consumed_c,
+                    want.refunded_m,
+                    want.refunded_c,
+                ), f"lot {lot_id}: ledger {got}, model {want}"
+                assert (got.closed_at is not None) == want.closed
+                assert (got.kind, got.amount_cents, got.minutes) == (want.kind, want.amount, want.minutes)
+            got_fields = (
+                (account.available_minutes, account.available_cents),
+                account.paid_cents,
+                account.awaiting_refund_cents,
+                account.refunding_cents,
+                account.refunded_cents,
+                account.owed_cents,
+                account.status,
+                account.refund_due_at,
+                account.trust_limit_minutes,
+                (account.on_account_minutes, account.on_account_cents),
+                (account.billed_minutes, account.billed_cents),
+                account.credit_left_minutes,
+                account.collections_debts,
+                account.next_bill_at,
+            )
+            want_fields = (
+                model.available,
+                model.paid,
+                model.awaiting,
+                model.parts("requested", "pending"),
+                model.refunded,
+                model.owed,
+                "frozen" if model.frozen else "active",
+                model.due,
+                model.trust_limit,
+                (model.on_account_m, model.on_account_c),
+                (model.billed_m, model.billed_c),
+                model.credit_left,
+                model.collections,
+                model.next_bill,
+            )
+            names = (
+                "available",
+                "paid",
+                "awaiting",
+                "refunding",
+                "refunded",
+                "owed",
+                "status",
+                "refund_due_at",
+                "trust limit",
+                "on account",
+                "billed",
+                "credit left",
+                "debts in collections",
+                "next billing day",
+            )
+            for name, got_value, want_value in zip(names, got_fields, want_fields, strict=True):
+                assert got_value == want_value, f"{email} {name}: ledger {got_value}, model {want_value}"
+            statuses = {(r.refund_id, p.lot_id): p.status for r in ledger.refunds for p in r.parts}
+            assert statuses == {(rid, p.lot_id): p.status for rid, parts in model.refunds.items() for p in parts}, (
+                "refund parts differ from the model"
+            )
+            got_debts = {
+                debt_key(d.kind, d.debt_id, d.opened_at): (
+                    d.kind,
+                    d.amount_cents,
+                    d.minutes,
+                    d.opened_at,
+                    d.notices,
+                    d.prepay_at,
+                    d.collections_at,
+                    d.status,
+                )
+                for d in ledger.debts
+            }
+            want_debts = {
+                key: (
+                    d.kind,
+                    d.amount,
+                    d.minutes,
+                    d.opened_at,
+                    tuple(d.notices),
+                    d.prepay_at,
+                    d.collections_at,
+                    "paid" if d.paid else "open",
+                )
+                for key, d in model.debts.items()
+            }
+            assert got_debts == want_debts, f"{email} debts: ledger {got_debts}, model {want_debts}"
+
+    def every_stripe_refund_matches_one_ledger_refund(self, ledgers: dict[str, CustomerLedger | None]) -> None:
+        parts = {
+            (r.refund_id, p.lot_id): p for ledger in ledgers.values() if ledger for r in ledger.refunds for p in r.parts
+        }
+        outside = [
+            e.entry_id.removeprefix("refunded-outside-")
+            for ledger in ledgers.values()
+            if ledger
+            for e in ledger.entries
+            if e.entry_id.startswith("refunded-outside-")
+        ]
+        assert len(outside) == len(set(outside)), "a dashboard refund is in the ledger twice"
+        seen: set[tuple[str, str]] = set()
+        for refund in self.standin.refunds.values():
+            metadata = refund["metadata"]
+            if metadata.get("refund_id"):
+                key = (metadata["refund_id"], metadata["lot_id"])
+                assert key not in seen, f"Stripe refunded {key} twice"
+                seen.add(key)
+                part = parts.get(key)
+                assert part is not None, f"Stripe refund {refund['id']} has no ledger refund"
+                assert part.amount_cents == refund["amount"]
+                assert part.stripe_refund_id in ("", refund["id"])
+        stripe_ids = set(self.standin.refunds)
+        for key, part in parts.items():
+            assert not part.stripe_refund_id or part.stripe_refund_id in stripe_ids, f"{key} names no Stripe refund"
+            if part.status in ("succeeded", "pending"):
+                assert key in seen, f"{key} is {part.status} in the ledger, unknown to Stripe"
+        assert set(outside) <= stripe_ids
+        for charge in self.standin.charges.values():
+            assert 0 <= charge["amount_refunded"] <= charge["amount"]
+
+    # --- the end: every event arrives, every refund is worked, reconcile is clean -------------------
+
+    def teardown(self) -> None:
+        try:
+            if sys.exc_info()[0] is None:  # the steps ran to the end (not a failure, nor hypothesis stopping early)
+                self.finish()
+                TALLY.reached.update(self.reached())
+        finally:
+            self.forget()
+
+    def reached(self) -> Counter[str]:
+        """What this history got to: for `make proof` to show that every money path was walked."""
+        accounts = self.model.values()
+        debts = [debt for account in accounts for debt in account.debts.values()]
+        ids = [set(account.sessions) for account in accounts]
+        entries = [e for email in EMAILS for e in (getattr(self.reader.customer(email), "entries", None) or [])]
+        return Counter(
+            {
+                "sessions on account": sum(1 for e in entries if e.kind == "on-account"),
+                "overage charged": sum(
+                    1 for a in accounts for *_, status in a.sessions.values() if status == "charged"
+                ),
+                "overage debts": sum(1 for debt in debts if debt.kind == "overage"),
+                "bills": sum(1 for debt in debts if debt.kind == "bill"),
+                "reminders": sum(len(debt.notices) - 1 for debt in debts),
+                "prepay again": sum(1 for debt in debts if debt.prepay_at is not None),
+                "collections": sum(1 for debt in debts if debt.collections_at is not None),
+                "debts paid": sum(1 for debt in debts if debt.paid),
+                "quotes paid": sum(1 for quote in self.quotes.values() if quote.status == "paid"),
+                "quotes expired": sum(1 for quote in self.quotes.values() if quote.status == "expired"),
+                "session ids both clients used": len(set.intersection(*ids)),
+                "refunds": sum(len(account.refunds) for account in accounts),
+                "disputes": len(self.disputes),
+            }
+        )
+
+    def forget(self) -> None:
+        if self.table:
+            dynamodb().delete_table(TableName=self.table)
+            self.table = ""
+
+    def finish(self) -> None:
+        """Every event arrives, every waiting refund is worked; then the ledger, Stripe and reconcile agree."""
+        self.crasher.arm(None)
+        listings = {e["data"]["object"]["payment_intent"]: e for e in self.events if e["type"] == "charge.refunded"}
+        for event in list(self.events):
+            # a charge.refunded delivered now lists the charge's refunds as they are now: its last one does for all
+            if event["type"] != "charge.refunded" or listings[event["data"]["object"]["payment_intent"]] is event:
+                self._deliver(event, None)
+        for checkout in self.checkouts:
+            self._deliver_payment(checkout, not checkout.event_ids, None)
+        # with every event in, reconcile finds only the refunds still waiting for the worker, and no lot amiss
+        waiting = sorted(f"{email}: refund {refund_id} " for email, refund_id in self._waiting())
+        _, found = services.reconcile(self.reader, self.plain_gateway)
+        reported = sorted(f"{d.email}: {d.what}" for d in found)
+        assert len(reported) == len(waiting), "\n".join(reported)
+        assert all(line.startswith(w) for line, w in zip(reported, waiting, strict=True)), "\n".join(reported)
+        for email, refund_id in self._waiting():
+            self._work(email, refund_id, None)
+        self.every_cent_is_accounted_for()
+        for refund in self.standin.refunds.values():
+            if refund["metadata"].get("refund_id") or refund["status"] not in ("succeeded", "pending"):
+                continue
+            account, _ = self._owner(str(refund["payment_intent"])) or (None, None)
+            assert account is not None and refund["id"] in account.outside, f"{refund['id']} not in the ledger"
+        assert all(self._heard_of_payment(pi) for pi, (_, what) in self.payments.items() if what[0] != "foreign")
+        _, found = services.reconcile(self.reader, self.plain_gateway)
+        assert found == [], "\n".join(f"{d.email}: {d.what}" for d in found)
+
+
+def debt_key(kind: str, debt_id: str, opened_at: int) -> tuple[str, str]:
+    """How the model knows a debt: an overage by its session, a bill by the day it was made."""
+    return (kind, debt_id.removeprefix("overage-")) if kind == "overage" else (kind, str(opened_at))
+
+
+def check_ledger(ledger: CustomerLedger) -> None:
+    """What holds for any ledger, model or no model: per lot and in total, nothing created or lost, nothing below
+    zero, and every unpaid amount a debt (or on account, with a billing day to come)."""
+    account = ledger.account
+    journal: dict[str, dict[str, int]] = {
+        lot.lot_id: dict.fromkeys(("paid", "used_m", "used_c", "refunded_m", "refunded_c", "done"), 0)
+        for lot in ledger.lots
+    }
+    sign = {"refund-requested": 1, "refund-failed": -1}
+    for entry in ledger.entries:
+        for share in entry.lots:
+            row = journal[share.lot_id]
+            if entry.kind == "purchase":
+                row["paid"] += share.amount_cents
+            elif entry.kind == "redemption":
+                row["used_m"] += share.minutes
+                row["used_c"] += share.amount_cents
+            elif entry.kind in sign or entry.actor == "stripe dashboard":
+                row["refunded_m"] += sign.get(entry.kind, 1) * share.minutes
+                row["refunded_c"] += sign.get(entry.kind, 1) * share.amount_cents
+    for lot in ledger.lots:
+        row = journal[lot.lot_id]
+        assert lot.remaining_minutes >= 0 and lot.remaining_cents >= 0, f"lot {lot.lot_id} below zero: {lot}"
+        assert row["paid"] == lot.amount_cents, f"lot {lot.lot_id}: purchase entry {row['paid']}"
+        assert (row["used_m"], row["used_c"]) == (lot.used_minutes, lot.consumed_cents), f"lot {lot.lot_id}: {row}"
+        assert (row["refunded_m"], row["refunded_c"]) == (lot.refunded_minutes, lot.refunded_cents), (
+            f"lot {lot.lot_id}: journal {row}, lot {lot}"
+        )
+        # payments - consumed - refunded = balance, per lot
+        assert lot.amount_cents - lot.consumed_cents - lot.refunded_cents == lot.remaining_cents
+    open_lots = [lot for lot in ledger.lots if lot.closed_at is None]
+    closed_lots = [lot for lot in ledger.lots if lot.closed_at is not None]
+    assert account.available_minutes == sum(lot.spendable_minutes for lot in open_lots)
+    assert account.available_cents == sum(lot.remaining_cents for lot in open_lots)
+    assert account.awaiting_refund_cents == sum(lot.remaining_cents for lot in closed_lots)
+    in_flight = sum(p.amount_cents for r in ledger.refunds for p in r.parts if p.status in ("requested", "pending"))
+    done = sum(p.amount_cents for r in ledger.refunds for p in r.parts if p.status == "succeeded")
+    outside = sum(e.amount_cents for e in ledger.entries if e.actor == "stripe dashboard" and e.kind == "refunded")
+    outside -= sum(
+        e.amount_cents for e in ledger.entries if e.actor == "stripe dashboard" and e.kind == "refund-failed"
+    )
+    assert account.refunding_cents == in_flight
+    assert account.refunded_cents == done + outside
+    # payments - consumed - refunded = balance, in total
+    consumed = sum(lot.consumed_cents for lot in ledger.lots)
+    assert account.paid_cents == sum(lot.amount_cents for lot in ledger.lots)
+    assert account.paid_cents - consumed - account.refunding_cents - account.refunded_cents == (
+        account.available_cents + account.awaiting_refund_cents
+    )
+    assert (account.status == "frozen") == (account.open_disputes > 0)
+    # nothing forfeited: an account holding money is in the sweep's index, so an idle balance is refunded in time
+    # (cents a lot holds with no minute to carry them, a failed dashboard refund's, go with the next full refund)
+    if account.available_cents + account.awaiting_refund_cents > 0:
+        assert account.refund_due_at is not None, f"{account.email} holds money the sweep will never see"
+    # no balance below zero: a trusted client's time on account is owed, not a negative balance
+    amounts = {
+        "available minutes": account.available_minutes,
+        "available cents": account.available_cents,
+        "awaiting refund": account.awaiting_refund_cents,
+        "refunding": account.refunding_cents,
+        "refunded": account.refunded_cents,
+        "owed": account.owed_cents,
+        "billed": account.billed_cents,
+        "unbilled": account.on_account_cents - account.billed_cents,
+        "debts in collections": account.collections_debts,
+    }
+    assert all(value >= 0 for value in amounts.values()), f"{account.email} below zero: {amounts}"
+    assert account.credit_left_minutes == account.trust_limit_minutes - account.on_account_minutes
+    # every unpaid amount is a debt: an overage not charged, a bill; time on account not billed yet has a billing day
+    open_debts = [d for d in ledger.debts if d.status == "open"]
+    assert account.owed_cents == sum(d.amount_cents for d in open_debts if d.kind == "overage"), "owed is no debt"
+    billed = [d for d in open_debts if d.kind == "bill"]
+    assert (account.billed_minutes, account.billed_cents) == (
+        sum(d.minutes for d in billed),
+        sum(d.amount_cents for d in billed),
+    ), f"{account.email}: billed time that is no open bill"
+    if account.on_account_cents > account.billed_cents:
+        assert account.next_bill_at is not None, f"{account.email} has time on account that is never billed"
+    assert account.collections_debts == sum(1 for d in open_debts if d.collections_at is not None)
