@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from model import invariants
 from model import machine as model_machine
 from model.machine import EMAILS, LedgerMachine, SessionSent
 from model.world import World, open_world
@@ -206,7 +207,7 @@ def test_a_checkout_in_another_currency_is_not_booked_as_shop_cents(
 def test_a_lost_dispute_takes_its_money_out_of_the_ledger(
     machine: LedgerMachine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(model_machine, "CHARGEBACKS_IN_LEDGER", True)
+    monkeypatch.setattr(invariants, "CHARGEBACKS_IN_LEDGER", True)
     machine.opening("block-60", "block-30", "4242424242424242")
     pi = machine._disputable()[0]
     machine.dispute_opens(Choices(pi), True, None)

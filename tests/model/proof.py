@@ -78,7 +78,7 @@ def main() -> int:
                 f"{time.monotonic() - clock:.0f} s",
                 flush=True,
             )
-            if not queue and TALLY.steps < TARGET:  # histories cut short: one seed more
+            if not queue and TALLY.steps < TARGET and not breaks:  # histories cut short: one seed more
                 queue.append(number + 1)
     wall = time.monotonic() - started
     print(f"\nsteps run: {TALLY.steps} (asked for {TARGET} at least)")

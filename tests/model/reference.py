@@ -150,6 +150,11 @@ class MAccount:
     billed_c: int = 0
     next_bill: int | None = None
     debts: dict[tuple[str, str], MDebt] = field(default_factory=dict)  # (overage, session id) | (bill, opened at)
+    trusted_ever: bool = False  # trusting a client opens their account, lots or none
+
+    @property
+    def opened(self) -> bool:
+        return bool(self.lots) or self.trusted_ever
 
     def fifo(self) -> list[MLot]:
         return sorted(self.lots.values(), key=lambda lot: (lot.created_at, lot.lot_id))
@@ -219,7 +224,7 @@ def plan_session(account: MAccount, minutes: int, charge_overage: bool) -> dict[
     charges the saved card, a block account only when the technician asks, else the session is refused. No session
     runs on a frozen account, nor while a debt is in collections.
     """
-    if not account.lots:
+    if not account.opened:
         return Refused("unknown_customer")
     billed = bill_minutes(minutes, INCREMENT, SESSION_MINIMUM)
     covered = min(billed, account.available[0])
@@ -271,7 +276,7 @@ def set_trust(account: MAccount, limit: int, at: int) -> None:
     """
     if limit == 0 and account.trust_limit == 0:
         raise Refused("not_trusted")
-    account.trust_limit = limit
+    account.trust_limit, account.trusted_ever = limit, True
     if limit > 0 or account.on_account_c > account.billed_c:
         account.next_bill = account.next_bill or next_billing_day(at)
     else:
