@@ -135,7 +135,7 @@ class DisputeWrites(PlaybookWrites):
                     pk,
                     debt_sk(waived.debt_id),
                     "SET #status = :waived, paid_at = :at REMOVE chore, chore_at",
-                    {":waived": "waived", ":at": after.closed_at or after.opened_at, ":open": "open"},
+                    {":waived": "waived", ":at": change.at, ":open": "open"},
                     "#status = :open",
                 )
             )
@@ -163,7 +163,7 @@ class DisputeWrites(PlaybookWrites):
             values[":frozen"] = "frozen"
         if move.available_minutes > 0 or move.awaiting_refund_cents > 0:  # money back: due for the sweep again
             sets.append("due_shard = :shard, refund_due_at = if_not_exists(refund_due_at, :now)")
-            values |= {":shard": DUE_SHARD, ":now": change.after.closed_at or change.after.opened_at}
+            values |= {":shard": DUE_SHARD, ":now": change.at}
         if sets:
             expression = f"SET {', '.join(sets)} {expression}"
         return self._update(customer_pk(change.after.email), ACCOUNT_SK, expression, values, "attribute_exists(pk)")

@@ -151,6 +151,7 @@ class DisputeChange:
     account: AccountMove = AccountMove()
     debt_opened: int = 0  # cents: a debt of kind "dispute" opens for them
     debt_waived: bool = False  # funds reinstated: the dispute's debt, if still open, is waived
+    at: int = 0  # when the event was made: money given back is due for the sweep from then
 
 
 def apply_fact(
@@ -205,7 +206,7 @@ def apply_fact(
     if d == dispute:
         return None
     d = replace(d, version=dispute.version + 1)
-    return DisputeChange(dispute, d, tuple(facts), lot, lot_after, cancelled, move, debt_opened, debt_waived)
+    return DisputeChange(dispute, d, tuple(facts), lot, lot_after, cancelled, move, debt_opened, debt_waived, at)
 
 
 def _take(d: Dispute, lot: Lot, waiting: tuple[WaitingPart, ...]) -> tuple[Lot, Withdrawal]:

@@ -50,6 +50,7 @@ def dispute_changed(
         if change is None:
             break
         entries = [_entry(change, fact_, at) for fact_ in change.facts]
+        entries += [_cancelled_entry(part, lot_id, at) for part in change.cancelled]
         debt = _debt(change, at) if change.debt_opened else None
         waived = next((d for d in ledger.debts if d.debt_id == f"dispute-{dispute_id}"), None)
         statuses = _refund_statuses(ledger, change)
@@ -126,6 +127,20 @@ def _entry(change: DisputeChange, fact: DisputeFact, at: int) -> JournalEntry:
         cents,
         describe(d, fact),
         (LotShare(d.lot_id, minutes, cents),) if cents else (),
+    )
+
+
+def _cancelled_entry(part: WaitingPart, lot_id: str, at: int) -> JournalEntry:
+    """A refund set aside for a disputed lot can never be sent: its money is back on the lot (and then the bank's)."""
+    return JournalEntry(
+        f"refund-failed-{part.refund_id}-{lot_id}",
+        "refund-failed",
+        at,
+        "stripe",
+        part.minutes,
+        part.amount_cents,
+        f"the refund of {format_cents(part.amount_cents)} was cancelled: the payment is disputed with the bank",
+        (LotShare(lot_id, part.minutes, part.amount_cents),),
     )
 
 

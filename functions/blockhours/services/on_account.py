@@ -33,6 +33,8 @@ def set_trust(
         seen = store.account(email)
         if limit_minutes == 0 and (seen is None or seen.trust_limit_minutes == 0):
             raise ShopError("not_trusted", f"{email} already prepays: there is no limit on account to end", 409)
+        if seen is not None and 0 < limit_minutes == seen.trust_limit_minutes:
+            return seen  # already so: this request retried after its write, or the same limit given again
         note = (
             f"may pay afterwards, down to {format_minutes(-limit_minutes)}; billed {catalog.on_account.bill_every}"
             if limit_minutes

@@ -126,6 +126,10 @@ def redeem(
                 return _replay(catalog, store, gateway, done, request)
             account = account or store.account(email)
             plan = _on_account_or_refuse(catalog, lots, request, account, short)
+        else:
+            if plan.overage_minutes:  # a card would pay the rest: a trusted client's time goes on account first
+                account = account or store.account(email)
+                plan = _on_account_first(catalog, lots, request, account, plan)
         record = _session_record(request, email, plan, at)
         if plan.on_account_minutes and account is not None:
             owed = account.on_account_minutes + plan.on_account_minutes
@@ -148,6 +152,15 @@ def _known_account(store: LedgerStore, email: str) -> Account:
     if account is None:
         raise ShopError("unknown_customer", f"{email} has not bought any time yet; nothing to redeem", 404)
     return account
+
+
+def _on_account_first(
+    catalog: Catalog, lots: list[Lot], request: SessionRequest, account: Account | None, plan: SessionPlan
+) -> SessionPlan:
+    """Beyond the balance of a deposit (or with --charge-overage): within a trusted client's limit, on account."""
+    if account is None or account.trust_limit_minutes <= 0:
+        return plan
+    return plan_session(lots, request.minutes, _rules(catalog), request.charge_overage, account.credit_left_minutes)
 
 
 def _on_account_or_refuse(
