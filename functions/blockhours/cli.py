@@ -6,6 +6,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.console import Console
@@ -189,6 +190,19 @@ def release(
         + (f" ({format_cents(owed)} still owed: see `blockhours debts`)" if owed else ""),
         highlight=False,
     )
+
+
+@app.command()
+def waive(
+    email: str,
+    debt_id: str,
+    tech: Annotated[str, typer.Option("--tech", help="Who waives it.")] = "staff",
+    api: ApiOption = None,
+) -> None:
+    """Waive what a lost dispute left owed (the debt id from `blockhours debts`)."""
+    path = StaffClient.customer_path(email, f"/debts/{quote(debt_id, safe='')}/waive")
+    ledger = _call(api, "POST", path, {"technician": tech})
+    out.print(f"{ledger['account']['email']}: debt {debt_id} waived", highlight=False)
 
 
 @app.command()

@@ -122,6 +122,11 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         "the customer's ledger after the hold of a lost dispute is lifted (sessions and refunds may run again)",
         _BODY | _STAFF | {400: f"{_BODY[400]}; {_IN_PATH}", 404: _CUSTOMER[404], 409: "`not_on_hold`"},
     ),
+    ("POST", "/api/customers/{email}/debts/{debt_id}/waive"): Answers(
+        200,
+        "the customer's ledger after what a lost dispute left owed is waived",
+        _BODY | _STAFF | {400: f"{_BODY[400]}; {_IN_PATH}", 404: "`unknown_debt`", 409: "`debt_closed`"},
+    ),
     ("POST", "/api/customers/{email}/refund"): Answers(
         202,
         "the refund is set aside and queued for the card(s): the refund, its parts, `amount_cents`, `minutes`",

@@ -143,3 +143,8 @@ def test_release_says_plainly_when_there_is_no_hold(dev: DevStack, client: str) 
     assert done.returncode == 1
     assert "not on hold for a lost dispute" in done.stdout + done.stderr
     assert len((done.stdout + done.stderr).strip().splitlines()) == 1
+
+
+def test_waive_names_what_it_cannot_find(dev: DevStack, client: str) -> None:
+    done = cli(dev, "waive", client, "dispute-dp_none")
+    assert done.returncode == 1 and "no debt dispute-dp_none from a lost dispute" in done.stdout + done.stderr

@@ -38,6 +38,7 @@ STAFF_ROUTES = {
     ("GET", "/api/customers/{email}"),
     ("POST", "/api/customers/{email}/settle"),
     ("POST", "/api/customers/{email}/release"),
+    ("POST", "/api/customers/{email}/debts/{debt_id}/waive"),
     ("POST", "/api/customers/{email}/refund"),
     ("POST", "/api/sessions"),
     ("GET", "/api/reports/liability"),

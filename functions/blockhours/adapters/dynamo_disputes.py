@@ -186,6 +186,23 @@ class DisputeWrites(PlaybookWrites):
         ]
         return not self._transact(items)
 
+    def waive_debt(self, debt: Debt, entry: JournalEntry) -> bool:
+        """The shop gives up what a lost dispute left owed; False if the debt is no longer open."""
+        pk = customer_pk(debt.email)
+        return not self._transact(
+            [
+                self._update(
+                    pk,
+                    debt_sk(debt.debt_id),
+                    "SET #status = :waived, paid_at = :at REMOVE chore, chore_at",
+                    {":waived": "waived", ":at": entry.at, ":open": "open"},
+                    "#status = :open",
+                ),
+                self._put(pk, entry_sk(entry), entry_values(entry)),
+                self._update(pk, ACCOUNT_SK, "ADD owed_cents :minus", {":minus": -debt.amount_cents}),
+            ]
+        )
+
     def release_hold(self, email: str, entry: JournalEntry) -> bool:
         """Staff release an account held after a lost dispute; False if it was not on hold."""
         pk = customer_pk(email)

@@ -117,6 +117,14 @@ def release(email: str, body: Annotated[SettleBody, Body()]) -> Response[str]:
     return json_response(200, _ledger_body(ledger))
 
 
+@app.post("/api/customers/<email>/debts/<debt_id>/waive")
+def waive(email: str, debt_id: str, body: Annotated[SettleBody, Body()]) -> Response[str]:
+    """The shop gives up what a lost dispute left owed."""
+    require_staff(app)
+    ledger = services.waive(wiring.ledger(), _path_email(email), unquote(debt_id), body.technician, int(time.time()))
+    return json_response(200, _ledger_body(ledger))
+
+
 class StaffRefundBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

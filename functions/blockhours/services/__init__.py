@@ -1,7 +1,7 @@
 """Use cases: each reads what it needs, asks the domain what should happen, and commits one unit of work."""
 
 from .debts import DunningReport, chase_debts, record_debt_payment
-from .disputes import dispute_changed, release
+from .disputes import dispute_changed, release, waive
 from .errors import ShopError
 from .on_account import BillingReport, bill_on_account, set_trust
 from .parked import apply_parked, payment_event
@@ -43,4 +43,5 @@ __all__ = [
     "stripe_refund_changed",
     "stuck_refunds",
     "sweep",
+    "waive",
 ]

@@ -94,6 +94,26 @@ def release(store: LedgerStore, email: str, actor: str, at: int) -> CustomerLedg
     return found
 
 
+def waive(store: LedgerStore, email: str, debt_id: str, actor: str, at: int) -> CustomerLedger:
+    """Staff waive what a lost dispute left owed (time already used): the client owes it no more."""
+    email = client_email(email)
+    debt = store.debt(email, debt_id)
+    if debt is None or debt.kind != "dispute":
+        raise ShopError(
+            "unknown_debt",
+            f"{email} has no debt {debt_id} from a lost dispute (see `blockhours debts`; other debts are paid by link)",
+            404,
+        )
+    if debt.status != "open":
+        raise ShopError("debt_closed", f"debt {debt_id} is already {debt.status}", 409)
+    note = f"{format_cents(debt.amount_cents)} owed after a lost dispute waived by the shop"
+    entry = JournalEntry(f"waived-{debt_id}", "payment", at, actor, 0, debt.amount_cents, note)
+    store.waive_debt(debt, entry)
+    found = store.customer(email)
+    assert found is not None
+    return found
+
+
 def _waiting(ledger: CustomerLedger, lot_id: str) -> tuple[WaitingPart, ...]:
     """Refund parts for the lot set aside and not yet sent to Stripe: it refuses them once the charge is disputed."""
     return tuple(
