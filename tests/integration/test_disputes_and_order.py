@@ -6,30 +6,17 @@ from __future__ import annotations
 import copy
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
+from test_refund_events import ledger, wait_for
 
 from blockhours.local import LocalStack
 from blockhours.standin import StripeStandIn
 from stripe_events import FIXTURES, event, signed
 
 DECLINED = "4000000000000341"
-
-
-def ledger(stack: LocalStack, email: str) -> dict[str, Any]:
-    return requests.get(f"{stack.url}/api/customers/{email}", timeout=10).json()  # type: ignore[no-any-return]
-
-
-def wait_for(check: Callable[[], bool], what: str, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"waited {seconds} s for {what}")
 
 
 def open_checkout(stack: LocalStack, sku: str = "block-60", email: str = "") -> tuple[str, str]:
