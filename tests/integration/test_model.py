@@ -229,3 +229,18 @@ def test_a_lost_dispute_takes_its_money_out_of_the_ledger(machine: LedgerMachine
     machine.dispute_closes(Choices(pi), False, True, None)
     machine.every_cent_is_accounted_for()
     machine.teardown()
+
+
+def test_a_debt_paid_by_link_after_a_refund_set_it_off_is_reported_not_lost(machine: LedgerMachine) -> None:
+    """The make proof run found it: the client pays the overage's link, its event is late, and meanwhile a refund
+    pays the same debt from the balance. The late payment is not booked twice: the shop is told to refund it."""
+    machine.opening("deposit", "block-30", "4000000000000341")  # the deposit's card declines later charges
+    machine.redeem(SessionSent("ana@example.com", 90, False, False), None)  # 30 minutes past the deposit: owed
+    machine.pay("ana@example.com", "block-60", "4242424242424242", True, None)
+    (key,) = machine.model["ana@example.com"].open_debts()
+    machine.pay_debt(Choices(("ana@example.com", key), False), None)  # paid at Stripe; the event waits
+    machine.request_refund("ana@example.com", None, "client", None)  # the debt is set off from the balance first
+    assert machine.model["ana@example.com"].debts[key].paid_by == "balance"
+    machine._deliver(machine.events[-1], None)  # the link's payment arrives: not booked a second time
+    machine.every_cent_is_accounted_for()
+    machine.teardown()

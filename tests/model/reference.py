@@ -89,6 +89,7 @@ class MDebt:
     collections_at: int | None = None
     prepay_at: int | None = None
     paid: bool = False
+    paid_by: str = ""  # link | balance (set off before a refund) | bank (a dispute's debt, funds reinstated)
 
     def schedule(self) -> list[tuple[int, str]]:
         steps = [(self.opened_at + days * DAY_SECONDS, "remind") for days in REMINDER_DAYS]
@@ -336,12 +337,12 @@ def chase(account: MAccount, at: int) -> None:
                 debt.collections_at = at
 
 
-def pay_debt(account: MAccount, key: tuple[str, str]) -> bool:
+def pay_debt(account: MAccount, key: tuple[str, str], by: str = "link") -> bool:
     """A pay link paid: the debt is cleared once; a bill's time on account is paid, an overage is no longer owed."""
     debt = account.debts[key]
     if debt.paid:
         return False
-    debt.paid = True
+    debt.paid, debt.paid_by = True, by
     if debt.kind == "dispute":
         return True
     if debt.kind == "bill":
@@ -475,7 +476,7 @@ def reinstate(account: MAccount, lot: MLot, dispute_id: str, d: MDispute, at: in
     lot.back_c -= d.taken_c
     debt = account.debts.get(("dispute", dispute_id))
     if debt is not None and not debt.paid:
-        debt.paid = True  # waived: the bank paid it back
+        debt.paid, debt.paid_by = True, "bank"  # waived: the bank paid it back
     if account.due is None and ((not lot.closed and d.taken_m > 0) or (lot.closed and d.taken_c > 0)):
         account.due = at
 
@@ -504,4 +505,4 @@ def set_off(account: MAccount) -> None:
             lot.used_m += minutes
             lot.consumed_c += cents
             need -= cents
-        pay_debt(account, key)
+        pay_debt(account, key, "balance")

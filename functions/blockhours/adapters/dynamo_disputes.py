@@ -134,8 +134,8 @@ class DisputeWrites(PlaybookWrites):
                 self._update(
                     pk,
                     debt_sk(waived.debt_id),
-                    "SET #status = :waived, paid_at = :at REMOVE chore, chore_at",
-                    {":waived": "waived", ":at": change.at, ":open": "open"},
+                    "SET #status = :waived, paid_at = :at, settled_by = :by REMOVE chore, chore_at",
+                    {":waived": "waived", ":at": change.at, ":open": "open", ":by": "bank"},
                     "#status = :open",
                 )
             )
@@ -194,8 +194,8 @@ class DisputeWrites(PlaybookWrites):
                 self._update(
                     pk,
                     debt_sk(debt.debt_id),
-                    "SET #status = :waived, paid_at = :at REMOVE chore, chore_at",
-                    {":waived": "waived", ":at": entry.at, ":open": "open"},
+                    "SET #status = :waived, paid_at = :at, settled_by = :by REMOVE chore, chore_at",
+                    {":waived": "waived", ":at": entry.at, ":open": "open", ":by": "waived"},
                     "#status = :open",
                 ),
                 self._put(pk, entry_sk(entry), entry_values(entry)),

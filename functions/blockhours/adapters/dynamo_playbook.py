@@ -243,9 +243,9 @@ class PlaybookWrites(DynamoTable):
             )
         return not self._transact(items)
 
-    def pay_debt(self, debt: Debt, entry: JournalEntry) -> bool:
+    def pay_debt(self, debt: Debt, entry: JournalEntry, settled_by: str = "") -> bool:
         """A debt paid: the schedule stops, the collections mark goes, the account is square. Once."""
-        return not self._transact(self._debt_paid_items(debt, entry))
+        return not self._transact(self._debt_paid_items(debt, entry, settled_by=settled_by))
 
     def pay_debt_from_balance(self, set_off: SetOff, lots_before: list[Lot], entry: JournalEntry) -> bool:
         """A debt paid from the client's balance: the lots it drew on, the debt and the account, at once.
@@ -280,11 +280,16 @@ class PlaybookWrites(DynamoTable):
             "available_cents": -set_off.spendable_cents,
             "awaiting_refund_cents": -set_off.awaiting_cents,
         }
-        paid = self._debt_paid_items(set_off.debt, entry, spend, "#status = :active")  # never on a frozen account
+        paid = self._debt_paid_items(set_off.debt, entry, spend, "#status = :active", "balance")  # never when frozen
         return not self._transact([*lot_items, *paid])
 
     def _debt_paid_items(
-        self, debt: Debt, entry: JournalEntry, also_add: dict[str, int] | None = None, account_condition: str = ""
+        self,
+        debt: Debt,
+        entry: JournalEntry,
+        also_add: dict[str, int] | None = None,
+        account_condition: str = "",
+        settled_by: str = "",
     ) -> list[dict[str, Any]]:
         pk = customer_pk(debt.email)
         was_collections = debt.collections_at is not None
@@ -292,8 +297,8 @@ class PlaybookWrites(DynamoTable):
             self._update(
                 pk,
                 debt_sk(debt.debt_id),
-                "SET #status = :paid, paid_at = :at REMOVE chore, chore_at",
-                {":paid": "paid", ":at": entry.at, ":open": "open"},
+                "SET #status = :paid, paid_at = :at, settled_by = :by REMOVE chore, chore_at",
+                {":paid": "paid", ":at": entry.at, ":open": "open", ":by": settled_by},
                 "#status = :open AND "
                 + ("attribute_exists" if was_collections else "attribute_not_exists")
                 + "(collections_at)",

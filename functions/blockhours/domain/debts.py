@@ -38,6 +38,7 @@ class Debt:
     collections_at: int | None = None
     prepay_at: int | None = None  # a bill: when its client was moved back to prepaying
     paid_at: int | None = None
+    settled_by: str = ""  # the PaymentIntent that paid it, or "balance" (set off), "waived", "bank" (reinstated)
 
     def __post_init__(self) -> None:
         if self.amount_cents <= 0:

@@ -118,7 +118,18 @@ def record_debt_payment(
         if debt is None:
             return "ignored"
         if debt.status != "open":
-            return "duplicate"
+            if debt.settled_by in ("", paid.payment_intent):  # this payment, delivered again
+                return "duplicate"
+            why = (
+                f"debt {debt_id} was already settled ({debt.settled_by}) when this payment for it came: "
+                "refund it to the client"
+            )
+            store.report_unknown_payment(
+                UnbookedPayment(
+                    paid.checkout_id, email, paid.payment_intent, paid.amount_cents, paid.currency, paid.at, why
+                )
+            )
+            return "not_ours"
         if paid.amount_cents < debt.amount_cents:
             return "ignored"
         entry = JournalEntry(
@@ -130,6 +141,6 @@ def record_debt_payment(
             debt.amount_cents,
             f"{debt.description}: paid through the payment link",
         )
-        if store.pay_debt(debt, entry):
+        if store.pay_debt(debt, entry, paid.payment_intent or "link"):
             return "credited"
     raise ShopError("busy", f"{email}'s debt {debt_id} kept changing while its payment was recorded; retry", 409)
