@@ -1027,7 +1027,9 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
                 ),
                 "overage debts": sum(1 for debt in debts if debt.kind == "overage"),
                 "bills": sum(1 for debt in debts if debt.kind == "bill"),
-                "reminders": sum(len(debt.notices) - 1 for debt in debts),
+                "reminders": sum(max(len(debt.notices) - 1, 0) for debt in debts),  # a dispute's debt sends none
+                "lost disputes": sum(1 for a in self.model.values() for d in a.disputes.values() if d.status == "lost"),
+                "debts set off": sum(1 for debt in debts if debt.paid_by == "balance"),
                 "prepay again": sum(1 for debt in debts if debt.prepay_at is not None),
                 "collections": sum(1 for debt in debts if debt.collections_at is not None),
                 "debts paid": sum(1 for debt in debts if debt.paid),
