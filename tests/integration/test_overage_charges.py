@@ -182,3 +182,25 @@ def assert_owed_with_dunning(stack: LocalStack, email: str, session_id: str, cen
     assert (debt["debt_id"], debt["amount_cents"], debt["status"]) == (f"overage-{session_id}", cents, "open")
     assert debt["pay_url"] and debt["notices"], "a notice now, reminders on the schedule"
     assert requests.get(debt["pay_url"], allow_redirects=False, timeout=10).status_code == 303, "the link opens"
+
+
+def test_an_overage_stripe_could_not_be_asked_for_is_finished_by_the_daily_run(
+    stack: LocalStack, standin: StripeStandIn
+) -> None:
+    """Nobody sends the session again: the next daily run charges it, so no overage stays pending for good."""
+    email = new_email()
+    buy(stack, email, "deposit")
+    standin.outage = True
+    try:
+        assert redeem(stack, email, 90, "outage-2").json()["error"] == "overage_pending"
+        still_down = requests.post(f"{stack.url}/_local/sweep", timeout=60)  # Stripe still out: kept for tomorrow
+        assert still_down.status_code == 200, still_down.text
+    finally:
+        standin.outage = False
+    assert [s for s in ledger(stack, email)["entries"] if s["kind"] == "payment"] == []
+
+    assert requests.post(f"{stack.url}/_local/sweep", timeout=60).status_code == 200
+    assert len(overage_charges(standin, email, "outage-2")) == 1
+    again = redeem(stack, email, 90, "outage-2")  # the technician's resend, late, changes nothing
+    assert again.status_code == 200 and again.json()["overage_status"] == "charged"
+    assert len(overage_charges(standin, email, "outage-2")) == 1

@@ -13,6 +13,7 @@ from ..ports import CheckoutOrder, Credit, UnbookedPayment
 from .dynamo_disputes import DisputeWrites
 from .dynamo_items import (
     ACCOUNT_SK,
+    CHORE_OVERAGE,
     DUE_SHARD,
     account_from,
     customer_pk,
@@ -196,7 +197,10 @@ class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites):
         was read (another session, a refund) or the account is not active; read again and re-plan.
         """
         pk = customer_pk(record.email)
-        items = [self._put(pk, session_sk(record.session_id), session_values(record))]
+        values = session_values(record)
+        if record.overage_status == "pending":  # in the chores index until charged or owed, so it cannot stay pending
+            values |= {"chore": CHORE_OVERAGE, "chore_at": record.at}
+        items = [self._put(pk, session_sk(record.session_id), values)]
         items += [self._put(pk, entry_sk(entry), entry_values(entry)) for entry in entries]
         before = {lot.lot_id: lot for lot in lots_before}
         for lot in lots_after:
@@ -273,7 +277,8 @@ class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites):
             self._update(
                 pk,
                 session_sk(record.session_id),
-                "SET overage_status = :status, payment_intent = :pi, pay_url = :url, overage_problem = :problem",
+                "SET overage_status = :status, payment_intent = :pi, pay_url = :url, overage_problem = :problem "
+                "REMOVE chore, chore_at",
                 {
                     ":status": record.overage_status,
                     ":pi": record.payment_intent or "",
@@ -293,6 +298,15 @@ class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites):
         return not self._transact(items)
 
     # --- reads ----------------------------------------------------------------------------------
+
+    def pending_overages(self, until: int) -> list[SessionRecord]:
+        """Sessions whose overage is still pending (Stripe was out of reach), from the sparse `chores` index."""
+        rows = self._query(
+            IndexName="chores",
+            KeyConditionExpression="chore = :overage AND chore_at <= :until",
+            ExpressionAttributeValues={":overage": {"S": CHORE_OVERAGE}, ":until": {"N": str(until)}},
+        )
+        return [session_from(row) for row in rows]
 
     def lots(self, email: str) -> list[Lot]:
         rows = self._query(

@@ -20,6 +20,7 @@ DUE_SHARD = "DUE"
 QUOTES_PK = "QUOTES"  # every quote in one partition: a shop sends a few a day, and lists them newest first
 CHORE_DEBT = "DEBT"  # in the `chores` index: an open debt, at its next dunning step
 CHORE_BILL = "BILL"  # a trusted account, at its next billing day
+CHORE_OVERAGE = "OVERAGE"  # a session whose overage Stripe could not be asked for yet: the daily run finishes it
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 

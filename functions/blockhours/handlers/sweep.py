@@ -1,7 +1,9 @@
-"""The daily run (EventBridge Scheduler): stale-balance warnings and refunds, bills on account, dunning."""
+"""The daily run (EventBridge Scheduler): stale-balance warnings and refunds, bills on account, overages Stripe
+could not be asked for yet, dunning."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -19,10 +21,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = int(event["now"]) if event.get("source") == "local" and event.get("now") else None  # the local clock
     report = services.sweep(catalog, store, wiring.mailer().send, site, now=now)
     bills = services.bill_on_account(catalog, store, wiring.gateway(), site, now=now)
+    overages = services.finish_pending_overages(
+        catalog, store, wiring.gateway, now if now is not None else int(time.time())
+    )
     dunning = services.chase_debts(catalog, store, now=now)
     metrics.add_metric(name="StaleRefunds", unit=MetricUnit.Count, value=len(report.refunded))
     metrics.add_metric(name="BillsSent", unit=MetricUnit.Count, value=len(bills.billed))
     metrics.add_metric(name="DebtsInCollections", unit=MetricUnit.Count, value=len(dunning.collections))
-    done = asdict(report) | {"billing": asdict(bills), "dunning": asdict(dunning)}
+    done = asdict(report) | {"billing": asdict(bills), "overages finished": overages, "dunning": asdict(dunning)}
     logger.info("daily run done", extra=done)
     return done

@@ -4,6 +4,7 @@ from .debts import DunningReport, chase_debts, record_debt_payment
 from .disputes import dispute_changed, release, waive
 from .errors import ShopError
 from .on_account import BillingReport, bill_on_account, set_trust
+from .overage import finish_pending_overages
 from .parked import apply_parked, payment_event
 from .purchases import CheckoutRequest, customer_ledger, record_payment, start_checkout
 from .quotes import QuoteRequest, quote_expired, recent_quotes, send_quote
@@ -26,6 +27,7 @@ __all__ = [
     "chase_debts",
     "customer_ledger",
     "dispute_changed",
+    "finish_pending_overages",
     "payment_event",
     "process_refund",
     "quote_expired",
