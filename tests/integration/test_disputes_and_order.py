@@ -286,3 +286,17 @@ def test_a_balance_smaller_than_the_debt_goes_nowhere(stack: LocalStack, standin
     assert "nothing goes back to the card" in refused.json()["message"]
     after = ledger(stack, email)
     assert after["account"]["available_cents"] == 6900 - 3450 and after["refunds"] == []
+
+
+def test_a_debt_waived_before_the_bank_gives_the_money_back_is_not_taken_off_twice(
+    stack: LocalStack, standin: StripeStandIn
+) -> None:
+    email, pi = buy(stack, standin)
+    assert session(stack, email, 15).status_code == 200
+    post(stack, dispute_event("charge.dispute.funds_withdrawn", pi, "needs_response"))
+    (debt,) = ledger(stack, email)["debts"]
+    path = f"{stack.url}/api/customers/{email}/debts/{debt['debt_id']}/waive"
+    assert requests.post(path, json={}, timeout=10).status_code == 200
+    post(stack, dispute_event("charge.dispute.closed", pi, "won"))
+    account = ledger(stack, email)["account"]
+    assert (account["owed_cents"], account["available_cents"], account["status"]) == (0, 9675, "active")

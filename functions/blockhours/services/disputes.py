@@ -55,6 +55,10 @@ def dispute_changed(
         waived = next((d for d in ledger.debts if d.debt_id == f"dispute-{dispute_id}"), None)
         statuses = _refund_statuses(ledger, change)
         waive = waived if change.debt_waived and waived is not None and waived.status == "open" else None
+        if change.debt_waived and waive is None:  # settled already (waived by staff, set off): owed once, not twice
+            change = replace(
+                change, account=replace(change.account, owed_cents=change.account.owed_cents + change.after.owed_cents)
+            )
         if store.commit_dispute(change, stored is not None, entries, statuses, debt, waive):
             outcome = "recorded"
             break
