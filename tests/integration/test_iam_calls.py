@@ -1,0 +1,70 @@
+"""The DynamoDB calls a function's code really makes are granted to that function's role in template.yaml.
+
+moto does not check IAM, so a call no role allows passes every local test and fails only in AWS; here the
+calls are recorded through botocore's hooks and checked against the template's grants on the table.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from blockhours import catalog, services
+from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.adapters.stripe_gateway import StripeGateway
+from blockhours.config import StripeSettings
+from blockhours.domain.ledger import Payment
+from blockhours.standin.payments import paid_intent
+from blockhours.template import function_statements, load_template
+from conftest import CallCounter, ServedStandIn
+from stripe_events import opened_payment
+
+CATALOG = catalog.load()
+TEMPLATE = load_template()
+# A transaction is authorised item by item: each Put, Update or ConditionCheck needs its own action.
+TRANSACTION = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+
+
+def granted_on_table(function: str) -> set[str]:
+    return {
+        action
+        for statement in function_statements(function, TEMPLATE)
+        if statement.get("Resource") == {"Fn::GetAtt": ["LedgerTable", "Arn"]}
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+
+
+def needed(calls: list[str]) -> set[str]:
+    actions: set[str] = set()
+    for call in calls:
+        actions |= TRANSACTION if call == "TransactWriteItems" else {f"dynamodb:{call}"}
+    return actions
+
+
+def gateway(served: ServedStandIn) -> StripeGateway:
+    return StripeGateway(StripeSettings(api_key="sk_test_iam", webhook_secret="whsec_iam", api_base=served.url))
+
+
+def test_opening_a_checkout_may_record_its_order(
+    ledger: DynamoLedger, dynamodb_calls: CallCounter, stripe_standin: ServedStandIn
+) -> None:
+    request = services.CheckoutRequest("block-60", "iam@example.com", CATALOG.terms.version, True, "order-iam-1")
+    services.start_checkout(CATALOG, ledger, gateway(stripe_standin), request, "https://shop.example")
+    assert needed(dynamodb_calls.calls) <= granted_on_table("CheckoutFunction"), dynamodb_calls.calls
+
+
+def test_the_refund_worker_may_read_a_refund_and_its_account_at_once(
+    ledger: DynamoLedger, dynamodb_calls: CallCounter, stripe_standin: ServedStandIn
+) -> None:
+    email = f"iam-{secrets.token_hex(3)}@example.com"
+    pi = paid_intent(stripe_standin.standin, 12900)
+    paid = Payment(
+        f"cs_test_{secrets.token_hex(6)}", pi, None, email, "block-60", "block", 60, 12900, "usd", "v", int(time.time())
+    )
+    services.record_payment(CATALOG, ledger, "evt_iam", opened_payment(ledger, paid))
+    record = services.request_refund(CATALOG, ledger, email, "client", "client")
+    dynamodb_calls.calls.clear()
+    done: Any = services.process_refund(ledger, gateway(stripe_standin), email, record.refund_id)
+    assert done is not None and done.status == "succeeded"
+    assert needed(dynamodb_calls.calls) <= granted_on_table("RefundWorkerFunction"), dynamodb_calls.calls
