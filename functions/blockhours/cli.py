@@ -299,11 +299,14 @@ def sweep(
 def dev(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
     site: Annotated[bool, typer.Option(help="Build and serve the storefront.")] = True,
+    stripe_latency_ms: Annotated[
+        int, typer.Option(min=0, max=60_000, help="How long each call to the Stripe stand-in takes, in ms.")
+    ] = 0,
 ) -> None:
     """Run the whole stack on this machine: embedded AWS, the API, the shop, and Stripe's stand-in."""
     from .local import LocalStack
 
-    stack = LocalStack(port=port, with_site=site, print_mail=True)
+    stack = LocalStack(port=port, with_site=site, print_mail=True, stripe_latency_ms=stripe_latency_ms)
     try:
         stack.start()
     except OSError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import logging
 import os
@@ -17,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import boto3
 from werkzeug.exceptions import NotFound
@@ -28,32 +27,19 @@ from werkzeug.wrappers import Request, Response
 
 from . import catalog, template, wiring
 from .embedded_aws import EmbeddedAWS
-from .local_streams import QueuePump, StreamPump, sent_mail
+from .local_lambda import LocalContext, LocalLambda, resolve
+from .local_streams import AsyncInvocations, Destinations, QueuePump, StreamPump, sent_mail
 from .standin import StripeStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = ("127.", "::1", "localhost")
 MAX_BODY_BYTES = 1_000_000
 STAFF_ARN = "arn:aws:iam::000000000000:user/local-staff"
-
-
-@dataclass
-class LocalContext:
-    """The parts of a Lambda context that our handlers and Powertools read."""
-
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    log_group_name: str = "/aws/lambda/local"
-    log_stream_name: str = "local"
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 15_000
+STACK_NAME = "blockhours-local"
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+log = logging.getLogger("blockhours.local")
+__all__ = ["LambdaRoutes", "LocalContext", "LocalStack", "build_site", "sent_mail"]
 
 
 def _json_error(status: int, code: str, message: str) -> Response:
@@ -61,25 +47,17 @@ def _json_error(status: int, code: str, message: str) -> Response:
 
 
 class LambdaRoutes:
-    """The HTTP API of template.yaml, served by calling the same handlers with API Gateway's v2 events."""
+    """The HTTP API of template.yaml: each route invokes its function, with API Gateway's v2 event."""
 
-    def __init__(self, routes: list[template.Route]) -> None:
+    def __init__(self, routes: list[template.Route], runtime: LocalLambda) -> None:
         self.routes = {f"{r.method} {r.path}": r for r in routes}
+        self.runtime = runtime
         self.map = Map(
             [
                 Rule(r.path.replace("{", "<").replace("}", ">"), methods=[r.method], endpoint=f"{r.method} {r.path}")
                 for r in routes
             ]
         )
-        self._functions: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
-        # One container per function: Powertools keeps the current event on the app, like Lambda does.
-        self._locks: dict[str, threading.Lock] = {r.handler: threading.Lock() for r in routes}
-
-    def _function(self, handler: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        if handler not in self._functions:
-            module, _, name = handler.rpartition(".")
-            self._functions[handler] = getattr(importlib.import_module(module), name)
-        return self._functions[handler]
 
     def __call__(self, request: Request) -> Response:
         try:
@@ -100,10 +78,11 @@ class LambdaRoutes:
             if not (request.remote_addr or "").startswith(LOOPBACK):
                 return _json_error(403, "forbidden", "staff routes of the local stack answer on loopback only")
             authorizer = {"iam": {"userArn": STAFF_ARN, "accountId": "000000000000", "userId": "local-staff"}}
-        event = self.event(request, route, params, authorizer)
-        function = self._function(route.handler)
-        with self._locks[route.handler]:
-            result = function(event, LocalContext(route.handler.split(".")[-2]))
+        outcome = self.runtime.invoke(route.function, self.event(request, route, params, authorizer))
+        if outcome.failed or not isinstance(outcome.payload, dict):  # API Gateway's answer to a failed function
+            log.error("%s failed: %s", route.function, outcome.error)
+            return Response('{"message":"Internal Server Error"}', status=500, content_type="application/json")
+        result = outcome.payload
         body = result.get("body") or ""
         data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
         response = Response(data, status=int(result.get("statusCode", 200)))
@@ -200,9 +179,12 @@ class LocalStack:
     _threads: list[threading.Thread] = field(default_factory=list)
     _environ_before: dict[str, str] = field(default_factory=dict)
     print_mail: bool = False
-    _pump: StreamPump | None = None
-    _workers: QueuePump | None = None
+    stripe_latency_ms: int = 0
+    _pumps: list[StreamPump | QueuePump] = field(default_factory=list)
     _mail_printed: int = 0
+    lambdas: LocalLambda | None = None
+    async_invocations: AsyncInvocations | None = None
+    destinations: Destinations | None = None
 
     @property
     def url(self) -> str:
@@ -219,26 +201,37 @@ class LocalStack:
         self._moto = EmbeddedAWS().start()
         self._server = make_server(self.host, self.port, self._app, threaded=True)
         self._configure_environment()
-        self._create_resources()
+        spec = template.load_template(self.root / "template.yaml")
+        refs = self._create_resources(spec)
         if self.with_site:
             self.site_dir = build_site(self.root, self.root / ".build" / "site")
-        self.routes = LambdaRoutes(template.http_routes(template.load_template(self.root / "template.yaml")))
+        self.lambdas = LocalLambda(template.functions(spec), refs)
+        self.routes = LambdaRoutes(template.http_routes(spec), self.lambdas)
+        self.async_invocations = AsyncInvocations(self.lambdas, self.destinations or Destinations({}, {}))
         thread = threading.Thread(target=self._server.serve_forever, name="blockhours-dev", daemon=True)
         thread.start()
         self._threads.append(thread)
+        self._start_triggers(spec, refs)
         return self
 
     def stop_workers(self) -> None:
         """Stop the stream and queue pumps (benchmarks and tests that drive the worker themselves)."""
-        for pump in (self._pump, self._workers):
-            if pump is not None:
-                pump.stop()
+        for pump in self._pumps:
+            pump.stop()
+        self._pumps = []
+
+    def dropped_records(self) -> list[dict[str, Any]]:
+        """Every stream record a mapping's FilterCriteria kept from its function, as Lambda would have."""
+        return [record for pump in self._pumps if isinstance(pump, StreamPump) for record in pump.dropped]
 
     def stop(self) -> None:
-        if self._pump is not None:
-            self._pump.stop()
-        if self._workers is not None:
-            self._workers.stop()
+        for pump in self._pumps:
+            pump.begin_stop()  # no new batches; the one in flight ends when its instance stops below
+        if self.async_invocations is not None:
+            self.async_invocations.stop()
+        if self.lambdas is not None:
+            self.lambdas.stop()
+        self.stop_workers()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -257,10 +250,11 @@ class LocalStack:
         # The embedded AWS takes any credentials; fixed fake ones keep a real account out of reach.
         env.update(
             AWS_ENDPOINT_URL=self.aws_endpoint,
+            AWS_ENDPOINT_URL_LAMBDA=self.url,  # Lambda's Invoke API: the functions of the template, served here
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's placeholder, not a secret
-            AWS_REGION="us-east-1",
-            AWS_DEFAULT_REGION="us-east-1",
+            AWS_REGION=REGION,
+            AWS_DEFAULT_REGION=REGION,
             BLOCKHOURS_TABLE=self.table,
             BLOCKHOURS_SITE_URL=self.url,
         )
@@ -276,26 +270,72 @@ class LocalStack:
                 public_base=self.url,
                 webhook_url=f"{self.url}/api/stripe/webhook",
                 webhook_secret=env["STRIPE_WEBHOOK_SECRET"],
+                latency_ms=self.stripe_latency_ms,
             )
         wiring.reset()
 
-    def _create_resources(self) -> None:
+    def _create_resources(self, spec: dict[str, Any]) -> dict[str, str]:
+        """The table, queues and buckets of the template in the embedded AWS; what each `Ref` and `GetAtt` names."""
+        refs = {
+            "AWS::StackName": STACK_NAME,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "SiteUrl": self.url,
+            "MailFrom": os.environ["BLOCKHOURS_MAIL_FROM"],
+        }
         client = boto3.client("dynamodb")
-        client.create_table(
-            TableName=self.table, **template.table_definition(template.load_template(self.root / "template.yaml"))
-        )
+        client.create_table(TableName=self.table, **template.table_definition(spec))
         client.get_waiter("table_exists").wait(TableName=self.table)
+        refs["LedgerTable"] = self.table
+        refs["LedgerTable.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.table}"
         boto3.client("sesv2").create_email_identity(EmailIdentity=os.environ["BLOCKHOURS_MAIL_FROM"])
+        queues = template.resources_of_type("AWS::SQS::Queue", spec)
         sqs = boto3.client("sqs")
-        dead = sqs.create_queue(QueueName="blockhours-refunds-dlq")["QueueUrl"]
-        dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        redrive = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": "5"})
-        queue = sqs.create_queue(
-            QueueName="blockhours-refunds", Attributes={"VisibilityTimeout": "5", "RedrivePolicy": redrive}
-        )["QueueUrl"]
-        os.environ["BLOCKHOURS_REFUND_QUEUE_URL"] = queue
-        self._pump = StreamPump(self.table, on_batch=self._print_new_mail if self.print_mail else None).start()
-        self._workers = QueuePump(queue).start()
+        # Dead-letter queues first: a queue's redrive policy names its dead-letter queue's ARN.
+        for name in sorted(queues, key=lambda n: "RedrivePolicy" in queues[n]):
+            properties = queues[name]
+            attributes: dict[Any, str] = {
+                key: str(properties[key])
+                for key in ("VisibilityTimeout", "MessageRetentionPeriod")
+                if key in properties
+            }
+            if "RedrivePolicy" in properties:
+                redrive = properties["RedrivePolicy"]
+                target = refs[".".join(redrive["deadLetterTargetArn"]["Fn::GetAtt"])]
+                attributes["RedrivePolicy"] = json.dumps(
+                    {"deadLetterTargetArn": target, "maxReceiveCount": str(redrive["maxReceiveCount"])}
+                )
+            url = sqs.create_queue(QueueName=f"{STACK_NAME}-{name}", Attributes=attributes)["QueueUrl"]
+            refs[name] = url
+            refs[f"{name}.Arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            refs[f"{name}.QueueName"] = f"{STACK_NAME}-{name}"
+        buckets: dict[str, str] = {}
+        for name in template.resources_of_type("AWS::S3::Bucket", spec):
+            buckets[name] = refs[name] = f"{STACK_NAME}-{name}".lower()
+            boto3.client("s3").create_bucket(Bucket=buckets[name])
+            refs[f"{name}.Arn"] = f"arn:aws:s3:::{buckets[name]}"
+        for name in template.functions(spec):
+            declared = spec["Resources"][name]["Properties"].get("FunctionName")  # else Lambda makes one up
+            physical = resolve(declared, refs) if declared is not None else name
+            refs[name] = physical or name
+            refs[f"{name}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{refs[name]}"
+        os.environ["BLOCKHOURS_REFUND_QUEUE_URL"] = refs["RefundQueue"]
+        self.destinations = Destinations({name: refs[name] for name in queues}, buckets)
+        return refs
+
+    def _start_triggers(self, spec: dict[str, Any], refs: dict[str, str]) -> None:
+        assert self.lambdas is not None and self.destinations is not None
+        for stream in template.stream_triggers(spec):
+            on_batch = self._print_new_mail if self.print_mail else None
+            self._pumps.append(
+                StreamPump(self.lambdas, stream, self.table, self.destinations, on_batch=on_batch).start()
+            )
+        for queue in template.queue_triggers(spec):
+            self._pumps.append(QueuePump(self.lambdas, queue, refs[queue.queue]).start())
 
     def _print_new_mail(self) -> None:
         mail = sent_mail()
@@ -308,21 +348,50 @@ class LocalStack:
         path = request.path
         if path.startswith("/api/"):
             return self.routes(request)(environ, start_response)
+        if path.startswith("/2015-03-31/functions/") and request.method == "POST":
+            return self._invoke(request)(environ, start_response)
         if path == "/_local/sweep" and request.method == "POST":
             return self._sweep(request)(environ, start_response)
         if self.standin is not None and self.standin.serves(path):
             return self.standin(environ, start_response)
         return self._static(request)(environ, start_response)
 
+    def _invoke(self, request: Request) -> Response:
+        """Lambda's Invoke API: `Event` is queued and retried as Lambda does, `RequestResponse` answers now."""
+        assert self.lambdas is not None and self.async_invocations is not None
+        parts = request.path.split("/")
+        if len(parts) != 5 or parts[4] != "invocations":
+            return _json_error(404, "ResourceNotFoundException", f"no such path {request.path}")
+        name = unquote(parts[3])
+        if self.lambdas.function(name) is None:
+            return Response(
+                json.dumps({"Type": "User", "message": f"Function not found: {name}"}),
+                status=404,
+                headers={"x-amzn-ErrorType": "ResourceNotFoundException"},
+                content_type="application/json",
+            )
+        raw = request.get_data()
+        payload = json.loads(raw) if raw else {}
+        if request.headers.get("X-Amz-Invocation-Type") == "Event":
+            self.async_invocations.submit(name, payload)
+            return Response(b"", status=202)
+        outcome = self.lambdas.invoke(name, payload)
+        response = Response(json.dumps(outcome.error if outcome.failed else outcome.payload), status=200)
+        response.headers["Content-Type"] = "application/json"
+        if outcome.failed:
+            response.headers["X-Amz-Function-Error"] = "Unhandled"
+        return response
+
     def _sweep(self, request: Request) -> Response:
         """What EventBridge Scheduler does daily in AWS: the local stack runs it when asked, `?now=` sets its day."""
-        from .handlers import sweep
-
+        assert self.lambdas is not None
         now = request.args.get("now", "")
         if now and not now.isdigit():
             return Response('{"error": "bad_now", "message": "now is a Unix time in seconds"}', status=400)
-        report = sweep.handler({"source": "local", "now": now}, LocalContext("sweep"))
-        return Response(json.dumps(report), content_type="application/json")
+        outcome = self.lambdas.invoke("SweepFunction", {"source": "local", "now": now})
+        if outcome.failed:
+            return Response(json.dumps(outcome.error), status=500, content_type="application/json")
+        return Response(json.dumps(outcome.payload), content_type="application/json")
 
     def _static(self, request: Request) -> Response:
         if self.site_dir is None:
@@ -340,6 +409,7 @@ class LocalStack:
     def describe(self) -> str:
         stripe_line = (
             f"local stand-in (no Stripe account needed); hosted checkout pages under {self.url}/checkout/"
+            + (f"; each call takes {self.stripe_latency_ms} ms" if self.stripe_latency_ms else "")
             if self.standin
             else "Stripe test mode with your STRIPE_API_KEY"
         )
@@ -352,6 +422,8 @@ class LocalStack:
                 f"  staff         {self.url}/api/customers/<email>  (loopback only)",
                 f"  payments      {stripe_line}",
                 f"  embedded AWS  {self.aws_endpoint}  (DynamoDB table {self.table})",
+                f"  functions     {len(self.lambdas.functions) if self.lambdas else 0} from template.yaml, each in "
+                "instances of its own with its Timeout; stream filters, batches, retries and queues as declared",
                 f"  balance link  BLOCKHOURS_LINK_SECRET={os.environ['BLOCKHOURS_LINK_SECRET']} "
                 f"BLOCKHOURS_SITE_URL={self.url} python -m blockhours.links <email>",
                 "Press Ctrl-C to stop; everything is kept in memory and gone when you do.",

@@ -1,19 +1,41 @@
-"""Lambda's DynamoDB stream trigger, for the local stack: read the table's stream, call the handler."""
+"""Lambda's event source mappings and asynchronous invocations, for the local stack, as template.yaml sets them.
+
+- A DynamoDB stream mapping drops the records its FilterCriteria does not admit, sends batches of BatchSize,
+  honours ReportBatchItemFailures (the checkpoint goes to the first failed record), splits a failed batch in
+  two (BisectBatchOnFunctionError), and after MaximumRetryAttempts hands the batch to its on-failure
+  destination and moves on.
+- An SQS mapping receives BatchSize messages, runs up to MaximumConcurrency batches at once, deletes what the
+  function did not report as failed; the rest comes back after the queue's visibility timeout, and the
+  queue's redrive policy moves a message received maxReceiveCount times to its dead-letter queue.
+- An asynchronous invocation (Lambda's Invoke API with InvocationType Event) is retried twice (or as
+  EventInvokeConfig says), then sent to the function's on-failure destination or dead-letter queue. Lambda
+  waits a minute, then two, between the tries; the local stack waits one second, then two.
+"""
 
 from __future__ import annotations
 
-import importlib
+import json
 import logging
 import threading
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from moto.events.models import EventPattern
+
+from . import template
+from .local_lambda import LocalLambda, Outcome
 
 log = logging.getLogger("blockhours.local")
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# What Lambda's filter syntax allows (its docs: "Filter rule syntax"); moto's matcher knows a few more.
+_LAMBDA_OPERATORS = {"prefix", "suffix", "anything-but", "exists", "numeric", "equals-ignore-case"}
+ASYNC_RETRY_DELAYS = (1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -32,109 +54,247 @@ def sent_mail() -> list[SentMail]:
     return [SentMail(m.destinations.get("ToAddresses", []), m.subject, m.body) for m in backend.sent_messages]
 
 
+def _check_operators(node: Any, where: str) -> None:
+    if isinstance(node, dict):
+        for value in node.values():
+            if isinstance(value, list):
+                for rule in value:
+                    if isinstance(rule, dict) and not set(rule) <= _LAMBDA_OPERATORS:
+                        raise ValueError(f"{where}: Lambda's filters have no {sorted(set(rule) - _LAMBDA_OPERATORS)}")
+            else:
+                _check_operators(value, where)
+
+
+class Filter:
+    """A mapping's FilterCriteria: a record passes when any pattern matches; no patterns pass everything."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        for pattern in patterns:
+            _check_operators(json.loads(pattern), pattern)
+        self.patterns = [EventPattern.load(pattern) for pattern in patterns]
+
+    def admits(self, record: Mapping[str, Any]) -> bool:
+        event: Any = dict(record)  # moto types its argument as an EventBridge event; any JSON object matches
+        return not self.patterns or any(pattern.matches_event(event) for pattern in self.patterns)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class Destinations:
+    """The template's queues and buckets, locally: where Lambda puts what it gave up on."""
+
+    queue_urls: Mapping[str, str]  # logical id → URL
+    buckets: Mapping[str, str]  # logical id → bucket name
+    kept: list[dict[str, Any]] = field(default_factory=list)  # every record sent, for the terminal and tests
+
+    def send(self, destination: template.Destination | None, record: dict[str, Any]) -> None:
+        self.kept.append(record)
+        if destination is None:
+            log.error("Lambda gave up and has no destination for it: %s", json.dumps(record)[:2000])
+            return
+        if destination.kind == "S3":
+            key = f"aws/lambda/{record['requestContext']['functionArn'].rsplit(':', 1)[-1]}/{_stamp()}-{uuid.uuid4()}"
+            bucket = self.buckets[destination.resource]
+            boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(record).encode())
+        else:
+            url = self.queue_urls[destination.resource]
+            body = {k: v for k, v in record.items() if k != "payload"}  # a queue gets the batch's description
+            boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(body))
+        log.error("Lambda gave up; the record went to %s", destination.resource)
+
+
+def _failure_record(function_arn: str, condition: str, outcome: Outcome, attempts: int) -> dict[str, Any]:
+    return {
+        "requestContext": {
+            "requestId": outcome.request_id,
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled" if outcome.failed else "",
+        },
+        "version": "1.0",
+        "timestamp": _stamp(),
+    }
+
+
 @dataclass
 class StreamPump:
+    """One DynamoDB stream event source mapping."""
+
+    runtime: LocalLambda
+    trigger: template.StreamTrigger
     table: str
-    handler_path: str = "blockhours.handlers.outbox.handler"
+    destinations: Destinations
     interval_seconds: float = 0.2
     on_batch: Callable[[], None] | None = None
+    dropped: list[dict[str, Any]] = field(default_factory=list)  # what the filter kept from the function
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
-    _failures: int = 0
 
-    def _handler(self) -> Handler:
-        module, _, name = self.handler_path.rpartition(".")
-        function: Handler = getattr(importlib.import_module(module), name)
-        return function
+    def __post_init__(self) -> None:
+        self.filter = Filter(self.trigger.patterns)
 
     def start(self) -> StreamPump:
-        handler = self._handler()  # imported here: a first import inside the thread can race the main one
-        self._thread = threading.Thread(target=self._run, args=(handler,), name="stream-pump", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"stream-{self.trigger.function}", daemon=True)
         self._thread.start()
         return self
+
+    def begin_stop(self) -> None:
+        self._stop.set()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=30)
 
-    def _run(self, handler: Handler) -> None:
-
+    def _run(self) -> None:
         arn = boto3.client("dynamodb").describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
         streams = boto3.client("dynamodbstreams")
-        done: dict[str, str] = {}  # the last sequence number handled, per shard
+        done: dict[str, str] = {}  # the checkpoint: the last sequence number handled, per shard
         while not self._stop.wait(self.interval_seconds):
-            for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-                shard_id = shard["ShardId"]
-                # A fresh iterator after what was handled, every time: moto swaps a table's stream object
-                # when it rolls back a failed transaction, and an old iterator would wait on it forever.
-                where: dict[str, str] = (
-                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": done[shard_id]}
-                    if shard_id in done
-                    else {"ShardIteratorType": "TRIM_HORIZON"}
-                )
-                iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **where)
-                page = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=100)
-                records = [{**r, "eventSourceARN": arn} for r in page.get("Records", [])]
-                if not records or not self._deliver(handler, records):
-                    continue  # like Lambda: the same batch again on the next poll
+            try:
+                self._poll(streams, arn, done)
+            except Exception:  # Lambda's poller carries on whatever one poll met
+                log.exception("the stream poller of %s failed; polling again", self.trigger.function)
+
+    def _poll(self, streams: Any, arn: str, done: dict[str, str]) -> None:
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            shard_id = shard["ShardId"]
+            # A fresh iterator after the checkpoint, every time: moto swaps a table's stream object when it
+            # rolls back a failed transaction, and an old iterator would wait on it forever.
+            where: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": done[shard_id]}
+                if shard_id in done
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **where)
+            page = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
+            records = [_as_lambda_sends(r, arn) for r in page.get("Records", [])]
+            if records:
+                admitted: list[dict[str, Any]] = []
+                for record in records:
+                    (admitted if self.filter.admits(record) else self.dropped).append(record)
+                self._handle(shard_id, arn, admitted)
                 done[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
                 if self.on_batch:
                     self.on_batch()
 
-    def _deliver(self, handler: Handler, records: list[dict[str, Any]]) -> bool:
-        """Call the handler; after three failed tries of one batch, log it and move on (Lambda's retry limit)."""
-        from .local import LocalContext
+    def _handle(self, shard_id: str, arn: str, records: list[dict[str, Any]]) -> None:
+        """Carry every admitted record through, in order, as Lambda's poller does for one shard."""
+        size = self.trigger.batch_size
+        retries = 0
+        while records and not self._stop.is_set():
+            batch = records[: min(size, self.trigger.batch_size)]
+            outcome = self.runtime.invoke(self.trigger.function, {"Records": batch})
+            failed_at = self._first_failure(batch, outcome)
+            if failed_at is None:
+                records, size, retries = records[len(batch) :], self.trigger.batch_size, 0
+                continue
+            records = records[failed_at:]  # the checkpoint moves to the first failed record
+            retries += 1
+            if self.trigger.bisect_on_error and len(batch) - failed_at > 1:
+                size = max(1, (len(batch) - failed_at) // 2)
+            if 0 <= self.trigger.maximum_retry_attempts < retries:
+                given_up = records[: len(batch) - failed_at]
+                self._give_up(shard_id, arn, given_up, outcome, retries)
+                records, size, retries = records[len(given_up) :], self.trigger.batch_size, 0
+            else:
+                time.sleep(self.interval_seconds)
 
-        try:
-            answer = handler({"Records": records}, LocalContext("outbox"))
-        except Exception:
-            answer = {"batchItemFailures": [{"itemIdentifier": "all"}]}
-            log.exception("the outbox handler failed")
-        if not answer.get("batchItemFailures"):
-            self._failures = 0
-            return True
-        self._failures += 1
-        if self._failures >= 3:
-            log.error("giving up on a stream batch after 3 tries: %s", answer)
-            self._failures = 0
-            return True
-        return False
+    def _first_failure(self, batch: list[dict[str, Any]], outcome: Outcome) -> int | None:
+        """Where the batch failed: None if it did not, 0 for the whole batch."""
+        if outcome.failed:
+            return 0
+        if not self.trigger.report_item_failures or not isinstance(outcome.payload, dict):
+            return None
+        failures = outcome.payload.get("batchItemFailures") or []
+        if not failures:
+            return None
+        sequence = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        named = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
+        if any(n not in sequence for n in named):  # an empty, null or unknown identifier fails the whole batch
+            return 0
+        return min(sequence.index(str(n)) for n in named)
+
+    def _give_up(self, shard_id: str, arn: str, records: list[dict[str, Any]], outcome: Outcome, attempts: int) -> None:
+        first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+        record = _failure_record(
+            self.runtime.refs.get(f"{self.trigger.function}.Arn", self.trigger.function),
+            "RetryAttemptsExhausted",
+            outcome,
+            attempts,
+        )
+        record["DDBStreamBatchInfo"] = {
+            "shardId": shard_id,
+            "startSequenceNumber": first["SequenceNumber"],
+            "endSequenceNumber": last["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": _arrival(first),
+            "approximateArrivalOfLastRecord": _arrival(last),
+            "batchSize": len(records),
+            "streamArn": arn,
+        }
+        record["payload"] = json.dumps({"Records": records}, default=str)
+        self.destinations.send(self.trigger.on_failure, record)
+
+
+def _as_lambda_sends(record: dict[str, Any], arn: str) -> dict[str, Any]:
+    """A stream record as JSON, as Lambda sends it: boto3 parses the creation time into a datetime."""
+    change = dict(record["dynamodb"])
+    at = change.get("ApproximateCreationDateTime")
+    if isinstance(at, datetime):
+        change["ApproximateCreationDateTime"] = int(at.timestamp())
+    return {**record, "dynamodb": change, "eventSourceARN": arn}
+
+
+def _arrival(change: Mapping[str, Any]) -> str:
+    when = datetime.fromtimestamp(float(change.get("ApproximateCreationDateTime") or time.time()), UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass
 class QueuePump:
-    """Lambda's SQS trigger, locally: receive, call the handler, delete what it did not report as failed."""
+    """One SQS event source mapping."""
 
+    runtime: LocalLambda
+    trigger: template.QueueTrigger
     queue_url: str
-    handler_path: str = "blockhours.handlers.refunds.handler"
     wait_seconds: int = 1
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> QueuePump:
-        module, _, name = self.handler_path.rpartition(".")
-        handler: Handler = getattr(importlib.import_module(module), name)
-        self._thread = threading.Thread(target=self._run, args=(handler,), name="queue-pump", daemon=True)
-        self._thread.start()
+        # Each poller runs one batch at a time: MaximumConcurrency pollers, as many batches in flight.
+        for n in range(self.trigger.maximum_concurrency or 5):
+            thread = threading.Thread(target=self._run, name=f"queue-{self.trigger.function}-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
+
+    def begin_stop(self) -> None:
+        self._stop.set()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
-    def _run(self, handler: Handler) -> None:
-        from .local import LocalContext
-
+    def _run(self) -> None:
         sqs = boto3.client("sqs")
         arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         while not self._stop.is_set():
             messages = sqs.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=5,
+                MaxNumberOfMessages=min(self.trigger.batch_size, 10),
                 WaitTimeSeconds=self.wait_seconds,
                 AttributeNames=["All"],
+                MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not messages:
                 continue
@@ -144,7 +304,7 @@ class QueuePump:
                     "receiptHandle": m["ReceiptHandle"],
                     "body": m["Body"],
                     "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
+                    "messageAttributes": m.get("MessageAttributes", {}),
                     "md5OfBody": m["MD5OfBody"],
                     "eventSource": "aws:sqs",
                     "eventSourceARN": arn,
@@ -152,12 +312,58 @@ class QueuePump:
                 }
                 for m in messages
             ]
-            try:
-                answer = handler({"Records": records}, LocalContext("refunds"))
-                failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-            except Exception:  # the whole batch failed: every message comes back after its visibility timeout
-                log.exception("the refund worker failed")
-                failed = {m["MessageId"] for m in messages}
+            outcome = self.runtime.invoke(self.trigger.function, {"Records": records})
             for message in messages:
-                if message["MessageId"] not in failed:
+                if not self._failed(outcome, message["MessageId"]):
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _failed(self, outcome: Outcome, message_id: str) -> bool:
+        """A function error fails the batch; with ReportBatchItemFailures, the messages it names."""
+        if outcome.failed:
+            return True
+        if not self.trigger.report_item_failures or not isinstance(outcome.payload, dict):
+            return False
+        failures = outcome.payload.get("batchItemFailures") or []
+        named = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
+        return message_id in named or any(not n for n in named)  # an empty or null identifier fails them all
+
+
+@dataclass
+class AsyncInvocations:
+    """Lambda's queue of asynchronous invocations: each is tried, retried, then kept where the template says."""
+
+    runtime: LocalLambda
+    destinations: Destinations
+    delays: tuple[float, ...] = ASYNC_RETRY_DELAYS
+    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="async"))
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def submit(self, name: str, payload: Any) -> None:
+        function = self.runtime.function(name)
+        if function is None:
+            raise KeyError(name)
+        self._pool.submit(self._run, function.spec, payload)
+
+    def _run(self, spec: template.FunctionSpec, payload: Any) -> None:
+        attempts = 0
+        while not self._stop.is_set():
+            attempts += 1
+            outcome = self.runtime.invoke(spec.name, payload)
+            if not outcome.failed:
+                return
+            if attempts > spec.async_retry_attempts:
+                break
+            self._stop.wait(self.delays[min(attempts - 1, len(self.delays) - 1)])
+        else:
+            return
+        record = _failure_record(
+            self.runtime.refs.get(f"{spec.name}.Arn", spec.name), "RetriesExhausted", outcome, attempts
+        )
+        record["requestPayload"] = payload
+        record["responsePayload"] = outcome.error
+        self.destinations.send(spec.async_on_failure, record)
+
+    def stop(self) -> None:
+        """No new tries; those running end when the runtime stops their instances."""
+        self._stop.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,4 @@
-"""Read the SAM template: the ledger table's definition, the HTTP routes and IAM grants, for local use and tests."""
+"""Read the SAM template: the table, the functions, their routes, triggers and IAM grants, for local use and tests."""
 
 from __future__ import annotations
 
@@ -22,6 +22,53 @@ class Route:
     path: str
     handler: str
     iam_auth: bool
+    function: str = ""  # the function's logical id
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where Lambda sends what it gave up on: a resource of the template, by logical id, and its kind."""
+
+    kind: str  # "SQS", "SNS" or "S3"
+    resource: str
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A DynamoDB stream event source mapping, with the defaults Lambda applies when a property is absent."""
+
+    function: str
+    batch_size: int = 100
+    maximum_retry_attempts: int = -1  # -1: until the record leaves the stream
+    bisect_on_error: bool = False
+    report_item_failures: bool = False
+    patterns: tuple[str, ...] = ()
+    on_failure: Destination | None = None
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    """An SQS event source mapping."""
+
+    function: str
+    queue: str  # the queue's logical id
+    batch_size: int = 10
+    report_item_failures: bool = False
+    maximum_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One serverless function: what Lambda runs, how long it may take, and where its failures go."""
+
+    name: str  # logical id
+    handler: str
+    timeout_seconds: int
+    memory_mb: int
+    environment: dict[str, Any]  # as written, intrinsic functions unresolved
+    reserved_concurrency: int | None = None
+    async_retry_attempts: int = 2
+    async_on_failure: Destination | None = None
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -74,7 +121,7 @@ def http_routes(template: dict[str, Any] | None = None) -> list[Route]:
     tpl = template if template is not None else load_template()
     global_handler = tpl.get("Globals", {}).get("Function", {}).get("Handler")
     routes: list[Route] = []
-    for resource in tpl.get("Resources", {}).values():
+    for name, resource in tpl.get("Resources", {}).items():
         if resource.get("Type") != _FUNCTION_TYPE:
             continue
         properties: dict[str, Any] = resource.get("Properties", {})
@@ -89,6 +136,7 @@ def http_routes(template: dict[str, Any] | None = None) -> list[Route]:
                     path=str(event_properties["Path"]),
                     handler=str(handler),
                     iam_auth=event_properties.get("Auth", {}).get("Authorizer") == "AWS_IAM",
+                    function=name,
                 )
             )
     return routes
@@ -109,3 +157,104 @@ def function_statements(name: str, template: dict[str, Any] | None = None) -> li
         role_properties = resources[role["Fn::GetAtt"][0]].get("Properties", {})
         documents += [policy["PolicyDocument"] for policy in role_properties.get("Policies", [])]
     return [statement for document in documents for statement in _as_list(document.get("Statement", []))]
+
+
+_FUNCTION_DEFAULTS = {"Timeout": 3, "MemorySize": 128}  # Lambda's own, when neither Globals nor the function says
+
+
+def _destination(target: Any, kind: str | None = None) -> Destination | None:
+    """A destination written as `!GetAtt Queue.Arn`, `!Ref Topic` or `{Type, Destination}`."""
+    if isinstance(target, dict) and "Destination" in target:
+        return _destination(target["Destination"], str(target.get("Type", kind or "")))
+    if isinstance(target, dict) and "Fn::GetAtt" in target:
+        return Destination(kind or "SQS", str(target["Fn::GetAtt"][0]))
+    if isinstance(target, dict) and "Ref" in target:
+        return Destination(kind or "SNS", str(target["Ref"]))
+    return None
+
+
+def functions(template: dict[str, Any] | None = None) -> dict[str, FunctionSpec]:
+    """Every serverless function, its Globals merged in, by logical id."""
+    tpl = template if template is not None else load_template()
+    globals_ = tpl.get("Globals", {}).get("Function", {})
+    specs: dict[str, FunctionSpec] = {}
+    for name, resource in tpl.get("Resources", {}).items():
+        if resource.get("Type") != _FUNCTION_TYPE:
+            continue
+        properties: dict[str, Any] = {**globals_, **resource.get("Properties", {})}
+        environment = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
+        invoke = properties.get("EventInvokeConfig", {})
+        on_failure = _destination(invoke.get("DestinationConfig", {}).get("OnFailure"))
+        if on_failure is None and "DeadLetterQueue" in properties:  # the older way: the event itself is kept
+            dead = properties["DeadLetterQueue"]
+            on_failure = _destination(dead.get("TargetArn"), str(dead.get("Type", "SQS")))
+        specs[name] = FunctionSpec(
+            name=name,
+            handler=str(properties["Handler"]),
+            timeout_seconds=int(properties.get("Timeout", _FUNCTION_DEFAULTS["Timeout"])),
+            memory_mb=int(properties.get("MemorySize", _FUNCTION_DEFAULTS["MemorySize"])),
+            environment=environment,
+            reserved_concurrency=properties.get("ReservedConcurrentExecutions"),
+            async_retry_attempts=int(invoke.get("MaximumRetryAttempts", 2)),
+            async_on_failure=on_failure,
+        )
+    return specs
+
+
+def _events(tpl: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, event.get("Properties", {}))
+        for name, resource in tpl.get("Resources", {}).items()
+        if resource.get("Type") == _FUNCTION_TYPE
+        for event in resource.get("Properties", {}).get("Events", {}).values()
+        if event.get("Type") == kind
+    ]
+
+
+def stream_triggers(template: dict[str, Any] | None = None) -> list[StreamTrigger]:
+    """Every DynamoDB stream event of every function, as Lambda's event source mapping reads it."""
+    tpl = template if template is not None else load_template()
+    return [
+        StreamTrigger(
+            function=name,
+            batch_size=int(p.get("BatchSize", 100)),
+            maximum_retry_attempts=int(p.get("MaximumRetryAttempts", -1)),
+            bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
+            report_item_failures="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+            patterns=tuple(str(f["Pattern"]) for f in p.get("FilterCriteria", {}).get("Filters", [])),
+            on_failure=_destination(p.get("DestinationConfig", {}).get("OnFailure")),
+        )
+        for name, p in _events(tpl, "DynamoDB")
+    ]
+
+
+def queue_triggers(template: dict[str, Any] | None = None) -> list[QueueTrigger]:
+    """Every SQS event of every function."""
+    tpl = template if template is not None else load_template()
+    triggers = []
+    for name, p in _events(tpl, "SQS"):
+        queue = _destination(p["Queue"])
+        assert queue is not None, f"{name}: an SQS event names its queue with !GetAtt Queue.Arn"
+        triggers.append(
+            QueueTrigger(
+                function=name,
+                queue=queue.resource,
+                batch_size=int(p.get("BatchSize", 10)),
+                report_item_failures="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+                maximum_concurrency=p.get("ScalingConfig", {}).get("MaximumConcurrency"),
+            )
+        )
+    return triggers
+
+
+def resources_of_type(kind: str, template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Logical id → properties of every resource of one CloudFormation type."""
+    tpl = template if template is not None else load_template()
+    return {
+        name: resource.get("Properties", {})
+        for name, resource in tpl.get("Resources", {}).items()
+        if resource.get("Type") == kind
+    }

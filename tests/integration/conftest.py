@@ -11,7 +11,7 @@ import boto3
 import pytest
 from werkzeug.serving import make_server
 
-from blockhours import template
+from blockhours import catalog, outbox, template
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.embedded_aws import EmbeddedAWS
 from blockhours.local import LocalStack
@@ -104,7 +104,19 @@ def stack() -> Iterator[LocalStack]:
     """The local stack (embedded AWS, handlers, stand-in, stream and queue pumps), one per test module."""
     running = LocalStack(port=0, with_site=False).start()
     yield running
+    dropped = running.dropped_records()
     running.stop()
+    assert_nothing_needed_was_filtered_out(dropped)
+
+
+def assert_nothing_needed_was_filtered_out(dropped: list[dict[str, Any]]) -> None:
+    """Every record template.yaml's FilterCriteria kept from the outbox is one the outbox has nothing to do for."""
+    context = outbox.MailContext(catalog.load(), "https://shop.example", "s" * 32)
+    needed = [
+        (r["dynamodb"].get("NewImage", {}).get("type"), outbox.effects_for(outbox.Change.from_record(r), context))
+        for r in dropped
+    ]
+    assert [n for n in needed if n[1]] == [], "the outbox's filter dropped records it acts on"
 
 
 @pytest.fixture

@@ -209,7 +209,8 @@ def test_http_routes_read_auth_and_handler_from_the_template() -> None:
     health["Auth"] = {"Authorizer": "AWS_IAM"}
     template["Resources"]["ApiFunction"]["Properties"]["Handler"] = "blockhours.handlers.other.handler"
 
-    assert Route("GET", "/api/health", "blockhours.handlers.other.handler", True) in http_routes(template)
+    health_route = Route("GET", "/api/health", "blockhours.handlers.other.handler", True, "ApiFunction")
+    assert health_route in http_routes(template)
 
 
 @pytest.mark.parametrize("name", sorted(_functions(TEMPLATE)))

@@ -77,6 +77,7 @@ class StripeStandIn(RefundsMixin):
     refund_outcome: str = "succeeded"
     deliveries: list[Delivery] = field(default_factory=list)
     outage: bool = False  # every API call fails with a 500, as when Stripe has an incident
+    latency_ms: int = 0  # how long each API call takes to answer, so slow paths show locally
 
     def __post_init__(self) -> None:
         self.fixtures = _fixtures()
@@ -125,6 +126,8 @@ class StripeStandIn(RefundsMixin):
         return response(environ, start_response)
 
     def _api(self, request: Request, endpoint: Handler, args: Mapping[str, Any]) -> Response:
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)  # outside the lock: Stripe answers calls in parallel
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer sk_"):
             return _stripe_error(401, "Invalid API Key provided", "invalid_request_error")

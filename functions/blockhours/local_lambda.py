@@ -1,0 +1,301 @@
+"""Lambda's runtime, for the local stack: each function of template.yaml runs in instances of its own.
+
+An instance is a process forked from a server that has already imported the heavy libraries, so it starts in
+milliseconds with module state of its own, as a Lambda execution environment has. An instance serves one
+invocation at a time; a function gets a new instance whenever all of its instances are busy. An invocation past
+the function's Timeout is killed with its instance, and fails as Lambda's does (`Sandbox.Timedout`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import multiprocessing
+import os
+import re
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+from . import template
+
+log = logging.getLogger("blockhours.local")
+
+# Imported once by the fork server, shared copy-on-write by every instance: what Lambda's init would import.
+PRELOAD = [
+    "boto3",
+    "botocore.session",
+    "stripe",
+    "pydantic",
+    "pydantic_settings",
+    "aws_lambda_powertools",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.batch",
+    "yaml",
+    "email_validator",
+    "itsdangerous",
+]
+INIT_LIMIT_SECONDS = 10  # Lambda's limit on a function's init phase
+DEFAULT_CONCURRENCY = 10  # a new AWS account's concurrency quota
+
+_forkserver = multiprocessing.get_context("forkserver")
+_forkserver.set_forkserver_preload(PRELOAD)
+
+
+@dataclass
+class LocalContext:
+    """The parts of a Lambda context that our handlers and Powertools read, with a real deadline."""
+
+    function_name: str
+    timeout_seconds: float = 15
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+    deadline: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.timeout_seconds
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an invocation gave back: the handler's answer, or Lambda's error document."""
+
+    payload: Any = None
+    error: dict[str, Any] | None = None
+    request_id: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+def _error(exc: BaseException, kind: str | None = None) -> dict[str, Any]:
+    return {
+        "errorType": kind or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(exc)[-8:],
+    }
+
+
+def _serve(conn: Connection, spec: template.FunctionSpec, environment: dict[str, str]) -> None:
+    """An instance: the function's init (its environment, its handler's import), then one invocation at a time."""
+    os.environ.clear()
+    os.environ.update(environment)
+    try:
+        module, _, name = spec.handler.rpartition(".")
+        handler = getattr(importlib.import_module(module), name)
+    except Exception as exc:  # Lambda reports a broken init on every invocation that meets it
+        conn.send(("init-error", _error(exc, "Runtime.ImportModuleError")))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        event, request_id = message
+        context = LocalContext(spec.name, spec.timeout_seconds, request_id, spec.memory_mb)
+        try:
+            answer = ("ok", handler(event, context))
+        except Exception as exc:
+            log.exception("%s failed", spec.name)
+            answer = ("error", _error(exc))
+        conn.send(answer)
+
+
+class _Instance:
+    def __init__(self, spec: template.FunctionSpec, environment: dict[str, str]) -> None:
+        self.spec = spec
+        self.conn, child = _forkserver.Pipe()
+        self.process = _forkserver.Process(
+            target=_serve, args=(child, spec, environment), name=f"lambda-{spec.name}", daemon=True
+        )
+        self.process.start()
+        child.close()
+
+    def init(self) -> dict[str, Any] | None:
+        """Wait for the init phase: None when ready, else Lambda's error document."""
+        if not self.conn.poll(INIT_LIMIT_SECONDS):
+            self.kill()
+            return {"errorType": "Runtime.InitTimeout", "errorMessage": f"init took over {INIT_LIMIT_SECONDS} s"}
+        try:
+            kind, value = self.conn.recv()
+        except EOFError:
+            return {"errorType": "Runtime.ExitError", "errorMessage": "the instance exited during init"}
+        return None if kind == "ready" else dict(value)
+
+    def invoke(self, event: Any, request_id: str) -> tuple[Outcome, bool]:
+        """The outcome, and whether this instance may serve again."""
+        self.conn.send((event, request_id))
+        if not self.conn.poll(self.spec.timeout_seconds):
+            self.kill()
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            message = f"{stamp} {request_id} Task timed out after {self.spec.timeout_seconds:.2f} seconds"
+            return Outcome(
+                error={"errorType": "Sandbox.Timedout", "errorMessage": message}, request_id=request_id
+            ), False
+        try:
+            kind, value = self.conn.recv()
+        except (EOFError, OSError):
+            self.kill()
+            error = {"errorType": "Runtime.ExitError", "errorMessage": "the instance exited mid-invocation"}
+            return Outcome(error=error, request_id=request_id), False
+        if kind == "ok":
+            return Outcome(payload=value, request_id=request_id), True
+        return Outcome(error=value, request_id=request_id), True
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.process.join(timeout=2)
+        self.kill()
+
+
+class LocalFunction:
+    """One function's instances: as many as invocations in flight, up to its concurrency."""
+
+    def __init__(self, spec: template.FunctionSpec, environment: Callable[[], dict[str, str]]) -> None:
+        self.spec = spec
+        self._environment = environment
+        self._idle: list[_Instance] = []
+        self._all: set[_Instance] = set()
+        self._count = 0
+        self._stopped = False
+        self._free = threading.Condition()
+        self.limit = spec.reserved_concurrency or DEFAULT_CONCURRENCY
+        self.instances_started = 0
+
+    def invoke(self, event: Any) -> Outcome:
+        request_id = str(uuid.uuid4())
+        instance, error = self._acquire()
+        if instance is None:
+            return Outcome(error=error, request_id=request_id)
+        outcome, reusable = instance.invoke(event, request_id)
+        self._release(instance if reusable else None)
+        return outcome
+
+    def _acquire(self) -> tuple[_Instance | None, dict[str, Any] | None]:
+        with self._free:
+            while not self._idle and self._count >= self.limit:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop(), None
+            self._count += 1
+        instance = _Instance(self.spec, self._environment())
+        with self._free:
+            self._all.add(instance)
+        self.instances_started += 1
+        error = instance.init()
+        if error is not None:
+            instance.kill()
+            self._release(None)
+            return None, error
+        return instance, None
+
+    def _release(self, instance: _Instance | None) -> None:
+        with self._free:
+            self._all = {i for i in self._all if i.process.is_alive()}
+            if instance is None:
+                self._count -= 1
+            elif self._stopped:
+                self._count -= 1
+                instance.close()
+            else:
+                self._idle.append(instance)
+            self._free.notify()
+
+    def stop(self) -> None:
+        """Every instance goes, busy ones too: their invocations end as a crashed instance's would."""
+        with self._free:
+            self._stopped = True
+            idle, self._idle = self._idle, []
+            busy = self._all - set(idle)
+            self._count -= len(idle)
+        for instance in idle:
+            instance.close()
+        for instance in busy:
+            instance.process.kill()
+
+
+_SUB = re.compile(r"\$\{([^}!]+)\}")
+
+
+def resolve(value: Any, refs: Mapping[str, str]) -> str | None:
+    """An environment value of the template, with `Ref`, `GetAtt` and `Sub` resolved from `refs`; None if unknown."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    [(function, argument)] = value.items()
+    if function == "Ref":
+        return refs.get(str(argument))
+    if function == "Fn::GetAtt":
+        return refs.get(".".join(argument))
+    if function == "Fn::Sub":
+        text, local = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+        names = {**refs, **{k: v for k, v in ((k, resolve(v, refs)) for k, v in local.items()) if v is not None}}
+        missing = [m for m in _SUB.findall(text) if m not in names]
+        return None if missing else _SUB.sub(lambda m: names[m.group(1)], text)
+    return None
+
+
+class LocalLambda:
+    """Every function of the template, each with its own instances, invoked by name or logical id."""
+
+    def __init__(self, specs: Mapping[str, template.FunctionSpec], refs: Mapping[str, str]) -> None:
+        self.refs = dict(refs)
+        self.functions = {name: LocalFunction(spec, self._environment_of(spec)) for name, spec in specs.items()}
+        self._names = {name: name for name in specs}
+        for name in specs:
+            physical = self.refs.get(name)
+            if physical:
+                self._names[physical] = name
+
+    def _environment_of(self, spec: template.FunctionSpec) -> Callable[[], dict[str, str]]:
+        def environment() -> dict[str, str]:
+            resolved = {key: resolve(value, self.refs) for key, value in spec.environment.items()}
+            return {**os.environ, **{key: value for key, value in resolved.items() if value is not None}}
+
+        return environment
+
+    def function(self, name: str) -> LocalFunction | None:
+        """By logical id, physical name or ARN (`…:function:NAME`)."""
+        key = self._names.get(name.rsplit(":function:", 1)[-1].split(":")[0])
+        return self.functions.get(key) if key else None
+
+    def invoke(self, name: str, event: Any) -> Outcome:
+        function = self.function(name)
+        if function is None:
+            raise KeyError(f"no function {name} in the template")
+        return function.invoke(event)
+
+    def stop(self) -> None:
+        for function in self.functions.values():
+            function.stop()
