@@ -416,7 +416,8 @@ class LocalStack:
         return "\n".join(
             [
                 f"Blockhours is running at {self.url}",
-                f"  shop          {self.url}/" + ("" if self.site_dir else "  (no site: mkdocs.yml not found)"),
+                f"  shop          {self.url}/"
+                + ("" if self.site_dir else "  (not built: --no-site)" if not self.with_site else "  (no mkdocs.yml)"),
                 f"  API           {self.url}/api/health",
                 f"  webhook       {self.url}/api/stripe/webhook  (secret: {os.environ['STRIPE_WEBHOOK_SECRET']})",
                 f"  staff         {self.url}/api/customers/<email>  (loopback only)",

@@ -14,10 +14,12 @@ import logging
 import multiprocessing
 import os
 import re
+import signal
 import threading
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +98,8 @@ def _error(exc: BaseException, kind: str | None = None) -> dict[str, Any]:
 
 def _serve(conn: Connection, spec: template.FunctionSpec, environment: dict[str, str]) -> None:
     """An instance: the function's init (its environment, its handler's import), then one invocation at a time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in `blockhours dev` is for the stack, which stops us
+    warnings.filterwarnings("ignore", message="No application metrics to publish")  # metrics are off locally
     os.environ.clear()
     os.environ.update(environment)
     try:
