@@ -73,7 +73,6 @@ def _client_email(token: str) -> str:
     try:
         return links.read_balance_token(token, settings.secret, settings.max_age_seconds)
     except links.LinkError as exc:
-        metrics.add_metric(name="BalanceLinkRejected", unit=MetricUnit.Count, value=1)
         logger.info("balance link rejected", extra={"reason": exc.code})
         raise services.ShopError(exc.code, exc.message, 401) from exc
 
