@@ -245,7 +245,9 @@ def test_cloudfront_serves_the_site_and_sends_api_to_the_http_api_uncached() -> 
     (api,) = [b for b in distribution["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
     default = distribution["DefaultCacheBehavior"]
 
-    assert origins[default["TargetOriginId"]]["OriginAccessControlId"] == {
+    (pages,) = distribution["OriginGroups"]["Items"]
+    assert default["TargetOriginId"] == pages["Id"]
+    assert origins[pages["Members"]["Items"][0]["OriginId"]]["OriginAccessControlId"] == {
         "Fn::GetAtt": ["SiteOriginAccessControl", "Id"]
     }
     assert "${HttpApi}.execute-api." in origins[api["TargetOriginId"]]["DomainName"]["Fn::Sub"]
@@ -254,6 +256,39 @@ def test_cloudfront_serves_the_site_and_sends_api_to_the_http_api_uncached() -> 
     assert {default["ViewerProtocolPolicy"], api["ViewerProtocolPolicy"]} <= {"redirect-to-https", "https-only"}
     # Custom error pages would replace the API's JSON errors too: the distribution has none.
     assert "CustomErrorResponses" not in distribution
+
+
+def test_a_missing_page_falls_over_to_the_sites_404_page_and_the_api_keeps_its_own_answers() -> None:
+    distribution = RESOURCES["SiteDistribution"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in distribution["Origins"]}
+    (pages,) = distribution["OriginGroups"]["Items"]
+    primary, secondary = (member["OriginId"] for member in pages["Members"]["Items"])
+    (api,) = [b for b in distribution["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    function = FUNCTIONS["MissingPageFunction"]["Properties"]
+    oac = RESOURCES["MissingPageOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    grants = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Lambda::Permission"]
+    (read,) = [s for s in function_statements("MissingPageFunction", TEMPLATE) if s["Action"] == ["s3:GetObject"]]
+
+    assert distribution["DefaultCacheBehavior"]["TargetOriginId"] == pages["Id"]
+    assert "S3OriginConfig" in origins[primary] and primary != api["TargetOriginId"]
+    # the bucket answers a key it does not have with 403 (CloudFront may not list it), or 404 if ever allowed to
+    assert sorted(pages["FailoverCriteria"]["StatusCodes"]["Items"]) == [403, 404]
+    assert origins[secondary]["DomainName"] == {
+        "Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": ["MissingPageFunctionUrl", "FunctionUrl"]}]}]
+    }
+    assert origins[secondary]["OriginAccessControlId"] == {"Fn::GetAtt": ["MissingPageOriginAccessControl", "Id"]}
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("lambda", "always")
+    assert function["FunctionUrlConfig"] == {"AuthType": "AWS_IAM"}
+    assert function["Handler"] == "blockhours.handlers.missing_page.handler"
+    assert function["Environment"]["Variables"]["BLOCKHOURS_SITE_BUCKET"] == {"Ref": "SiteBucket"}
+    assert read["Resource"] == {"Fn::Sub": "${SiteBucket.Arn}/404.html"}
+    assert sorted(g["Action"] for g in grants if g["FunctionName"] == {"Ref": "MissingPageFunction"}) == [
+        "lambda:InvokeFunction",
+        "lambda:InvokeFunctionUrl",
+    ]
+    for grant in grants:
+        assert grant["Principal"] == "cloudfront.amazonaws.com"
+        assert grant["SourceArn"]["Fn::Sub"].endswith(":distribution/${SiteDistribution}")
 
 
 def test_the_outputs_give_the_owner_the_urls_to_use() -> None:
