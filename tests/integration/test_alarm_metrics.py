@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from blockhours.handlers.http import metrics
 from blockhours.local import LocalStack
 from stripe_events import checkout_session, event, signed
 
@@ -36,6 +37,7 @@ def _post(stack: LocalStack, body: bytes, headers: dict[str, str]) -> requests.R
 def emitted(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
     """Metrics on, as in Lambda (tests and the local stack switch them off); what the handlers print, captured."""
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    metrics.clear_metrics()  # switched off, Powertools keeps what earlier tests added: it flushes only when on
     capsys.readouterr()
     return capsys
 

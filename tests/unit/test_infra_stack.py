@@ -54,6 +54,20 @@ def test_every_required_setting_is_in_the_functions_environment() -> None:
     assert generated["PasswordLength"] >= 32, "links are signed with at least 32 random characters"
 
 
+def test_every_function_knows_the_shops_time_zone() -> None:
+    """ShopTimeZone times the daily run; the functions date emails, pages and bills in the same zone."""
+    overridden = [n for n, f in FUNCTIONS.items() if "BLOCKHOURS_TIME_ZONE" in _own_environment(f)]
+
+    assert GLOBAL_ENV["BLOCKHOURS_TIME_ZONE"] == {"Ref": "ShopTimeZone"}
+    assert overridden == []
+    assert _event("SweepFunction", "ScheduleV2")["ScheduleExpressionTimezone"] == {"Ref": "ShopTimeZone"}
+
+
+def _own_environment(function: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = function["Properties"].get("Environment", {}).get("Variables", {})
+    return variables
+
+
 def test_the_refund_queue_outlasts_the_worker_and_gives_up_into_its_dead_letter_queue() -> None:
     queue = RESOURCES["RefundQueue"]["Properties"]
     dead_letters = RESOURCES["RefundDeadLetterQueue"]["Properties"]
