@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
+from contextvars import ContextVar
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -24,6 +26,11 @@ ApiOption = Annotated[
 ]
 
 
+# The shop's time zone, as the API names it on every answer: a technician in another zone, or on a laptop
+# set to UTC, reads the times the shop and its clients read (emails, the balance page).
+_shop_zone: ContextVar[tzinfo] = ContextVar("shop_zone", default=UTC)
+
+
 def _client(api: str | None) -> StaffClient:
     return StaffClient(api)
 
@@ -34,14 +41,28 @@ def _fail(problem: StaffError) -> typer.Exit:
 
 
 def _date(epoch: int | None) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M") if epoch else "-"
+    """A date and time in the shop's zone, with its abbreviation: 2027-01-14 21:00 CST."""
+    return datetime.fromtimestamp(epoch, _shop_zone.get()).strftime("%Y-%m-%d %H:%M %Z") if epoch else "-"
+
+
+def _learn_zone(client: StaffClient) -> None:
+    if not client.shop_time_zone:
+        return  # an API from before the header: its dates were UTC
+    try:
+        _shop_zone.set(ZoneInfo(client.shop_time_zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        unknown = StaffError(f"the API names a time zone this machine does not know: {client.shop_time_zone}")
+        raise _fail(unknown) from None
 
 
 def _call(api: str | None, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    client = _client(api)
     try:
-        return _client(api).call(method, path, body)
+        answer = client.call(method, path, body)
     except StaffError as problem:
         raise _fail(problem) from None
+    _learn_zone(client)
+    return answer
 
 
 @app.callback()
@@ -283,7 +304,10 @@ def sweep(
                 "--function-name <the stack's SweepFunction> out.json`"
             )
         )
-    day = f"?now={int(at.replace(tzinfo=UTC).timestamp()) + 12 * 3600}" if at else ""
+    day = ""
+    if at:
+        _call(api, "GET", "/api/health")  # the shop's zone: the run goes at 10:00 there, as the schedule's does
+        day = f"?now={int(at.replace(hour=10, tzinfo=_shop_zone.get()).timestamp())}"
     report = _call(api, "POST", f"/_local/sweep{day}")
     billing, dunning = report["billing"], report["dunning"]
     out.print(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from . import shop_time
 from .catalog import Catalog
 from .domain.debts import Debt, DunningSchedule, pending_steps
 from .domain.ledger import SessionRecord
@@ -27,7 +27,8 @@ class Email:
 
 
 def format_day(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%d %b %Y")
+    """A date in a client's email, in the shop's time zone (BLOCKHOURS_TIME_ZONE)."""
+    return shop_time.day(epoch)
 
 
 def _signature(catalog: Catalog) -> str:

@@ -260,6 +260,7 @@ class LocalStack:
         )
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the terminal shows emails and problems; INFO for more
+        env.setdefault("BLOCKHOURS_TIME_ZONE", "UTC")  # the template's ShopTimeZone default; set it to try another
         env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_local_{secrets.token_hex(16)}")
         env.setdefault("BLOCKHOURS_LINK_SECRET", secrets.token_urlsafe(32))
         env.setdefault("BLOCKHOURS_MAIL_FROM", catalog.load(self.root / "catalog.yaml").shop.email)

@@ -13,6 +13,7 @@ import requests
 from .domain.client_email import InvalidEmail, client_email
 
 DEFAULT_API = "http://127.0.0.1:8000"
+SHOP_TIME_ZONE_HEADER = "X-Shop-Time-Zone"  # shop_time.HEADER, without importing the server's settings
 _EXECUTE_API = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 
 
@@ -34,6 +35,7 @@ class StaffClient:
         self.api = (api or os.environ.get("BLOCKHOURS_API") or DEFAULT_API).rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        self.shop_time_zone: str | None = None  # as the API's last answer named it (X-Shop-Time-Zone)
 
     def prepare(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.PreparedRequest:
         data = json.dumps(body).encode() if body is not None else None
@@ -70,6 +72,7 @@ class StaffClient:
             raise StaffError(f"cannot reach the Blockhours API at {self.api}{hint}") from exc
         except requests.Timeout as exc:
             raise StaffError(f"the Blockhours API at {self.api} did not answer in {self.timeout:.0f} s") from exc
+        self.shop_time_zone = answer.headers.get(SHOP_TIME_ZONE_HEADER) or self.shop_time_zone
         try:
             payload = answer.json()
         except ValueError:

@@ -6,7 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from . import catalog as catalog_module
-from . import config
+from . import config, shop_time
 from .adapters.dynamo import DynamoLedger
 from .adapters.mailer import SesMailer
 from .adapters.queue import SqsRefundQueue
@@ -49,3 +49,4 @@ def reset() -> None:
     gateway.cache_clear()
     catalog_module.load.cache_clear()
     config.clear()
+    shop_time.zone.cache_clear()

@@ -27,9 +27,16 @@
     return hours ? hours + " h" : rest + " min";
   }
 
-  function day(epochSeconds, withTime) {
+  // Dates as the shop keeps them (its time zone, from the API), wherever the client's device is.
+  function day(epochSeconds, withTime, timeZone) {
     var options = withTime ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "medium" };
-    return new Date(epochSeconds * 1000).toLocaleString(document.documentElement.lang || "en", options);
+    var lang = document.documentElement.lang || "en";
+    var when = new Date(epochSeconds * 1000);
+    try {
+      return when.toLocaleString(lang, timeZone ? Object.assign({ timeZone: timeZone }, options) : options);
+    } catch (_) {
+      return when.toLocaleString(lang, options); // a zone this browser does not know: its own
+    }
   }
 
   function sentence(text) {
@@ -223,17 +230,18 @@
     part("minutes-exact").textContent = view.balance_minutes >= 60 ? "(" + view.balance_minutes + " minutes)" : "";
     part("amount").textContent = money(view.balance_cents, view.currency);
     part("frozen").hidden = view.status !== "frozen";
+    part("time-zone").textContent = view.time_zone ? "Dates and times are the shop\u2019s (" + view.time_zone + ")." : "";
     part("refund-area").hidden = !(view.balance_cents > 0 && view.status !== "frozen");
 
     var lots = part("lots");
     lots.replaceChildren();
     view.lots.forEach(function (lot) {
       var row = document.createElement("tr");
-      cell(row, day(lot.created_at));
+      cell(row, day(lot.created_at, false, view.time_zone));
       cell(row, duration(lot.minutes));
       cell(row, money(lot.amount_cents, view.currency));
       cell(row, duration(lot.remaining_minutes) + " \u00b7 " + money(lot.remaining_cents, view.currency));
-      cell(row, lot.remaining_minutes && lot.expires_at ? day(lot.expires_at) : "\u2014");
+      cell(row, lot.remaining_minutes && lot.expires_at ? day(lot.expires_at, false, view.time_zone) : "\u2014");
       lots.appendChild(row);
     });
 
@@ -242,7 +250,7 @@
     view.statement.forEach(function (entry) {
       var sign = signOf(entry);
       var row = document.createElement("tr");
-      cell(row, day(entry.at, true));
+      cell(row, day(entry.at, true, view.time_zone));
       cell(row, describe(entry, config));
       cell(row, entry.actor === "stripe" ? "" : entry.actor === view.email ? "You" : entry.actor);
       cell(row, signed(entry.minutes, sign, String), "bh-number");

@@ -12,6 +12,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,10 +21,12 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, Playwright, Request, expect, sync_playwright
 
-from blockhours import links
+from blockhours import links, wiring
 from blockhours.catalog import load
 from blockhours.domain.money import format_cents
 from blockhours.local import LocalStack, build_site
+from blockhours.standin.payments import paid_intent
+from stripe_events import checkout_session, event, opened, signed, stack_store
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -429,3 +432,29 @@ def test_a_refused_refund_is_shown_in_words_on_a_phone(client: Client, phone: Cl
     expect(page.locator('[data-bh="amount"]')).to_have_text("$0.00")
     expect(page.get_by_role("button", name="Refund my unused balance")).to_be_hidden()
     assert len(phone.refunds()) == 1
+
+
+def test_a_chicago_shop_shows_its_dates_in_chicago_whatever_the_browsers_zone(
+    client: Client, stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paid at 03:00 UTC on 15 January: 21:00 on the 14th in the shop; this browser runs on UTC."""
+    monkeypatch.setenv("BLOCKHOURS_TIME_ZONE", "America/Chicago")
+    wiring.reset()
+    assert stack.standin is not None
+    email = unique_email()
+    paid_at = int(datetime(2026, 1, 15, 3, 0, tzinfo=UTC).timestamp())
+    session = checkout_session(
+        created=paid_at, payment_intent=paid_intent(stack.standin, 12900), metadata={"email": email}
+    )
+    body, header = signed(
+        event("checkout.session.completed", opened(stack_store(stack), session)), stack.standin.webhook_secret
+    )
+    headers = {"Stripe-Signature": header, "Content-Type": "application/json"}
+    assert requests.post(f"{stack.url}/api/stripe/webhook", data=body, headers=headers, timeout=10).ok
+
+    page = client.page
+    page.goto(balance_link(stack, email))
+
+    expect(page.locator('[data-bh="lots"] tr td').first).to_have_text("Jan 14, 2026")
+    expect(page.locator('[data-bh="statement"] tr td').first).to_have_text("Jan 14, 2026, 9:00\u202fPM")
+    expect(page.locator('[data-bh="time-zone"]')).to_have_text("Dates and times are the shop\u2019s (America/Chicago).")

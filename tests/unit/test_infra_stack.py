@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from blockhours import config
-from blockhours.template import http_routes, load_template
+from blockhours.template import function_statements, http_routes, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template()
@@ -51,6 +52,20 @@ def test_every_required_setting_is_in_the_functions_environment() -> None:
     assert "BLOCKHOURS_LINK_SECRET" not in GLOBAL_ENV, "the signing secret is never in the functions' environment"
     generated = RESOURCES["BalanceLinkSecret"]["Properties"]["GenerateSecretString"]
     assert generated["PasswordLength"] >= 32, "links are signed with at least 32 random characters"
+
+
+def test_every_function_knows_the_shops_time_zone() -> None:
+    """ShopTimeZone times the daily run; the functions date emails, pages and bills in the same zone."""
+    overridden = [n for n, f in FUNCTIONS.items() if "BLOCKHOURS_TIME_ZONE" in _own_environment(f)]
+
+    assert GLOBAL_ENV["BLOCKHOURS_TIME_ZONE"] == {"Ref": "ShopTimeZone"}
+    assert overridden == []
+    assert _event("SweepFunction", "ScheduleV2")["ScheduleExpressionTimezone"] == {"Ref": "ShopTimeZone"}
+
+
+def _own_environment(function: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = function["Properties"].get("Environment", {}).get("Variables", {})
+    return variables
 
 
 def test_the_refund_queue_outlasts_the_worker_and_gives_up_into_its_dead_letter_queue() -> None:
@@ -100,7 +115,7 @@ def test_the_outbox_sees_refunds_and_keeps_what_it_gives_up_on() -> None:
         assert any(
             all(image.get(name) in values["S"] for name, values in p["dynamodb"]["NewImage"].items()) for p in patterns
         ), f"the outbox never sees {image}"
-    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedRecordsBucket", "Arn"]}
 
 
 def _alarmed_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -108,37 +123,115 @@ def _alarmed_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, Any]]:
     return [(s["Namespace"], s["MetricName"], s.get("Dimensions", [])) for s in stats]
 
 
-@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
-def test_every_function_has_error_and_throttle_alarms(metric: str) -> None:
-    watched = {
-        dimensions[0]["Value"]["Ref"]
-        for alarm in ALARMS.values()
-        for namespace, name, dimensions in _alarmed_metrics(alarm)
-        if (namespace, name) == ("AWS/Lambda", metric)
-    }
-
-    assert watched == set(FUNCTIONS)
+WATCHED = {
+    (ns, name, json.dumps(dims, sort_keys=True)) for a in ALARMS.values() for ns, name, dims in _alarmed_metrics(a)
+}
 
 
-def test_every_dead_letter_queue_the_api_5xx_and_failed_refunds_are_alarmed() -> None:
-    watched = {
-        (ns, name, json.dumps(dims, sort_keys=True)) for a in ALARMS.values() for ns, name, dims in _alarmed_metrics(a)
-    }
-    queues = {"RefundDeadLetterQueue", "FailedEventsQueue"}
-    queue_alarms = {
-        (
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            json.dumps([{"Name": "QueueName", "Value": {"Fn::GetAtt": [q, "QueueName"]}}], sort_keys=True),
-        )
-        for q in queues
-    }
-    refunds_code = (REPO_ROOT / "functions" / "blockhours" / "handlers" / "refunds.py").read_text(encoding="utf-8")
+def _dims(name: str, value: Any) -> str:
+    return json.dumps([{"Name": name, "Value": value}], sort_keys=True)
 
-    assert queue_alarms <= watched
-    assert ("AWS/ApiGateway", "5xx", json.dumps([{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}])) in watched
-    assert ("Blockhours", "RefundFailed", json.dumps([{"Name": "service", "Value": "blockhours"}])) in watched
-    assert '"RefundFailed"' in refunds_code
+
+def test_the_alarms_read_at_most_the_ten_metrics_cloudwatch_gives_free() -> None:
+    """An alarm is billed per metric it reads, a metric-math alarm for each of its metrics."""
+    read = [metric for alarm in ALARMS.values() for metric in _alarmed_metrics(alarm)]
+
+    assert len(read) <= 10
+    assert all("Expression" not in m for a in ALARMS.values() for m in a.get("Metrics", []))
+
+
+def test_what_fails_quietly_is_alarmed() -> None:
+    service = _dims("service", "blockhours")
+
+    assert ("AWS/ApiGateway", "5xx", _dims("ApiId", {"Ref": "HttpApi"})) in WATCHED  # every API function's crash
+    assert ("Blockhours", "WebhookRejected", service) in WATCHED  # a wrong signing secret refuses every delivery
+    assert ("Blockhours", "RefundFailed", service) in WATCHED
+    assert ("AWS/Lambda", "IteratorAge", _dims("FunctionName", {"Ref": "OutboxFunction"})) in WATCHED
+    refund_queue = _dims("QueueName", {"Fn::GetAtt": ["RefundQueue", "QueueName"]})
+    assert ("AWS/SQS", "ApproximateAgeOfOldestMessage", refund_queue) in WATCHED
+    for queue in ("RefundDeadLetterQueue", "FailedEventsQueue"):
+        visible = _dims("QueueName", {"Fn::GetAtt": [queue, "QueueName"]})
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", visible) in WATCHED
+    assert {("AWS/SES", "Reputation.BounceRate", "[]"), ("AWS/SES", "Reputation.ComplaintRate", "[]")} <= WATCHED
+
+
+def test_mail_reputation_alarms_fire_where_aws_starts_a_review() -> None:
+    """AWS reviews a sending account at a 5% bounce or a 0.1% complaint rate; the metrics are fractions."""
+    thresholds = {a["MetricName"]: a["Threshold"] for a in ALARMS.values() if a.get("Namespace") == "AWS/SES"}
+
+    assert thresholds == {"Reputation.BounceRate": 0.05, "Reputation.ComplaintRate": 0.001}
+
+
+def test_every_alarm_says_what_to_do() -> None:
+    verbs = ("read", "run", "fix", "open", "store", "resend", "ask", "redrive", "correct")
+    vague = [
+        name
+        for name, alarm in ALARMS.items()
+        if not any(verb in alarm["AlarmDescription"].lower() for verb in verbs) or len(alarm["AlarmDescription"]) < 80
+    ]
+
+    assert vague == []
+
+
+def test_the_custom_metrics_are_few_enough_to_be_free() -> None:
+    """CloudWatch gives 10 custom metrics free; each metric name the code emits is one (one dimension, service)."""
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "functions" / "blockhours").rglob("*.py"))
+    calls = re.findall(r"add_metric\(", code)
+    names = set(re.findall(r"add_metric\(\s*name=\"([A-Za-z]+)\"", code))
+    guide = (REPO_ROOT / "infra" / "README.md").read_text(encoding="utf-8")
+
+    assert len(calls) == len(re.findall(r"add_metric\(\s*name=\"[A-Za-z]+\"", code)), "every metric name is a literal"
+    assert len(names) <= 10
+    assert {"WebhookRejected", "RefundFailed"} <= names
+    assert [name for name in sorted(names) if f"`{name}`" not in guide] == []
+
+
+def test_a_failed_stream_batch_is_kept_whole_in_a_private_bucket_and_announced() -> None:
+    bucket = RESOURCES["FailedRecordsBucket"]
+    properties = bucket["Properties"]
+    (expiry,) = properties["LifecycleConfiguration"]["Rules"]
+    (deny,) = RESOURCES["FailedRecordsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (notify,) = properties["NotificationConfiguration"]["TopicConfigurations"]
+
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
+    (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert expiry["Status"] == "Enabled" and 365 <= expiry["ExpirationInDays"] <= 800
+    assert (deny["Effect"], deny["Action"], deny["Condition"]) == (
+        "Deny",
+        "s3:*",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
+    assert notify == {"Event": "s3:ObjectCreated:*", "Topic": {"Ref": "AlarmTopic"}}
+
+
+def test_the_alarm_topic_takes_messages_from_this_accounts_alarms_and_the_failed_records_bucket() -> None:
+    statements = RESOURCES["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    by_service = {s["Principal"]["Service"]: s for s in statements}
+    bucket_name = RESOURCES["FailedRecordsBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    from_bucket = by_service["s3.amazonaws.com"]["Condition"]
+
+    assert RESOURCES["FailedRecordsBucket"]["DependsOn"] == "AlarmTopicPolicy"
+    assert set(by_service) == {"cloudwatch.amazonaws.com", "s3.amazonaws.com"}
+    assert all(s["Action"] == "sns:Publish" and s["Resource"] == {"Ref": "AlarmTopic"} for s in statements)
+    assert all(s["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}} for s in statements)
+    # the topic policy names the bucket before it exists, by the same expression as its BucketName
+    source = from_bucket["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    assert source[0] == "arn:${AWS::Partition}:s3:::" + bucket_name[0] and source[1] == bucket_name[1]
+
+
+def test_the_outbox_may_write_failed_batches_only_to_that_bucket() -> None:
+    (grant,) = [s for s in function_statements("OutboxFunction", TEMPLATE) if "s3:PutObject" in s["Action"]]
+
+    assert sorted(grant["Action"]) == ["s3:ListBucket", "s3:PutObject"]  # what Lambda needs for an S3 destination
+    assert grant["Resource"] == [
+        {"Fn::GetAtt": ["FailedRecordsBucket", "Arn"]},
+        {"Fn::Sub": "${FailedRecordsBucket.Arn}/*"},
+    ]
+    assert grant["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+    outbox_sends = [s for s in function_statements("OutboxFunction", TEMPLATE) if "sqs:SendMessage" in s["Action"]]
+    assert [s["Resource"] for s in outbox_sends] == [{"Fn::GetAtt": ["RefundQueue", "Arn"]}]
 
 
 def test_every_alarm_tells_the_owner() -> None:
@@ -166,7 +259,9 @@ def test_cloudfront_serves_the_site_and_sends_api_to_the_http_api_uncached() -> 
     (api,) = [b for b in distribution["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
     default = distribution["DefaultCacheBehavior"]
 
-    assert origins[default["TargetOriginId"]]["OriginAccessControlId"] == {
+    (pages,) = distribution["OriginGroups"]["Items"]
+    assert default["TargetOriginId"] == pages["Id"]
+    assert origins[pages["Members"]["Items"][0]["OriginId"]]["OriginAccessControlId"] == {
         "Fn::GetAtt": ["SiteOriginAccessControl", "Id"]
     }
     assert "${HttpApi}.execute-api." in origins[api["TargetOriginId"]]["DomainName"]["Fn::Sub"]
@@ -175,6 +270,39 @@ def test_cloudfront_serves_the_site_and_sends_api_to_the_http_api_uncached() -> 
     assert {default["ViewerProtocolPolicy"], api["ViewerProtocolPolicy"]} <= {"redirect-to-https", "https-only"}
     # Custom error pages would replace the API's JSON errors too: the distribution has none.
     assert "CustomErrorResponses" not in distribution
+
+
+def test_a_missing_page_falls_over_to_the_sites_404_page_and_the_api_keeps_its_own_answers() -> None:
+    distribution = RESOURCES["SiteDistribution"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in distribution["Origins"]}
+    (pages,) = distribution["OriginGroups"]["Items"]
+    primary, secondary = (member["OriginId"] for member in pages["Members"]["Items"])
+    (api,) = [b for b in distribution["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    function = FUNCTIONS["MissingPageFunction"]["Properties"]
+    oac = RESOURCES["MissingPageOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    grants = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Lambda::Permission"]
+    (read,) = [s for s in function_statements("MissingPageFunction", TEMPLATE) if s["Action"] == ["s3:GetObject"]]
+
+    assert distribution["DefaultCacheBehavior"]["TargetOriginId"] == pages["Id"]
+    assert "S3OriginConfig" in origins[primary] and primary != api["TargetOriginId"]
+    # the bucket answers a key it does not have with 403 (CloudFront may not list it), or 404 if ever allowed to
+    assert sorted(pages["FailoverCriteria"]["StatusCodes"]["Items"]) == [403, 404]
+    assert origins[secondary]["DomainName"] == {
+        "Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": ["MissingPageFunctionUrl", "FunctionUrl"]}]}]
+    }
+    assert origins[secondary]["OriginAccessControlId"] == {"Fn::GetAtt": ["MissingPageOriginAccessControl", "Id"]}
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("lambda", "always")
+    assert function["FunctionUrlConfig"] == {"AuthType": "AWS_IAM"}
+    assert function["Handler"] == "blockhours.handlers.missing_page.handler"
+    assert function["Environment"]["Variables"]["BLOCKHOURS_SITE_BUCKET"] == {"Ref": "SiteBucket"}
+    assert read["Resource"] == {"Fn::Sub": "${SiteBucket.Arn}/404.html"}
+    assert sorted(g["Action"] for g in grants if g["FunctionName"] == {"Ref": "MissingPageFunction"}) == [
+        "lambda:InvokeFunction",
+        "lambda:InvokeFunctionUrl",
+    ]
+    for grant in grants:
+        assert grant["Principal"] == "cloudfront.amazonaws.com"
+        assert grant["SourceArn"]["Fn::Sub"].endswith(":distribution/${SiteDistribution}")
 
 
 def test_the_outputs_give_the_owner_the_urls_to_use() -> None:

@@ -110,8 +110,18 @@ def _references(node: Any) -> Iterator[str]:
             yield from _references(item)
 
 
+def _sam_generated(template: dict[str, Any]) -> set[str]:
+    """Resources SAM adds and a template may name: a function's URL is `<function>Url`."""
+    return {
+        f"{name}Url"
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function" and "FunctionUrlConfig" in resource.get("Properties", {})
+    }
+
+
 def _undefined_references(template: dict[str, Any]) -> set[str]:
     known = set(template.get("Parameters", {})) | set(template["Resources"]) | PSEUDO_PARAMETERS
+    known |= _sam_generated(template)
     sections = {key: template.get(key, {}) for key in ("Globals", "Resources", "Outputs")}
     return {name for name in _references(sections) if name not in known}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
 from .ledger import DAY_SECONDS
@@ -90,9 +90,10 @@ def due_step(debt: Debt, schedule: DunningSchedule, now: int) -> Step | None:
     return pending[0][1] if pending and pending[0][0] <= now else None
 
 
-def next_bill_at(after: int, every: Literal["weekly", "monthly"]) -> int:
-    """The next billing day strictly after `after`: the 1st of the next month, or the next Monday (UTC)."""
-    day = datetime.fromtimestamp(after, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def next_bill_at(after: int, every: Literal["weekly", "monthly"], zone: tzinfo = UTC) -> int:
+    """The next billing day strictly after `after`: the 1st of the next month, or the next Monday, at midnight
+    in the shop's `zone` (the shop's calendar, not Greenwich's, says which day a bill covers)."""
+    day = datetime.fromtimestamp(after, zone).replace(hour=0, minute=0, second=0, microsecond=0)
     if every == "weekly":
         nxt = day + timedelta(days=7 - day.weekday())
     else:
@@ -104,9 +105,9 @@ def next_bill_at(after: int, every: Literal["weekly", "monthly"]) -> int:
     return int(nxt.timestamp())
 
 
-def bill_id(period_end: int) -> str:
+def bill_id(period_end: int, zone: tzinfo = UTC) -> str:
     """One bill per client per billing day: its id is the day, so a retried billing run makes no second bill."""
-    return "bill-" + datetime.fromtimestamp(period_end, UTC).strftime("%Y-%m-%d")
+    return "bill-" + datetime.fromtimestamp(period_end, zone).strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)

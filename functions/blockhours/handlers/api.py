@@ -178,7 +178,6 @@ def send_quote(body: Annotated[QuoteBody, Body()]) -> Response[str]:
     require_staff(app)
     request = services.QuoteRequest(str(body.email), body.minutes, body.technician, body.note, body.quote_id)
     quote = services.send_quote(wiring.catalog(), wiring.ledger(), wiring.gateway(), request, config.site().url)
-    metrics.add_metric(name="QuoteSent", unit=MetricUnit.Count, value=1)
     return json_response(201, asdict(quote))
 
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import config, links, services, wiring
+from .. import config, links, services, shop_time, wiring
 from ..domain.ledger import CustomerLedger
 from ..domain.money import format_cents
 from .http import logger, metrics, resolver
@@ -24,12 +24,14 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"
 
 
 def balance_view(ledger: CustomerLedger, currency: str) -> dict[str, Any]:
-    """What the balance page shows: the balance, each lot, and every journal entry, newest first."""
+    """What the balance page shows: the balance, each lot, and every journal entry, newest first; its dates
+    are epoch seconds, which the page writes in `time_zone`, the shop's."""
     account = ledger.account
     return {
         "email": account.email,
         "status": account.status,
         "currency": currency,
+        "time_zone": shop_time.zone().key,
         "balance_minutes": account.available_minutes,
         "balance_cents": account.available_cents,
         "lots": [
@@ -73,7 +75,6 @@ def _client_email(token: str) -> str:
     try:
         return links.read_balance_token(token, settings.secret, settings.max_age_seconds)
     except links.LinkError as exc:
-        metrics.add_metric(name="BalanceLinkRejected", unit=MetricUnit.Count, value=1)
         logger.info("balance link rejected", extra={"reason": exc.code})
         raise services.ShopError(exc.code, exc.message, 401) from exc
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from pydantic import Field
 
+from .. import shop_time
 from ..catalog import CatalogError
 from ..config import ConfigError
 from ..domain.client_email import InvalidEmail
@@ -69,6 +70,12 @@ def resolver() -> APIGatewayHttpResolver:
     def _not_json() -> Response[str]:
         return error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
 
+    def _shop_time_zone(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        """Every answer names the shop's zone: the staff CLI shows dates in it, wherever it runs."""
+        response = next_middleware(app)
+        response.headers[shop_time.HEADER] = shop_time.zone().key
+        return response
+
     def _json_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         """Powertools also reads form and multipart bodies into the models; ours are JSON, as documented."""
         route = app.context.get("_route")
@@ -119,7 +126,7 @@ def resolver() -> APIGatewayHttpResolver:
         logger.exception("unhandled error")
         return error(500, "internal", "something went wrong on our side; nothing was charged twice, try again")
 
-    app.use([_json_only])
+    app.use([_shop_time_zone, _json_only])
     app.exception_handler(RequestValidationError)(_invalid)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported)  # text/plain, XML, ...: not a bug of ours
     app.exception_handler(ValueError)(_unreadable)

@@ -26,8 +26,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     dunning = services.chase_debts(catalog, store, now=now)
     metrics.add_metric(name="StaleRefunds", unit=MetricUnit.Count, value=len(report.refunded))
-    metrics.add_metric(name="BillsSent", unit=MetricUnit.Count, value=len(bills.billed))
-    metrics.add_metric(name="DebtsInCollections", unit=MetricUnit.Count, value=len(dunning.collections))
     done = asdict(report) | {"billing": asdict(bills), "overages finished": overages, "dunning": asdict(dunning)}
     logger.info("daily run done", extra=done)
     return done

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from .. import shop_time
 from ..catalog import Catalog
 from ..domain.client_email import client_email
 from ..domain.debts import Debt, bill_id, next_bill_at, next_step_at
@@ -41,7 +42,8 @@ def set_trust(
             else "back to prepaying: no more sessions on account"
         )
         entry = JournalEntry(f"trust-{at}-{limit_minutes}", "trust", at, technician, limit_minutes, 0, note)
-        if store.set_trust(email, limit_minutes, seen, entry, next_bill_at(at, catalog.on_account.bill_every)):
+        first_bill = next_bill_at(at, catalog.on_account.bill_every, shop_time.zone())
+        if store.set_trust(email, limit_minutes, seen, entry, first_bill):
             account = store.account(email)
             assert account is not None
             return account
@@ -82,14 +84,15 @@ def _bill(
     report: BillingReport,
 ) -> bool:
     email, currency = account.email, catalog.shop.currency
-    following = next_bill_at(at, catalog.on_account.bill_every) if account.trust_limit_minutes > 0 else None
+    zone = shop_time.zone()
+    following = next_bill_at(at, catalog.on_account.bill_every, zone) if account.trust_limit_minutes > 0 else None
     cents = account.on_account_cents - account.billed_cents
     minutes = account.on_account_minutes - account.billed_minutes
     if cents <= 0:
         report.nothing_to_bill.append(email)
         return store.move_billing_day(email, account.next_bill_at, following)
     assert account.next_bill_at is not None
-    debt_id = bill_id(account.next_bill_at)
+    debt_id = bill_id(account.next_bill_at, zone)
     description = f"{format_minutes(minutes)} of remote support on account, to {format_day(account.next_bill_at)}"
     link = gateway.create_debt_link(
         DebtLink(debt_id, email, cents, currency, description, urljoin(site_url.rstrip("/") + "/", "success/"))
