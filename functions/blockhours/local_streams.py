@@ -28,7 +28,7 @@ from typing import Any
 import boto3
 from moto.events.models import EventPattern
 
-from . import template
+from . import failed_records, template
 from .local_lambda import LocalLambda, Outcome
 
 log = logging.getLogger("blockhours.local")
@@ -90,20 +90,20 @@ class Destinations:
     buckets: Mapping[str, str]  # logical id → bucket name
     kept: list[dict[str, Any]] = field(default_factory=list)  # every record sent, for the terminal and tests
 
-    def send(self, destination: template.Destination | None, record: dict[str, Any]) -> None:
+    def send(self, destination: template.Destination | None, record: dict[str, Any], key: str = "") -> None:
+        """A queue gets the description of what was given up (no records); a bucket, `record` whole at `key`."""
         self.kept.append(record)
         if destination is None:
             log.error("Lambda gave up and has no destination for it: %s", json.dumps(record)[:2000])
             return
         if destination.kind == "S3":
-            key = f"aws/lambda/{record['requestContext']['functionArn'].rsplit(':', 1)[-1]}/{_stamp()}-{uuid.uuid4()}"
             bucket = self.buckets[destination.resource]
-            boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(record).encode())
+            boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(record, indent=4).encode())
         else:
             url = self.queue_urls[destination.resource]
-            body = {k: v for k, v in record.items() if k != "payload"}  # a queue gets the batch's description
+            body = {k: v for k, v in record.items() if k != "payload"}
             boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(body))
-        log.error("Lambda gave up; the record went to %s", destination.resource)
+        log.error("Lambda gave up; what it gave up on went to %s", destination.resource)
 
 
 def _failure_record(function_arn: str, condition: str, outcome: Outcome, attempts: int) -> dict[str, Any]:
@@ -140,6 +140,7 @@ class StreamPump:
 
     def __post_init__(self) -> None:
         self.filter = Filter(self.trigger.patterns)
+        self.mapping_uuid = str(uuid.uuid4())
 
     def start(self) -> StreamPump:
         self._thread = threading.Thread(target=self._run, name=f"stream-{self.trigger.function}", daemon=True)
@@ -224,24 +225,18 @@ class StreamPump:
         return min(sequence.index(str(n)) for n in named)
 
     def _give_up(self, shard_id: str, arn: str, records: list[dict[str, Any]], outcome: Outcome, attempts: int) -> None:
-        first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
-        record = _failure_record(
-            self.runtime.refs.get(f"{self.trigger.function}.Arn", self.trigger.function),
-            "RetryAttemptsExhausted",
-            outcome,
-            attempts,
+        given_up = failed_records.GivenUp(
+            mapping_uuid=self.mapping_uuid,
+            function_arn=self.runtime.refs.get(f"{self.trigger.function}.Arn", self.trigger.function),
+            stream_arn=arn,
+            shard_id=shard_id,
+            request_id=outcome.request_id,
+            invoke_count=attempts,
+            at=datetime.now(UTC),
+            function_error="Unhandled" if outcome.failed else "",
         )
-        record["DDBStreamBatchInfo"] = {
-            "shardId": shard_id,
-            "startSequenceNumber": first["SequenceNumber"],
-            "endSequenceNumber": last["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": _arrival(first),
-            "approximateArrivalOfLastRecord": _arrival(last),
-            "batchSize": len(records),
-            "streamArn": arn,
-        }
-        record["payload"] = json.dumps({"Records": records}, default=str)
-        self.destinations.send(self.trigger.on_failure, record)
+        kept = failed_records.kept_batch(given_up, records, str(uuid.uuid4()))
+        self.destinations.send(self.trigger.on_failure, json.loads(kept.body), kept.key)
 
 
 def _as_lambda_sends(record: dict[str, Any], arn: str) -> dict[str, Any]:
@@ -251,11 +246,6 @@ def _as_lambda_sends(record: dict[str, Any], arn: str) -> dict[str, Any]:
     if isinstance(at, datetime):
         change["ApproximateCreationDateTime"] = int(at.timestamp())
     return {**record, "dynamodb": change, "eventSourceARN": arn}
-
-
-def _arrival(change: Mapping[str, Any]) -> str:
-    when = datetime.fromtimestamp(float(change.get("ApproximateCreationDateTime") or time.time()), UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass

@@ -162,14 +162,18 @@ def function_statements(name: str, template: dict[str, Any] | None = None) -> li
 _FUNCTION_DEFAULTS = {"Timeout": 3, "MemorySize": 128}  # Lambda's own, when neither Globals nor the function says
 
 
-def _destination(target: Any, kind: str | None = None) -> Destination | None:
-    """A destination written as `!GetAtt Queue.Arn`, `!Ref Topic` or `{Type, Destination}`."""
+_DESTINATION_KINDS = {"AWS::SQS::Queue": "SQS", "AWS::SNS::Topic": "SNS", "AWS::S3::Bucket": "S3"}
+
+
+def _destination(tpl: dict[str, Any], target: Any) -> Destination | None:
+    """A destination written as `!GetAtt Resource.Arn`, `!Ref Topic` or `{Type, Destination}`; its kind is what
+    the named resource is."""
     if isinstance(target, dict) and "Destination" in target:
-        return _destination(target["Destination"], str(target.get("Type", kind or "")))
-    if isinstance(target, dict) and "Fn::GetAtt" in target:
-        return Destination(kind or "SQS", str(target["Fn::GetAtt"][0]))
-    if isinstance(target, dict) and "Ref" in target:
-        return Destination(kind or "SNS", str(target["Ref"]))
+        return _destination(tpl, target["Destination"])
+    if isinstance(target, dict) and ("Fn::GetAtt" in target or "Ref" in target):
+        name = str(target["Fn::GetAtt"][0] if "Fn::GetAtt" in target else target["Ref"])
+        kind = _DESTINATION_KINDS.get(tpl.get("Resources", {}).get(name, {}).get("Type", ""))
+        return Destination(kind, name) if kind else None
     return None
 
 
@@ -187,10 +191,9 @@ def functions(template: dict[str, Any] | None = None) -> dict[str, FunctionSpec]
             **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
         }
         invoke = properties.get("EventInvokeConfig", {})
-        on_failure = _destination(invoke.get("DestinationConfig", {}).get("OnFailure"))
+        on_failure = _destination(tpl, invoke.get("DestinationConfig", {}).get("OnFailure"))
         if on_failure is None and "DeadLetterQueue" in properties:  # the older way: the event itself is kept
-            dead = properties["DeadLetterQueue"]
-            on_failure = _destination(dead.get("TargetArn"), str(dead.get("Type", "SQS")))
+            on_failure = _destination(tpl, properties["DeadLetterQueue"].get("TargetArn"))
         specs[name] = FunctionSpec(
             name=name,
             handler=str(properties["Handler"]),
@@ -225,7 +228,7 @@ def stream_triggers(template: dict[str, Any] | None = None) -> list[StreamTrigge
             bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
             report_item_failures="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
             patterns=tuple(str(f["Pattern"]) for f in p.get("FilterCriteria", {}).get("Filters", [])),
-            on_failure=_destination(p.get("DestinationConfig", {}).get("OnFailure")),
+            on_failure=_destination(tpl, p.get("DestinationConfig", {}).get("OnFailure")),
         )
         for name, p in _events(tpl, "DynamoDB")
     ]
@@ -236,7 +239,7 @@ def queue_triggers(template: dict[str, Any] | None = None) -> list[QueueTrigger]
     tpl = template if template is not None else load_template()
     triggers = []
     for name, p in _events(tpl, "SQS"):
-        queue = _destination(p["Queue"])
+        queue = _destination(tpl, p["Queue"])
         assert queue is not None, f"{name}: an SQS event names its queue with !GetAtt Queue.Arn"
         triggers.append(
             QueueTrigger(
