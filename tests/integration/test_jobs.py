@@ -229,3 +229,67 @@ def test_requeue_sends_refunds_still_waiting_to_the_worker_without_asking_stripe
     assert sorted((m["email"], m["refund_id"]) for m in sent) == sorted(waiting.items())
     assert stripe_standin.standin.requests == [], "requeue reads the ledger only"
     assert not [i for i in scan_all(ledger.table) if i["pk"]["S"].startswith("ALERT#")]
+
+
+# --- the staff routes, in-process: the API's handler with API Gateway's event, the steps run as above ----------
+
+
+def staff(method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    """A staff request through the API function's handler, IAM-authorized as API Gateway passes it on."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from blockhours.handlers import api
+    from blockhours.local import LambdaRoutes, LocalContext
+    from blockhours.template import http_routes
+
+    request = Request(EnvironBuilder(path=path, method=method, json=body).get_environ())
+    [route] = [r for r in http_routes() if r.method == method and LambdaRoutes([r]).map.bind("x").test(path, method)]
+    params = LambdaRoutes([route]).map.bind("x").match(path, method)[1]
+    authorizer = {"iam": {"userArn": "arn:aws:iam::000000000000:user/staff", "accountId": "0", "userId": "staff"}}
+    answer = api.handler(LambdaRoutes.event(request, route, params, authorizer), cast("Any", LocalContext("api")))
+    return int(answer["statusCode"]), json.loads(answer["body"])
+
+
+def test_the_routes_start_jobs_answer_202_and_report_progress_and_outcome(
+    ledger: DynamoLedger, stripe_standin: ServedStandIn, steps: jobs.StepsHere
+) -> None:
+    bought = clients(ledger, stripe_standin, 10)
+    email = next(iter(bought))
+    waiting = services.request_refund(CATALOG, ledger, email, "client", email).refund_id
+
+    status, started = staff("POST", "/api/reports/reconcile", {"requeue": True})
+    assert status == 202 and started["status"] == "running", started
+    assert sorted(steps.waiting) == sorted([(started["job_id"], 0), (started["requeue_job_id"], 0)])
+    status, running = staff("GET", f"/api/jobs/{started['job_id']}")
+    assert status == 200 and (running["status"], running["accounts"], running["stalled"]) == ("running", 0, False)
+
+    run_all(steps)
+    _, requeued = staff("GET", f"/api/jobs/{started['requeue_job_id']}")
+    assert (requeued["kind"], requeued["status"], requeued["requeued"]) == ("requeue", "done", [waiting])
+    _, reconciled = staff("GET", f"/api/jobs/{started['job_id']}")
+    assert (reconciled["kind"], reconciled["status"], reconciled["accounts"]) == ("reconcile", "done", 10)
+    assert [d["email"] for d in reconciled["discrepancies"]] == [email], "the refund not yet at Stripe"
+    assert "cursor" not in reconciled and reconciled["finished_at"] >= reconciled["started_at"]
+
+    status, alone = staff("POST", "/api/refunds/requeue")
+    assert status == 202 and steps.waiting == [(alone["job_id"], 0)]
+
+
+def test_an_unknown_job_is_a_404_in_words(steps: jobs.StepsHere) -> None:
+    status, answer = staff("GET", "/api/jobs/reconcile-1-nosuchjob")
+    assert status == 404 and answer["error"] == "unknown_job" and "blockhours reconcile" in answer["message"]
+
+
+def test_a_job_lambda_will_not_take_is_refused_in_words_and_recorded_failed(
+    ledger: DynamoLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real Lambda client (boto3, as deployed), asked for a function the embedded account does not have."""
+    monkeypatch.setenv("BLOCKHOURS_JOBS_FUNCTION", "blockhours-no-such-jobs")
+
+    status, answer = staff("POST", "/api/refunds/requeue")
+
+    assert status == 503 and answer["error"] == "job_not_started", answer
+    assert "ResourceNotFoundException" in answer["message"] and "try again in a minute" in answer["message"]
+    [item] = [i for i in scan_all(ledger.table) if i["pk"]["S"].startswith("JOB#")]
+    assert item["status"]["S"] == "failed" and "could not be started" in item["failure"]["S"]
