@@ -1,5 +1,5 @@
 """Health for everyone, and the staff routes (IAM-authorized): sessions, settling, customers, liability,
-quotes, trusted clients and debts."""
+quotes, trusted clients, debts, and the background jobs (reconcile, requeue) they start and follow."""
 
 from __future__ import annotations
 
