@@ -56,7 +56,8 @@ def _requeued(job: dict[str, Any]) -> None:
     if job["requeued_count"] > len(job["requeued"]):
         out.print(f"... and {job['requeued_count'] - len(job['requeued'])} more", highlight=False)
     out.print(
-        f"{job['requeued_count']} refunds waiting for the worker sent to it again ({job['accounts']} accounts read)"
+        f"{job['requeued_count']} {'refund' if job['requeued_count'] == 1 else 'refunds'} waiting for the worker "
+        f"sent to it again ({job['accounts']} accounts read)"
         if job["requeued_count"]
         else f"no refund is waiting for the worker ({job['accounts']} accounts read)",
         highlight=False,
