@@ -268,26 +268,6 @@ def refund(
 
 
 @app.command()
-def reconcile(
-    requeue: Annotated[bool, typer.Option("--requeue", help="Send refunds still waiting to the worker again.")] = False,
-    api: ApiOption = None,
-) -> None:
-    """Check the ledger against itself and against Stripe; exits non-zero if anything disagrees."""
-    report = _call(api, "POST", "/api/reports/reconcile", {"requeue": requeue})
-    for refund_id in report["requeued"]:
-        out.print(f"requeued refund {refund_id}")
-    if not report["discrepancies"]:
-        out.print(f"{report['accounts']} accounts checked against their lots, journal and Stripe: all agree")
-        return
-    table = Table("customer", "what disagrees", "what to do", title="discrepancies")
-    for found in report["discrepancies"]:
-        table.add_row(found["email"], found["what"], found["todo"])
-    out.print(table)
-    err.print(f"{len(report['discrepancies'])} discrepancies in {report['accounts']} accounts")
-    raise typer.Exit(1)
-
-
-@app.command()
 def sweep(
     at: Annotated[
         datetime | None,
@@ -350,7 +330,7 @@ def main() -> None:
     app()
 
 
-from . import cli_playbook  # noqa: E402, F401 - registers quote, quotes, trust, untrust and debts on `app`
+from . import cli_jobs, cli_playbook  # noqa: E402, F401 - register reconcile, requeue, job; quote, trust, debts...
 
 if __name__ == "__main__":
     from blockhours.cli import main as registered  # the module as imported, with cli_playbook's commands on it

@@ -36,6 +36,12 @@ class QueueSettings(_Env):
     refund_queue_url: str = Field(validation_alias="BLOCKHOURS_REFUND_QUEUE_URL", pattern=r"^https?://\S+$")
 
 
+class JobSettings(_Env):
+    """The function that runs background jobs (reconcile, requeue): `<stack name>-jobs` in AWS."""
+
+    function_name: str = Field(validation_alias="BLOCKHOURS_JOBS_FUNCTION", pattern=r"^[A-Za-z0-9_:.-]{1,140}$")
+
+
 class StripeSettings(_Env):
     api_key: str = Field(validation_alias="STRIPE_API_KEY", min_length=8)
     webhook_secret: str = Field(validation_alias="STRIPE_WEBHOOK_SECRET", min_length=8)
@@ -83,6 +89,11 @@ def queues() -> QueueSettings:
 
 
 @cache
+def jobs() -> JobSettings:
+    return _build(JobSettings)
+
+
+@cache
 def site() -> SiteSettings:
     return _build(SiteSettings)
 
@@ -119,8 +130,8 @@ def links() -> LinkSettings:
 
 def clear() -> None:
     """Forget what was read, so a test or the local stack can change the environment."""
-    for cached in (store, site, mail, queues, stripe, links):
+    for cached in (store, site, mail, queues, jobs, stripe, links):
         cached.cache_clear()
 
 
-__all__ = ["ConfigError", "LinkSettings", "SiteSettings", "StoreSettings", "StripeSettings", "clear"]
+__all__ = ["ConfigError", "JobSettings", "LinkSettings", "SiteSettings", "StoreSettings", "StripeSettings", "clear"]

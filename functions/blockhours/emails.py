@@ -2,7 +2,7 @@
 
 Clients: purchase receipt, session statement, refund warning and confirmation, quote, debt notice and
 reminders, collections, back to prepaying, payment received. The shop: a failed refund, collections,
-a client back to prepaying, a payment that was not credited.
+a client back to prepaying, a payment that was not credited, what reconcile found.
 """
 
 from __future__ import annotations
@@ -145,6 +145,23 @@ def payment_not_booked_alert(catalog: Catalog, alert: Mapping[str, Any]) -> Emai
         "the right checkout for the client and refund this one.\n"
     )
     return Email(catalog.shop.email, "Blockhours: a payment was not credited", text)
+
+
+def reconcile_alert(catalog: Catalog, alert: Mapping[str, Any]) -> Email:
+    """To the shop: reconcile found the ledger and Stripe (or the ledger and itself) disagreeing; what to do."""
+    count, listed = int(alert.get("discrepancy_count", 0)), list(alert.get("discrepancies", []))
+    lines = [
+        f"Reconcile checked {alert.get('accounts')} accounts against their lots, journal and Stripe, and found "
+        f"{count} {'discrepancy' if count == 1 else 'discrepancies'}:",
+        "",
+    ]
+    for found in listed:
+        lines += [f"- {found.get('email')}: {found.get('what')}", f"  what to do: {found.get('todo')}"]
+    if count > len(listed):
+        lines.append(f"... and {count - len(listed)} more.")
+    lines += ["", f"`blockhours job {alert.get('job_id')}` lists them all; `blockhours reconcile` checks again."]
+    subject = f"Blockhours: reconcile found {count} {'discrepancy' if count == 1 else 'discrepancies'}"
+    return Email(catalog.shop.email, subject, "\n".join(lines) + "\n")
 
 
 def quote_offer(catalog: Catalog, quote: Quote) -> Email:

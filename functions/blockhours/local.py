@@ -49,7 +49,7 @@ def _json_error(status: int, code: str, message: str) -> Response:
 class LambdaRoutes:
     """The HTTP API of template.yaml: each route invokes its function, with API Gateway's v2 event."""
 
-    def __init__(self, routes: list[template.Route], runtime: LocalLambda) -> None:
+    def __init__(self, routes: list[template.Route], runtime: LocalLambda | None = None) -> None:
         self.routes = {f"{r.method} {r.path}": r for r in routes}
         self.runtime = runtime
         self.map = Map(
@@ -78,6 +78,7 @@ class LambdaRoutes:
             if not (request.remote_addr or "").startswith(LOOPBACK):
                 return _json_error(403, "forbidden", "staff routes of the local stack answer on loopback only")
             authorizer = {"iam": {"userArn": STAFF_ARN, "accountId": "000000000000", "userId": "local-staff"}}
+        assert self.runtime is not None, "routes without a runtime only match paths"
         outcome = self.runtime.invoke(route.function, self.event(request, route, params, authorizer))
         if outcome.failed or not isinstance(outcome.payload, dict):  # API Gateway's answer to a failed function
             log.error("%s failed: %s", route.function, outcome.error)

@@ -136,7 +136,22 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         | {400: f"{_BODY[400]}; {_IN_PATH}", 409: f"`nothing_to_refund`, `account_frozen`; {_BUSY}"},
     ),
     ("POST", "/api/reports/reconcile"): Answers(
-        200, "`accounts` read, `discrepancies` with what to do, refunds `requeued`", _BODY | _STAFF
+        202,
+        "the audit runs in the background: `job_id` (follow it at `/api/jobs/{job_id}`), `status` running; with "
+        "`requeue`, `requeue_job_id` too",
+        _BODY | _STAFF,
+    ),
+    ("POST", "/api/refunds/requeue"): Answers(
+        202,
+        "refunds still waiting for the worker are sent to it again, in the background: `job_id`, `status` running",
+        _STAFF,
+    ),
+    ("GET", "/api/jobs/{job_id}"): Answers(
+        200,
+        "the job's `status` (running, done, failed), `accounts` checked so far, `discrepancy_count` and the first "
+        "200 `discrepancies` with what to do, `requeued_count` and `requeued` refunds, `error`, and `stalled` (no "
+        "step has run for 15 minutes: it stopped)",
+        _STAFF | {404: "`unknown_job`: no job with this id"},
     ),
     ("POST", "/api/quotes"): Answers(
         201,

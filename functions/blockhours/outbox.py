@@ -13,6 +13,7 @@ from typing import Any
 from . import emails, links
 from .adapters.dynamo_items import debt_from, plain, quote_from, session_from
 from .catalog import Catalog
+from .domain.jobs import RECONCILE_ALERT
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ def effects_for(change: Change, context: MailContext) -> list[Effect]:
     if kind == "debt":
         return _debt_effects(change, context)
     if kind == "alert" and change.event_name == "INSERT":
+        if new.get("what") == RECONCILE_ALERT:
+            return [emails.reconcile_alert(context.catalog, new)]
         return [emails.payment_not_booked_alert(context.catalog, new)]
     if kind == "quote" and change.event_name == "INSERT":
         return [emails.quote_offer(context.catalog, quote_from(new))]

@@ -8,6 +8,7 @@ from typing import Any, Literal, Protocol
 
 from .domain.debts import Debt, SetOff
 from .domain.disputes import Dispute, DisputeChange
+from .domain.jobs import Job
 from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, RefundRecord, SessionRecord
 from .domain.lots import Lot
 from .domain.parked import ParkedEvent
@@ -106,7 +107,9 @@ class LedgerStore(Protocol):
 
     def due_accounts(self, until: int) -> list[dict[str, Any]]: ...
 
-    def all_accounts(self) -> list[str]: ...
+    def account_page(self, cursor: str | None, limit: int) -> AccountPage:
+        """Accounts from `cursor` on (None: the first), reading at most `limit` items; for jobs over every account."""
+        ...
 
     def mark_warned(self, email: str, refund_due_at: int) -> bool: ...
 
@@ -163,6 +166,55 @@ class LedgerStore(Protocol):
     def pay_debt(self, debt: Debt, entry: JournalEntry, settled_by: str = "") -> bool: ...
 
     def pay_debt_from_balance(self, set_off: SetOff, lots_before: list[Lot], entry: JournalEntry) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    """One page of accounts: each email with the cursor just past it, and where the next page starts (None: the
+    last page). A cursor is opaque to the services: the store's own resume point."""
+
+    accounts: list[tuple[str, str]]
+    next_cursor: str | None
+
+
+class JobStore(Protocol):
+    """Background jobs' records: every save is conditional on the step the invocation started from."""
+
+    def create_job(self, job: Job) -> bool: ...
+
+    def job(self, job_id: str) -> Job | None: ...
+
+    def claim_job(self, job_id: str, step: int, at: int) -> Job | None:
+        """Count one more attempt at this step and return the job; None if it is not running at this step."""
+        ...
+
+    def note_progress(self, job_id: str, step: int, seen: tuple[int, int, int], at: int) -> bool:
+        """Show what the step under way has done so far (accounts, discrepancies, refunds requeued); no save."""
+        ...
+
+    def save_job(self, job: Job, step: int) -> bool:
+        """Store the progress of `step` and move the job to `job.step`; False if `step` was already saved."""
+        ...
+
+    def finish_job(self, job: Job, step: int, alert: dict[str, Any] | None) -> bool:
+        """Mark the job done, and keep the alert for the shop with it (emailed from the stream), at once."""
+        ...
+
+    def fail_job(self, job_id: str, step: int, at: int, error: str) -> bool: ...
+
+
+class JobStarter(Protocol):
+    def start(self, job_id: str, step: int) -> None:
+        """Run this step of the job in the background; JobNotStarted if it cannot be handed over."""
+        ...
+
+
+class JobNotStarted(Exception):
+    """The background job could not be handed to its function; the message says why."""
+
+
+class RefundQueue(Protocol):
+    def send(self, email: str, refund_id: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
-"""What staff read: who holds credit, the shop's prepaid liability by age, a session in one sentence."""
+"""What staff read: who holds credit, the shop's prepaid liability by age, a session in one sentence, a job."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from .catalog import Catalog
+from .domain.jobs import Job
 from .domain.ledger import DAY_SECONDS, SessionRecord
 from .domain.money import format_cents, format_minutes
 
@@ -68,3 +70,15 @@ def session_summary(record: SessionRecord, catalog: Catalog) -> str:
         }.get(record.overage_status, "")
     left = f"{format_minutes(record.balance_minutes_after)} ({format_cents(record.balance_cents_after, currency)})"
     return text + f"). Balance left: {left}."
+
+
+def job_report(job: Job, now: int) -> dict[str, Any]:
+    """A job as staff read it: its progress or outcome, and whether it has stalled."""
+    hidden = ("cursor", "attempts", "step", "step_accounts", "step_discrepancies", "step_requeued")
+    shown = {name: value for name, value in asdict(job).items() if name not in hidden}
+    return shown | {
+        "accounts": job.accounts + job.step_accounts,  # with what the step under way has checked, not yet saved
+        "discrepancy_count": job.discrepancy_count + job.step_discrepancies,
+        "requeued_count": job.requeued_count + job.step_requeued,
+        "stalled": job.stalled(now),
+    }

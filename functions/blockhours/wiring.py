@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from . import catalog as catalog_module
 from . import config, shop_time
 from .adapters.dynamo import DynamoLedger
+from .adapters.jobs import LambdaJobs
 from .adapters.mailer import SesMailer
 from .adapters.queue import SqsRefundQueue
 
@@ -35,6 +36,11 @@ def refund_queue() -> SqsRefundQueue:
 
 
 @cache
+def jobs() -> LambdaJobs:
+    return LambdaJobs(config.jobs().function_name)
+
+
+@cache
 def gateway() -> StripeGateway:
     from .adapters.stripe_gateway import StripeGateway  # Stripe's SDK costs ~250 ms; only its users pay
 
@@ -46,6 +52,7 @@ def reset() -> None:
     ledger.cache_clear()
     mailer.cache_clear()
     refund_queue.cache_clear()
+    jobs.cache_clear()
     gateway.cache_clear()
     catalog_module.load.cache_clear()
     config.clear()

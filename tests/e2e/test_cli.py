@@ -96,12 +96,16 @@ def test_refund_reconcile_and_sweep(dev: DevStack) -> None:
     nothing = cli(dev, "refund", "refund-cli@example.com")
     assert nothing.returncode == 1 and "nothing left to refund" in nothing.stderr
 
+    requeued = cli(dev, "requeue")  # harmless whether or not the worker has taken the refund yet
+    assert requeued.returncode == 0, requeued.stderr
+    assert "sent to it again" in requeued.stdout or "no refund is waiting" in requeued.stdout, requeued.stdout
+
     for _ in range(50):  # the worker asks Stripe in the background
         audit = cli(dev, "reconcile")
         if audit.returncode == 0:
             break
     assert audit.returncode == 0, audit.stdout + audit.stderr
-    assert "all agree" in audit.stdout
+    assert "all agree" in audit.stdout and "reconcile started: job reconcile-" in audit.stderr
 
     swept = cli(dev, "sweep")
     assert swept.returncode == 0 and "accounts due" in swept.stdout

@@ -3,12 +3,14 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
+import requests
 from werkzeug.serving import make_server
 
 from blockhours import catalog, outbox, template
@@ -85,11 +87,14 @@ class CallCounter:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.transacted: list[str] = []  # what each TransactWriteItems held: Put, Update, ConditionCheck, Delete
         self._lock = threading.Lock()
 
-    def __call__(self, model: Any, **_: Any) -> None:
+    def __call__(self, model: Any, params: Any = None, **_: Any) -> None:
         with self._lock:
             self.calls.append(model.name)
+            if model.name == "TransactWriteItems":
+                self.transacted += [kind for write in params.get("TransactItems", []) for kind in write]
 
 
 @pytest.fixture
@@ -123,3 +128,16 @@ def assert_nothing_needed_was_filtered_out(dropped: list[dict[str, Any]]) -> Non
 def standin(stack: LocalStack) -> StripeStandIn:
     assert stack.standin is not None
     return stack.standin
+
+
+def finished_job(url: str, job_id: str, seconds: float = 60) -> dict[str, Any]:
+    """A background job (reconcile, requeue) read through `GET /api/jobs/{job_id}` once it is done or failed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = requests.get(f"{url}/api/jobs/{job_id}", timeout=10)
+        assert answer.status_code == 200, answer.text
+        job: dict[str, Any] = answer.json()
+        if job["status"] != "running":
+            return job
+        assert time.monotonic() < deadline, f"the job is still running after {seconds} s: {job}"
+        time.sleep(0.1)  # polling the job record, as `blockhours reconcile` does

@@ -35,10 +35,11 @@ def granted_on_table(function: str) -> set[str]:
     }
 
 
-def needed(calls: list[str]) -> set[str]:
-    actions: set[str] = set()
-    for call in calls:
-        actions |= TRANSACTION if call == "TransactWriteItems" else {f"dynamodb:{call}"}
+def needed(calls: list[str], transacted: list[str] | None = None) -> set[str]:
+    """The actions the calls need; a transaction needs those of the writes it held (when known), else all three."""
+    actions = {f"dynamodb:{call}" for call in calls if call != "TransactWriteItems"}
+    if "TransactWriteItems" in calls:
+        actions |= TRANSACTION if transacted is None else {f"dynamodb:{kind}Item" for kind in transacted}
     return actions
 
 
@@ -68,3 +69,44 @@ def test_the_refund_worker_may_read_a_refund_and_its_account_at_once(
     done: Any = services.process_refund(ledger, gateway(stripe_standin), email, record.refund_id)
     assert done is not None and done.status == "succeeded"
     assert needed(dynamodb_calls.calls) <= granted_on_table("RefundWorkerFunction"), dynamodb_calls.calls
+
+
+class Queue:
+    def send(self, email: str, refund_id: str) -> None:
+        """The refund queue's SendMessage: granted to the jobs function in test_infra_iam."""
+
+
+def test_the_api_may_start_and_read_a_job_and_the_jobs_function_may_run_it(
+    ledger: DynamoLedger, dynamodb_calls: CallCounter, stripe_standin: ServedStandIn
+) -> None:
+    email = f"iam-{secrets.token_hex(3)}@example.com"
+    paid = Payment(
+        f"cs_test_{secrets.token_hex(6)}",
+        paid_intent(stripe_standin.standin, 12900),
+        None,
+        email,
+        "block-60",
+        "block",
+        60,
+        12900,
+        "usd",
+        "v",
+        int(time.time()),
+    )
+    services.record_payment(CATALOG, ledger, "evt_iam_jobs", opened_payment(ledger, paid))
+    services.request_refund(CATALOG, ledger, email, "client", "client")
+    tools = services.JobTools(lambda: gateway(stripe_standin), Queue)
+    for kind in ("reconcile", "requeue"):
+        dynamodb_calls.calls.clear()
+        steps = services.jobs.StepsHere()
+        job = services.start_job(ledger, steps, kind, int(time.time()))
+        ledger.job(job.job_id)
+        assert needed(dynamodb_calls.calls) <= granted_on_table("ApiFunction"), dynamodb_calls.calls
+
+        dynamodb_calls.calls.clear()
+        dynamodb_calls.transacted.clear()
+        while steps.waiting:
+            services.run_step(ledger, steps, tools, *steps.waiting.pop(0), lambda: 60_000, lambda: int(time.time()))
+        assert "Scan" in dynamodb_calls.calls
+        used = needed(dynamodb_calls.calls, dynamodb_calls.transacted)
+        assert used <= granted_on_table("JobsFunction"), dynamodb_calls.calls

@@ -1,4 +1,8 @@
-"""Reconcile: a clean ledger agrees with itself and Stripe; every kind of disagreement is named, with a remedy."""
+"""Reconcile: a clean ledger agrees with itself and Stripe; every kind of disagreement is named, with a remedy.
+
+The checks run here in-process through services.reconcile (the jobs' steps, one after another); the last test
+goes through the staff route, the jobs function and the CLI of the local stack.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import time
 import boto3
 import pytest
 import requests
+from test_refund_events import wait_for
 
 from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
@@ -18,8 +23,9 @@ from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
 from blockhours.domain.ledger import Payment
 from blockhours.local import LocalStack
+from blockhours.local_streams import sent_mail
 from blockhours.standin.payments import paid_intent
-from conftest import ServedStandIn
+from conftest import ServedStandIn, finished_job
 from stripe_events import opened_payment
 
 CATALOG = catalog.load()
@@ -30,6 +36,16 @@ def gateway(stripe_standin: ServedStandIn) -> StripeGateway:
     return StripeGateway(
         StripeSettings(api_key="sk_test_x", webhook_secret="whsec_unused_here", api_base=stripe_standin.url)
     )
+
+
+class SentRefunds:
+    """The refund queue as the requeue job sees it: what it was given to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, email: str, refund_id: str) -> None:
+        self.sent.append((email, refund_id))
 
 
 def client_with_history(ledger: DynamoLedger, served: ServedStandIn, gateway: StripeGateway) -> tuple[str, str]:
@@ -97,7 +113,9 @@ def test_a_refund_that_never_reached_the_worker_is_found_and_can_be_requeued(
     waiting = services.request_refund(CATALOG, ledger, email, "client", email)
     _, found = services.reconcile(ledger, gateway)
     assert any(waiting.refund_id in d.what and "--requeue" in d.todo for d in found)
-    assert services.stuck_refunds(ledger) == [(email, waiting.refund_id)]
+    queue = SentRefunds()
+    requeue = services.run_here(ledger, services.JobTools(lambda: pytest.fail("no Stripe"), lambda: queue), "requeue")
+    assert queue.sent == [(email, waiting.refund_id)] and requeue.requeued == (waiting.refund_id,)
 
 
 def test_a_payment_stripe_does_not_know_is_one_discrepancy_and_every_other_lot_is_still_checked(
@@ -130,15 +148,22 @@ def test_staff_run_reconcile_past_an_unknown_payment(stack: LocalStack) -> None:
     [lot] = requests.get(f"{stack.url}/api/customers/{emails[0]}", timeout=10).json()["lots"]
     del stack.standin.payment_intents[lot["payment_intent"]]
 
-    answer = requests.post(f"{stack.url}/api/reports/reconcile", json={}, timeout=30)
-    assert answer.status_code == 200, answer.text
-    report = answer.json()
-    assert report["accounts"] == 2
+    answer = requests.post(f"{stack.url}/api/reports/reconcile", json={}, timeout=10)
+    assert answer.status_code == 202 and answer.json()["status"] == "running", answer.text
+    report = finished_job(stack.url, answer.json()["job_id"])
+    assert (report["kind"], report["status"], report["accounts"]) == ("reconcile", "done", 2)
     assert [(d["email"], lot["lot_id"] in d["what"]) for d in report["discrepancies"]] == [(emails[0], True)]
+    wait_for(lambda: any("reconcile found 1 discrepancy" in m.subject for m in sent_mail()), "the shop's email")
 
     env = {**os.environ, "BLOCKHOURS_API": stack.url, "COLUMNS": "300"}
     cli = subprocess.run(
         [sys.executable, "-m", "blockhours.cli", "reconcile"], capture_output=True, text=True, env=env, timeout=60
     )
     assert cli.returncode == 1 and "1 discrepancies in 2 accounts" in cli.stderr, cli.stderr
+    assert "reconcile: " in cli.stderr, "progress while it runs"
     assert lot["lot_id"] in cli.stdout and "Traceback" not in cli.stderr
+
+
+def test_unknown_jobs_are_a_404_in_words(stack: LocalStack) -> None:
+    answer = requests.get(f"{stack.url}/api/jobs/reconcile-0-nope", timeout=10)
+    assert answer.status_code == 404 and answer.json()["error"] == "unknown_job"

@@ -138,8 +138,16 @@ def test_only_the_functions_that_need_a_secret_may_read_it() -> None:
         "SweepFunction",
         "ClientFunction",
         "OutboxFunction",
+        "JobsFunction",
     }
-    assert stripe == {"CheckoutFunction", "WebhookFunction", "ApiFunction", "RefundWorkerFunction", "SweepFunction"}
+    assert stripe == {
+        "CheckoutFunction",
+        "WebhookFunction",
+        "ApiFunction",
+        "RefundWorkerFunction",
+        "SweepFunction",
+        "JobsFunction",
+    }
     assert link == {"ClientFunction", "OutboxFunction"}, "only what makes or checks balance links reads their secret"
     assert len(resources) == len(stripe) + len(link), "no other secret, and none by wildcard"
 
@@ -168,7 +176,7 @@ def test_refund_queue_senders_and_consumer() -> None:
             if action in _as_list(s["Action"]) and s["Resource"] == {"Fn::GetAtt": ["RefundQueue", "Arn"]}
         }
 
-    assert grants("sqs:SendMessage") == {"OutboxFunction", "SweepFunction", "ApiFunction"}
+    assert grants("sqs:SendMessage") == {"OutboxFunction", "SweepFunction", "JobsFunction"}
     assert grants("sqs:ReceiveMessage") == grants("sqs:DeleteMessage") == {"RefundWorkerFunction"}
 
 
@@ -185,3 +193,24 @@ def test_the_staff_policy_grants_exactly_the_iam_routes() -> None:
 
     assert [s["Action"] for s in statements] == [["execute-api:Invoke"]]
     assert granted == staff
+
+
+def test_only_the_api_and_the_jobs_themselves_may_start_a_job_and_nothing_else_is_invoked() -> None:
+    jobs_arn = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-jobs"
+    invokers = {
+        name: [s["Resource"] for s in function_statements(name, TEMPLATE) if "lambda:InvokeFunction" in s["Action"]]
+        for name in FUNCTIONS
+    }
+
+    assert {name: found for name, found in invokers.items() if found} == {
+        "ApiFunction": [{"Fn::Sub": jobs_arn}],
+        "JobsFunction": [{"Fn::Sub": jobs_arn}],  # each step starts the next
+    }
+    assert FUNCTIONS["JobsFunction"]["Properties"]["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-jobs"}
+
+
+def test_the_api_no_longer_scans_the_table_or_queues_refunds() -> None:
+    """Reconcile and requeue moved to the jobs function: the API keeps no grant they needed."""
+    actions = {a for s in function_statements("ApiFunction", TEMPLATE) for a in _as_list(s["Action"])}
+
+    assert "dynamodb:Scan" not in actions and "sqs:SendMessage" not in actions

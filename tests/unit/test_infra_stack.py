@@ -40,7 +40,7 @@ def test_every_required_setting_is_in_the_functions_environment() -> None:
         str(field.validation_alias)
         for settings in config._Env.__subclasses__()
         # read from the secrets that BLOCKHOURS_STRIPE_SECRET and BLOCKHOURS_LINK_SECRET_NAME name
-        if settings not in (config.StripeSettings, config.LinkSettings)
+        if settings not in (config.StripeSettings, config.LinkSettings, config.JobSettings)
         for field in settings.model_fields.values()
         if field.is_required()
     }
@@ -66,6 +66,41 @@ def test_every_function_knows_the_shops_time_zone() -> None:
 def _own_environment(function: dict[str, Any]) -> dict[str, Any]:
     variables: dict[str, Any] = function["Properties"].get("Environment", {}).get("Variables", {})
     return variables
+
+
+def test_the_api_and_the_jobs_name_the_jobs_function() -> None:
+    """Set per function, not globally: only the API and the jobs themselves start a job."""
+    jobs = {"Fn::Sub": "${AWS::StackName}-jobs"}
+    named = {
+        name
+        for name, function in FUNCTIONS.items()
+        if "BLOCKHOURS_JOBS_FUNCTION" in function["Properties"].get("Environment", {}).get("Variables", {})
+    }
+
+    assert named == {"ApiFunction", "JobsFunction"}
+    for name in named:
+        assert FUNCTIONS[name]["Properties"]["Environment"]["Variables"]["BLOCKHOURS_JOBS_FUNCTION"] == jobs
+    assert FUNCTIONS["JobsFunction"]["Properties"]["FunctionName"] == jobs
+
+
+def test_the_jobs_are_invoked_asynchronously_retried_twice_and_kept_when_they_fail() -> None:
+    """No queue to poll (an idle SQS event source makes ~650k requests a month); Lambda's own retries instead."""
+    from blockhours.domain.jobs import STALLED_AFTER_SECONDS
+    from blockhours.services import jobs
+
+    properties = FUNCTIONS["JobsFunction"]["Properties"]
+    invoke = properties["EventInvokeConfig"]
+
+    assert properties["Handler"] == "blockhours.handlers.jobs.handler"
+    assert "Events" not in properties
+    assert invoke["MaximumRetryAttempts"] == jobs.MAX_ATTEMPTS - 1 == 2
+    assert invoke["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]},
+    }
+    # every try of a step starts before the event's age runs out; a job seen idle past that has stopped
+    assert invoke["MaximumEventAgeInSeconds"] + _timeout("JobsFunction") < STALLED_AFTER_SECONDS
+    assert _timeout("JobsFunction") * 1000 > 4 * jobs.SAFETY_MS
 
 
 def test_the_refund_queue_outlasts_the_worker_and_gives_up_into_its_dead_letter_queue() -> None:

@@ -43,8 +43,10 @@ STAFF_ROUTES = {
     ("POST", "/api/sessions"),
     ("GET", "/api/reports/liability"),
     ("POST", "/api/reports/reconcile"),
+    ("POST", "/api/refunds/requeue"),
+    ("GET", "/api/jobs/{job_id}"),
 }
-STAFF_PREFIXES = ("/api/customers", "/api/sessions", "/api/reports")
+STAFF_PREFIXES = ("/api/customers", "/api/sessions", "/api/reports", "/api/jobs")
 
 # cfn-lint 1.x has no `python -m cfnlint`; this is what its console script runs.
 CFN_LINT = "import sys; from cfnlint.runner import main; sys.argv[0] = 'cfn-lint'; sys.exit(main())"

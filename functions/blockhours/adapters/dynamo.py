@@ -32,6 +32,7 @@ from .dynamo_items import (
     session_sk,
     session_values,
 )
+from .dynamo_jobs import JobWrites
 from .dynamo_parked import ParkedWrites
 from .dynamo_refunds import RefundWrites
 from .dynamo_table import StoreError
@@ -47,7 +48,7 @@ def order_key(order_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", "ORDER"
 
 
-class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites):
+class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites, JobWrites):
     def credit_purchase(
         self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
     ) -> Credit:
@@ -342,22 +343,6 @@ class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites):
             refunds=[refund_from(row) for row in rows if row["sk"].startswith("REFUND#")],
             debts=[debt_from(row) for row in rows if row["sk"].startswith("DEBT#")],
         )
-
-    def all_accounts(self) -> list[str]:
-        """Every customer's email: a scan, for the occasional audit only (reconcile), never a request path."""
-        emails: list[str] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "FilterExpression": "sk = :account",
-            "ExpressionAttributeValues": {":account": {"S": ACCOUNT_SK}},
-            "ProjectionExpression": "email",
-        }
-        while True:
-            page = self.client.scan(**kwargs)
-            emails.extend(str(plain(found)["email"]) for found in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(emails)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def stripe_customer_id(self, email: str) -> str | None:
         found = self.client.get_item(

@@ -1,5 +1,5 @@
 """Health for everyone, and the staff routes (IAM-authorized): sessions, settling, customers, liability,
-quotes, trusted clients and debts."""
+quotes, trusted clients, debts, and the background jobs (reconcile, requeue) they start and follow."""
 
 from __future__ import annotations
 
@@ -150,16 +150,34 @@ class ReconcileBody(BaseModel):
 
 @app.post("/api/reports/reconcile")
 def reconcile(body: Annotated[ReconcileBody, Body()]) -> Response[str]:
-    """The ledger against itself and Stripe; with requeue, refunds still waiting go to the worker again."""
+    """Start the audit in the background (the ledger against itself and Stripe); with requeue, the requeue too."""
     require_staff(app)
-    store = wiring.ledger()
-    requeued = []
+    store, now = wiring.ledger(), int(time.time())
+    started: dict[str, Any] = {}
     if body.requeue:
-        for email, refund_id in services.stuck_refunds(store):
-            wiring.refund_queue().send(email, refund_id)
-            requeued.append(refund_id)
-    accounts, found = services.reconcile(store, wiring.gateway())
-    return json_response(200, {"accounts": accounts, "discrepancies": [asdict(d) for d in found], "requeued": requeued})
+        started["requeue_job_id"] = services.start_job(store, wiring.jobs(), "requeue", now).job_id
+    job = services.start_job(store, wiring.jobs(), "reconcile", now)
+    return json_response(202, {"job_id": job.job_id, "status": job.status, **started})
+
+
+@app.post("/api/refunds/requeue")
+def requeue() -> Response[str]:
+    """Send every refund still waiting for the worker to it again, in the background (no Stripe call)."""
+    require_staff(app)
+    job = services.start_job(wiring.ledger(), wiring.jobs(), "requeue", int(time.time()))
+    return json_response(202, {"job_id": job.job_id, "status": job.status})
+
+
+@app.get("/api/jobs/<job_id>")
+def job_progress(job_id: str) -> Response[str]:
+    """How far a reconcile or requeue has got, and what it found."""
+    require_staff(app)
+    found = wiring.ledger().job(unquote(job_id)) if len(job_id) <= 200 else None
+    if found is None:
+        raise services.ShopError(
+            "unknown_job", f"there is no job {unquote(job_id)[:200]}: start one with `blockhours reconcile`", 404
+        )
+    return json_response(200, reports.job_report(found, int(time.time())))
 
 
 class QuoteBody(BaseModel):

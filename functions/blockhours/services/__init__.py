@@ -1,14 +1,15 @@
 """Use cases: each reads what it needs, asks the domain what should happen, and commits one unit of work."""
 
+from ..domain.jobs import Discrepancy
 from .debts import DunningReport, chase_debts, record_debt_payment
 from .disputes import dispute_changed, release, waive
 from .errors import ShopError
+from .jobs import JobTools, reconcile, run_here, run_step, start_job
 from .on_account import BillingReport, bill_on_account, set_trust
 from .overage import finish_pending_overages
 from .parked import apply_parked, payment_event
 from .purchases import CheckoutRequest, customer_ledger, record_payment, start_checkout
 from .quotes import QuoteRequest, quote_expired, recent_quotes, send_quote
-from .reconcile import Discrepancy, reconcile, stuck_refunds
 from .refunds import process_refund, request_refund, stripe_refund_changed
 from .sessions import SessionRequest, redeem, settle
 from .sweep import SweepReport, sweep
@@ -18,6 +19,7 @@ __all__ = [
     "CheckoutRequest",
     "Discrepancy",
     "DunningReport",
+    "JobTools",
     "QuoteRequest",
     "SessionRequest",
     "ShopError",
@@ -38,12 +40,14 @@ __all__ = [
     "redeem",
     "release",
     "request_refund",
+    "run_here",
+    "run_step",
     "send_quote",
     "set_trust",
     "settle",
     "start_checkout",
+    "start_job",
     "stripe_refund_changed",
-    "stuck_refunds",
     "sweep",
     "waive",
 ]

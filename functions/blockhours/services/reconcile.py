@@ -1,10 +1,9 @@
-"""Reconcile: the ledger against itself and against Stripe, every account and every lot."""
+"""Reconcile: the ledger against itself and against Stripe, one account and every lot of it at a time (the
+jobs in services/jobs.py walk every account); and what refunds still wait for the worker."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
+from ..domain.jobs import Discrepancy
 from ..domain.ledger import CustomerLedger
 from ..domain.lots import Lot
 from ..domain.money import format_cents
@@ -22,13 +21,6 @@ _JOURNAL_SIGN = {
     "set-off": -1,
     "reinstated": 1,
 }
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    email: str
-    what: str
-    todo: str
 
 
 def _ledger_checks(ledger: CustomerLedger) -> list[Discrepancy]:
@@ -142,23 +134,11 @@ def parked_too_long(store: LedgerStore, now: int) -> list[Discrepancy]:
     ]
 
 
-def reconcile(store: LedgerStore, gateway: PaymentGateway, now: int | None = None) -> tuple[int, list[Discrepancy]]:
-    """Every discrepancy found, with what to do about it; and how many accounts were read."""
-    emails = store.all_accounts()
-    found: list[Discrepancy] = parked_too_long(store, now if now is not None else int(time.time()))
-    for email in emails:
-        ledger = store.customer(email)
-        if ledger is not None:
-            found += _ledger_checks(ledger) + _stripe_checks(ledger, gateway)
-    return len(emails), found
+def check_account(ledger: CustomerLedger, gateway: PaymentGateway) -> list[Discrepancy]:
+    """What disagrees in one account: its balance, lots and journal with each other, and each lot with Stripe."""
+    return _ledger_checks(ledger) + _stripe_checks(ledger, gateway)
 
 
-def stuck_refunds(store: LedgerStore) -> list[tuple[str, str]]:
-    """Refunds still waiting for the worker: (email, refund id), to queue again."""
-    stuck = []
-    for email in store.all_accounts():
-        ledger = store.customer(email)
-        for refund in ledger.refunds if ledger else []:
-            if any(part.status == "requested" for part in refund.parts):
-                stuck.append((email, refund.refund_id))
-    return stuck
+def waiting_refunds(ledger: CustomerLedger) -> list[str]:
+    """Refunds of this account still waiting for the worker (some part not yet sent to Stripe), to queue again."""
+    return [refund.refund_id for refund in ledger.refunds if any(part.status == "requested" for part in refund.parts)]

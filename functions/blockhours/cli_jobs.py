@@ -1,0 +1,117 @@
+"""Jobs over every account from the command line: reconcile and requeue start in the background, and the
+command follows the job (accounts checked, discrepancies so far) until it has its outcome."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import typer
+from rich.table import Table
+
+from .cli import ApiOption, _call, _fail, app, err, out
+from .staff_client import StaffError
+
+WaitOption = Annotated[
+    int, typer.Option("--wait", min=1, help="Seconds to follow the job before leaving it to run on its own.")
+]
+
+
+def _follow(api: str | None, job_id: str, wait: int) -> dict[str, Any]:
+    """The job once it is done or failed, printing its progress as it changes; exits if it stalls or `wait` passes."""
+    deadline, shown, pause = time.monotonic() + wait, None, 0.2
+    while True:
+        job: dict[str, Any] = _call(api, "GET", f"/api/jobs/{quote(job_id, safe='')}")
+        if job["status"] == "failed":
+            raise _fail(StaffError(f"the {job['kind']} job {job_id} failed: {job['error']}; run it again"))
+        if job["status"] == "done":
+            return job
+        progress = (job["accounts"], job["discrepancy_count"], job["requeued_count"])
+        if progress != shown:
+            err.print(_progress(job), highlight=False)
+            shown = progress
+        if job["stalled"]:
+            raise _fail(
+                StaffError(
+                    f"the {job['kind']} job {job_id} stopped after {job['accounts']} accounts: read the jobs "
+                    "function's log (JobsLogGroup) and FailedEventsQueue, then run it again"
+                )
+            )
+        if time.monotonic() > deadline:
+            raise _fail(StaffError(f"the {job['kind']} job {job_id} is still running: `blockhours job {job_id}`"))
+        time.sleep(pause)  # polling the job record: a person waits, nothing else depends on it
+        pause = min(pause * 1.5, 2.0)
+
+
+def _progress(job: dict[str, Any]) -> str:
+    if job["kind"] == "requeue":
+        return f"requeue: {job['accounts']} accounts read, {job['requeued_count']} refunds sent again so far"
+    return f"reconcile: {job['accounts']} accounts checked, {job['discrepancy_count']} discrepancies so far"
+
+
+def _requeued(job: dict[str, Any]) -> None:
+    for refund_id in job["requeued"]:
+        out.print(f"requeued refund {refund_id}", highlight=False)
+    if job["requeued_count"] > len(job["requeued"]):
+        out.print(f"... and {job['requeued_count'] - len(job['requeued'])} more", highlight=False)
+    out.print(
+        f"{job['requeued_count']} {'refund' if job['requeued_count'] == 1 else 'refunds'} waiting for the worker "
+        f"sent to it again ({job['accounts']} accounts read)"
+        if job["requeued_count"]
+        else f"no refund is waiting for the worker ({job['accounts']} accounts read)",
+        highlight=False,
+    )
+
+
+def _reconciled(job: dict[str, Any]) -> None:
+    """Each discrepancy with what to do; exits 1 if there is any."""
+    count = job["discrepancy_count"]
+    if not count:
+        out.print(f"{job['accounts']} accounts checked against their lots, journal and Stripe: all agree")
+        return
+    table = Table("customer", "what disagrees", "what to do", title="discrepancies")
+    for found in job["discrepancies"]:
+        table.add_row(found["email"], found["what"], found["todo"])
+    out.print(table)
+    if count > len(job["discrepancies"]):
+        out.print(f"the first {len(job['discrepancies'])} are listed", highlight=False)
+    err.print(f"{count} discrepancies in {job['accounts']} accounts", highlight=False)
+    raise typer.Exit(1)
+
+
+def _outcome(job: dict[str, Any]) -> None:
+    if job["kind"] == "requeue":
+        _requeued(job)
+    else:
+        _reconciled(job)
+
+
+@app.command()
+def reconcile(
+    requeue: Annotated[
+        bool, typer.Option("--requeue", help="Also send refunds still waiting to the worker again (as `requeue`).")
+    ] = False,
+    wait: WaitOption = 900,
+    api: ApiOption = None,
+) -> None:
+    """Check the ledger against itself and against Stripe, in the background; exits non-zero if anything disagrees."""
+    started = _call(api, "POST", "/api/reports/reconcile", {"requeue": requeue})
+    err.print(f"reconcile started: job {started['job_id']}", highlight=False)
+    if "requeue_job_id" in started:
+        _requeued(_follow(api, started["requeue_job_id"], wait))
+    _reconciled(_follow(api, started["job_id"], wait))
+
+
+@app.command("requeue")
+def requeue_refunds(wait: WaitOption = 900, api: ApiOption = None) -> None:
+    """Send every refund still waiting for the worker to it again (the ledger only; Stripe is not asked)."""
+    started = _call(api, "POST", "/api/refunds/requeue")
+    err.print(f"requeue started: job {started['job_id']}", highlight=False)
+    _requeued(_follow(api, started["job_id"], wait))
+
+
+@app.command()
+def job(job_id: str, wait: WaitOption = 900, api: ApiOption = None) -> None:
+    """Follow a reconcile or requeue job (its id was printed when it started) to its outcome."""
+    _outcome(_follow(api, job_id, wait))
