@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from . import catalog as catalog_module
@@ -34,11 +34,16 @@ def refund_queue() -> SqsRefundQueue:
     return SqsRefundQueue(config.queues().refund_queue_url)
 
 
-@cache
-def gateway() -> StripeGateway:
+def gateway(*, webhook: bool = False) -> StripeGateway:
+    """The gateway for the current key (and, for the webhook, signing secret): a rotated one gets a new client."""
+    return _gateway_for(config.stripe(webhook=webhook))
+
+
+@lru_cache(maxsize=2)
+def _gateway_for(settings: config.StripeSettings) -> StripeGateway:
     from .adapters.stripe_gateway import StripeGateway  # Stripe's SDK costs ~250 ms; only its users pay
 
-    return StripeGateway(config.stripe())
+    return StripeGateway(settings)
 
 
 def reset() -> None:
@@ -46,6 +51,6 @@ def reset() -> None:
     ledger.cache_clear()
     mailer.cache_clear()
     refund_queue.cache_clear()
-    gateway.cache_clear()
+    _gateway_for.cache_clear()
     catalog_module.load.cache_clear()
     config.clear()

@@ -126,7 +126,7 @@ class StripeStandIn(RefundsMixin):
 
     def _api(self, request: Request, endpoint: Handler, args: Mapping[str, Any]) -> Response:
         auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer sk_"):
+        if not auth.startswith(("Bearer sk_", "Bearer rk_")):  # a secret or a restricted key, as Stripe takes
             return _stripe_error(401, "Invalid API Key provided", "invalid_request_error")
         params = (
             decode(request.get_data(as_text=True))
