@@ -33,10 +33,14 @@ SAMPLES = {
 def _value(value: Any) -> str:
     if isinstance(value, str):
         return value
-    if "Ref" in value:
-        name = value["Ref"]
-        return SAMPLES.get(name) or str(TEMPLATE["Parameters"][name]["Default"])
-    return re.sub(r"\$\{([^}]+)\}", lambda m: _value({"Ref": m.group(1)}), value["Fn::Sub"])
+    if "Fn::Sub" in value:
+        return re.sub(r"\$\{([^}]+)\}", lambda m: _value({"Ref": m.group(1)}), value["Fn::Sub"])
+    name = value["Ref"] if "Ref" in value else ".".join(value["Fn::GetAtt"])
+    if name in SAMPLES:
+        return SAMPLES[name]
+    if name in TEMPLATE["Parameters"]:
+        return str(TEMPLATE["Parameters"][name]["Default"])
+    return f"blockhours-{name.replace('.', '-')}-1ABC"  # another resource's name or attribute
 
 
 def deployed_environment(function: str) -> dict[str, str]:
