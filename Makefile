@@ -20,12 +20,16 @@ CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LIGHTHOUSE := .build/lighthouse/node_modules/.bin/lighthouse
 
-.PHONY: install dev test lint typecheck unit bench proof site sam-build clean
+# The Lambda layer's exact versions (functions/requirements.lock), hashes dropped: the tests run what AWS runs.
+LAYER_PINS := .build/layer-pins.txt
 
-$(STAMP): pyproject.toml
+.PHONY: install dev test lint typecheck unit bench proof site sam-build lock clean
+
+$(STAMP): pyproject.toml functions/requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	mkdir -p .build && sed 's/ --hash=.*//' functions/requirements.lock > $(LAYER_PINS)
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c $(LAYER_PINS)
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -61,11 +65,18 @@ lint: install $(CHECKOV_STAMP)
 # whether each function imports its handler from what it ships.
 sam-build: $(SAM_STAMP)
 	$(SAM_VENV)/bin/sam build
+	@sed -n 's/^ *CURRENT = "\(.*\)"/Stripe API version of the layer: \1 (the webhook endpoint uses it, infra\/README.md step 7)/p' \
+		.aws-sam/build/DependenciesLayer/python/stripe/_api_version.py
 	@if PYENV_VERSION=$${PYENV_VERSION:-3.12.1} $(LAMBDA_PYTHON) -c '' 2>/dev/null; then \
 		set -e; PYENV_VERSION=$${PYENV_VERSION:-3.12.1} $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV); \
-		$(LAMBDA_VENV)/bin/python -m pip install --quiet -r functions/requirements.txt boto3; \
+		mkdir -p .build && sed 's/ --hash=.*//' functions/requirements.lock > $(LAYER_PINS); \
+		$(LAMBDA_VENV)/bin/python -m pip install --quiet -r functions/requirements.txt -c $(LAYER_PINS) boto3; \
 		$(LAMBDA_VENV)/bin/python infra/check_build.py; \
 	else du -sh .aws-sam/build/*/; echo "no $(LAMBDA_PYTHON) here: the handlers' import check was skipped"; fi
+
+# After changing functions/requirements.txt or upgrading the virtualenv: pin the layer to what the tests run.
+lock: install
+	$(MAKE) -C functions lock PYTHON=$(abspath $(BIN)/python)
 
 site: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet

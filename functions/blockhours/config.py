@@ -1,13 +1,30 @@
-"""Configuration from the environment, with the names AWS and Stripe users already know."""
+"""Configuration from the environment, with the names AWS and Stripe users already know.
+
+Names and addresses (the table, the site, the mail sender) are read once per container. The three secrets (Stripe's
+key, Stripe's webhook signing secret, the balance-link key) come from the environment on the local stack and in
+tests, and deployed from SSM Parameter Store SecureStrings that `*_PARAMETER` variables name: read through
+Powertools, which keeps each value for SECRETS_MAX_AGE_SECONDS, so a value rotated in SSM is used from then on
+without a redeploy.
+"""
 
 from __future__ import annotations
 
 import os
-from functools import cache
-from typing import TypeVar
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRETS_MAX_AGE_SECONDS = 300
+Secret = Literal["STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BLOCKHOURS_LINK_SECRET"]
+# Each secret's variable, and the variable naming the SSM parameter that holds it when the first is unset.
+SECRET_PARAMETERS: dict[Secret, str] = {
+    "STRIPE_API_KEY": "BLOCKHOURS_STRIPE_API_KEY_PARAMETER",
+    "STRIPE_WEBHOOK_SECRET": "BLOCKHOURS_STRIPE_WEBHOOK_SECRET_PARAMETER",
+    "BLOCKHOURS_LINK_SECRET": "BLOCKHOURS_LINK_SECRET_PARAMETER",
+}
 
 
 class ConfigError(Exception):
@@ -22,6 +39,12 @@ class StoreSettings(_Env):
     table: str = Field(validation_alias="BLOCKHOURS_TABLE", min_length=3)
 
 
+class SiteBucketSettings(_Env):
+    """The bucket the shop's pages are in: the missing-page function reads the site's 404 page from it."""
+
+    bucket: str = Field(validation_alias="BLOCKHOURS_SITE_BUCKET", min_length=3)
+
+
 class SiteSettings(_Env):
     url: str = Field(validation_alias="BLOCKHOURS_SITE_URL", pattern=r"^https?://[^\s]+$")
 
@@ -30,6 +53,12 @@ class MailSettings(_Env):
     """Where client emails come from: an SES identity verified in the shop's account."""
 
     sender: str = Field(validation_alias="BLOCKHOURS_MAIL_FROM", pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class OwnerSettings(_Env):
+    """Where the shop's own alerts go (a failed refund, a payment not credited): the owner, not the public address."""
+
+    email: str = Field(validation_alias="BLOCKHOURS_OWNER_EMAIL", pattern=r"^[^@\s]+@[^@\s]+$")
 
 
 class QueueSettings(_Env):
@@ -43,8 +72,9 @@ class JobSettings(_Env):
 
 
 class StripeSettings(_Env):
-    api_key: str = Field(validation_alias="STRIPE_API_KEY", min_length=8)
-    webhook_secret: str = Field(validation_alias="STRIPE_WEBHOOK_SECRET", min_length=8)
+    api_key: str = Field(validation_alias="STRIPE_API_KEY", min_length=8, repr=False)
+    # Only the webhook reads it (config.stripe(webhook=True)); the other functions may not even see it.
+    webhook_secret: str = Field(default="", validation_alias="STRIPE_WEBHOOK_SECRET", pattern=r"^(.{8,})?$", repr=False)
     # A stand-in's base URL (the local stack, tests); unset means Stripe itself.
     api_base: str | None = Field(default=None, validation_alias="BLOCKHOURS_STRIPE_API_BASE")
     max_network_retries: int = Field(default=2, ge=0, le=5, validation_alias="BLOCKHOURS_STRIPE_RETRIES")
@@ -84,6 +114,11 @@ def mail() -> MailSettings:
 
 
 @cache
+def owner() -> OwnerSettings:
+    return _build(OwnerSettings)
+
+
+@cache
 def queues() -> QueueSettings:
     return _build(QueueSettings)
 
@@ -94,44 +129,91 @@ def jobs() -> JobSettings:
 
 
 @cache
+def site_bucket() -> SiteBucketSettings:
+    return _build(SiteBucketSettings)
+
+
+@cache
 def site() -> SiteSettings:
     return _build(SiteSettings)
 
 
-@cache
-def stripe() -> StripeSettings:
-    """Keys from the environment, or from the Secrets Manager secret named by BLOCKHOURS_STRIPE_SECRET."""
-    secret_name = os.environ.get("BLOCKHOURS_STRIPE_SECRET")
-    if secret_name and not os.environ.get("STRIPE_API_KEY"):
-        from aws_lambda_powertools.utilities import parameters
+def secret(variable: Secret) -> str:
+    """The secret from its variable, or from the SSM parameter its *_PARAMETER variable names (kept for the max age)."""
+    if value := os.environ.get(variable):
+        return value
+    name = _parameter_name(variable)
+    from aws_lambda_powertools.utilities import parameters
 
-        secret = parameters.get_secret(secret_name, transform="json", max_age=300)
-        if not isinstance(secret, dict):
-            raise ConfigError(f"secret {secret_name} must hold JSON with api_key and webhook_secret")
-        return _build(
-            StripeSettings,
-            STRIPE_API_KEY=str(secret.get("api_key", "")),
-            STRIPE_WEBHOOK_SECRET=str(secret.get("webhook_secret", "")),
-        )
-    return _build(StripeSettings)
+    try:
+        return parameters.get_parameter(name, decrypt=True, max_age=SECRETS_MAX_AGE_SECONDS)
+    except parameters.exceptions.GetParameterError as exc:
+        raise ConfigError(f"{variable}: the SSM parameter {name} cannot be read: {exc}") from exc
 
 
-@cache
+def _parameter_name(variable: Secret) -> str:
+    if name := os.environ.get(SECRET_PARAMETERS[variable]):
+        return name
+    raise ConfigError(f"environment: {variable} is not set, nor {SECRET_PARAMETERS[variable]} (its SSM parameter)")
+
+
+def stripe(*, webhook: bool = False) -> StripeSettings:
+    """Stripe's key, and for the webhook its signing secret: the settings are made again only when a value changes."""
+    signing = secret("STRIPE_WEBHOOK_SECRET") if webhook else None
+    return _stripe_settings(secret("STRIPE_API_KEY"), signing)
+
+
+@lru_cache(maxsize=4)
+def _stripe_settings(api_key: str, webhook_secret: str | None) -> StripeSettings:
+    overrides = {"STRIPE_API_KEY": api_key} | ({"STRIPE_WEBHOOK_SECRET": webhook_secret} if webhook_secret else {})
+    return _build(StripeSettings, **overrides)
+
+
 def links() -> LinkSettings:
-    """The signing secret from the environment, or from the Secrets Manager secret BLOCKHOURS_LINK_SECRET_NAME."""
-    secret_name = os.environ.get("BLOCKHOURS_LINK_SECRET_NAME")
-    if secret_name and not os.environ.get("BLOCKHOURS_LINK_SECRET"):
-        from aws_lambda_powertools.utilities import parameters
+    """The balance-link key (from the environment or SSM) and how long a link is honoured."""
+    return _link_settings(secret("BLOCKHOURS_LINK_SECRET"))
 
-        secret = parameters.get_secret(secret_name, max_age=300)
-        return _build(LinkSettings, BLOCKHOURS_LINK_SECRET=secret if isinstance(secret, str) else "")
-    return _build(LinkSettings)
+
+@lru_cache(maxsize=4)
+def _link_settings(key: str) -> LinkSettings:
+    return _build(LinkSettings, BLOCKHOURS_LINK_SECRET=key)
+
+
+def at_cold_start(*settings: Callable[[], object], secrets: tuple[Secret, ...] = ()) -> None:
+    """In Lambda, read a handler's settings as it loads: a missing or wrong one fails the start, naming the variable.
+
+    Only where Lambda runs the module (AWS_LAMBDA_FUNCTION_NAME is set): tools and tests import handlers without
+    an environment. Secrets are checked for a source (a value or a parameter name); SSM is read at first use.
+    """
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    for read in settings:
+        read()
+    for variable in secrets:
+        if not os.environ.get(variable):
+            _parameter_name(variable)
 
 
 def clear() -> None:
-    """Forget what was read, so a test or the local stack can change the environment."""
-    for cached in (store, site, mail, queues, jobs, stripe, links):
+    """Forget what was read, so a test or the local stack can change the environment (or an SSM parameter)."""
+    for cached in (store, site, site_bucket, mail, owner, queues, jobs):
         cached.cache_clear()
+    _stripe_settings.cache_clear()
+    _link_settings.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
 
 
-__all__ = ["ConfigError", "JobSettings", "LinkSettings", "SiteSettings", "StoreSettings", "StripeSettings", "clear"]
+__all__ = [
+    "ConfigError",
+    "JobSettings",
+    "LinkSettings",
+    "OwnerSettings",
+    "SiteSettings",
+    "StoreSettings",
+    "StripeSettings",
+    "at_cold_start",
+    "clear",
+    "secret",
+]

@@ -1,8 +1,9 @@
 """Every email Blockhours sends, in one place: plain text, signed with the shop's name.
 
 Clients: purchase receipt, session statement, refund warning and confirmation, quote, debt notice and
-reminders, collections, back to prepaying, payment received. The shop: a failed refund, collections,
-a client back to prepaying, a payment that was not credited, what reconcile found.
+reminders, collections, back to prepaying, payment received. The shop's owner (OwnerEmail, never the public
+address in catalog.yaml): a failed refund, collections, a client back to prepaying, a payment that was not credited,
+what reconcile found.
 """
 
 from __future__ import annotations
@@ -123,17 +124,17 @@ def refund_confirmation(catalog: Catalog, email: str, amount_cents: int, minutes
     )
 
 
-def refund_failed_alert(catalog: Catalog, email: str, amount_cents: int, why: str) -> Email:
+def refund_failed_alert(catalog: Catalog, owner_email: str, email: str, amount_cents: int, why: str) -> Email:
     """To the shop: a refund came back; the money is on the client's balance again, and someone should call."""
     text = (
         f"A refund of {format_cents(amount_cents, catalog.shop.currency)} to {email} failed: {why}.\n"
         "The amount is back on the client's balance. Contact the client for another way to pay it back,"
         " then refund it again (`blockhours refund EMAIL`).\n"
     )
-    return Email(catalog.shop.email, f"Blockhours: a refund to {email} failed", text)
+    return Email(owner_email, f"Blockhours: a refund to {email} failed", text)
 
 
-def payment_not_booked_alert(catalog: Catalog, alert: Mapping[str, Any]) -> Email:
+def payment_not_booked_alert(catalog: Catalog, owner_email: str, alert: Mapping[str, Any]) -> Email:
     """To the shop: Stripe received money the ledger will not book as the shop's; someone must decide."""
     currency = str(alert.get("currency", ""))
     amount = f"{format_cents(int(alert.get('amount_cents', 0)), currency)} {currency.upper()}"
@@ -144,10 +145,10 @@ def payment_not_booked_alert(catalog: Catalog, alert: Mapping[str, Any]) -> Emai
         "Nothing was added to any balance. Look at the payment in the Stripe dashboard: refund it there, or open "
         "the right checkout for the client and refund this one.\n"
     )
-    return Email(catalog.shop.email, "Blockhours: a payment was not credited", text)
+    return Email(owner_email, "Blockhours: a payment was not credited", text)
 
 
-def reconcile_alert(catalog: Catalog, alert: Mapping[str, Any]) -> Email:
+def reconcile_alert(catalog: Catalog, owner_email: str, alert: Mapping[str, Any]) -> Email:
     """To the shop: reconcile found the ledger and Stripe (or the ledger and itself) disagreeing; what to do."""
     count, listed = int(alert.get("discrepancy_count", 0)), list(alert.get("discrepancies", []))
     lines = [
@@ -161,7 +162,7 @@ def reconcile_alert(catalog: Catalog, alert: Mapping[str, Any]) -> Email:
         lines.append(f"... and {count - len(listed)} more.")
     lines += ["", f"`blockhours job {alert.get('job_id')}` lists them all; `blockhours reconcile` checks again."]
     subject = f"Blockhours: reconcile found {count} {'discrepancy' if count == 1 else 'discrepancies'}"
-    return Email(catalog.shop.email, subject, "\n".join(lines) + "\n")
+    return Email(owner_email, subject, "\n".join(lines) + "\n")
 
 
 def quote_offer(catalog: Catalog, quote: Quote) -> Email:
@@ -214,7 +215,7 @@ def debt_notice(catalog: Catalog, debt: Debt, schedule: DunningSchedule) -> Emai
     return Email(debt.email, subject, "\n".join(lines) + "\n" + _signature(catalog))
 
 
-def debt_in_collections(catalog: Catalog, debt: Debt) -> list[Email]:
+def debt_in_collections(catalog: Catalog, owner_email: str, debt: Debt) -> list[Email]:
     """The last step: the client is told their account is on hold; the shop, that it is in `blockhours debts`."""
     amount = format_cents(debt.amount_cents, catalog.shop.currency)
     dates = ", ".join(format_day(at) for at in debt.notices)
@@ -229,11 +230,11 @@ def debt_in_collections(catalog: Catalog, debt: Debt) -> list[Email]:
     )
     return [
         Email(debt.email, f"{catalog.shop.name}: {amount} unpaid, account on hold", client + _signature(catalog)),
-        Email(catalog.shop.email, f"Blockhours: {debt.email} is in collections ({amount})", shop),
+        Email(owner_email, f"Blockhours: {debt.email} is in collections ({amount})", shop),
     ]
 
 
-def back_to_prepay(catalog: Catalog, debt: Debt) -> list[Email]:
+def back_to_prepay(catalog: Catalog, owner_email: str, debt: Debt) -> list[Email]:
     """A bill unpaid past its grace days: the client prepays again, and the shop is told."""
     amount = format_cents(debt.amount_cents, catalog.shop.currency)
     days = catalog.on_account.grace_days
@@ -248,7 +249,7 @@ def back_to_prepay(catalog: Catalog, debt: Debt) -> list[Email]:
     )
     return [
         Email(debt.email, f"{catalog.shop.name}: sessions are prepaid again", client + _signature(catalog)),
-        Email(catalog.shop.email, f"Blockhours: {debt.email} moved back to prepaying", shop),
+        Email(owner_email, f"Blockhours: {debt.email} moved back to prepaying", shop),
     ]
 
 

@@ -25,7 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from . import catalog, template, wiring
+from . import catalog, config, template, wiring
 from .embedded_aws import EmbeddedAWS
 from .local_lambda import LocalContext, LocalLambda, resolve
 from .local_streams import AsyncInvocations, Destinations, QueuePump, StreamPump, sent_mail
@@ -246,7 +246,7 @@ class LocalStack:
     def _configure_environment(self) -> None:
         env = os.environ
         self._environ_before = dict(env)
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "BLOCKHOURS_STRIPE_SECRET"):
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", *config.SECRET_PARAMETERS.values()):
             env.pop(name, None)
         # The embedded AWS takes any credentials; fixed fake ones keep a real account out of reach.
         env.update(
@@ -264,7 +264,9 @@ class LocalStack:
         env.setdefault("BLOCKHOURS_TIME_ZONE", "UTC")  # the template's ShopTimeZone default; set it to try another
         env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_local_{secrets.token_hex(16)}")
         env.setdefault("BLOCKHOURS_LINK_SECRET", secrets.token_urlsafe(32))
-        env.setdefault("BLOCKHOURS_MAIL_FROM", catalog.load(self.root / "catalog.yaml").shop.email)
+        shop_email = catalog.load(self.root / "catalog.yaml").shop.email
+        env.setdefault("BLOCKHOURS_MAIL_FROM", shop_email)
+        env.setdefault("BLOCKHOURS_OWNER_EMAIL", shop_email)  # deployed: the stack's OwnerEmail
         if not env.get("STRIPE_API_KEY") or env.get("BLOCKHOURS_STRIPE_API_BASE"):
             env["STRIPE_API_KEY"] = env.get("STRIPE_API_KEY") or "sk_test_local_standin"
             env["BLOCKHOURS_STRIPE_API_BASE"] = self.url

@@ -285,7 +285,14 @@ class LocalLambda:
     def _environment_of(self, spec: template.FunctionSpec) -> Callable[[], dict[str, str]]:
         def environment() -> dict[str, str]:
             resolved = {key: resolve(value, self.refs) for key, value in spec.environment.items()}
-            return {**os.environ, **{key: value for key, value in resolved.items() if value is not None}}
+            lambdas_own = {  # what Lambda sets in every execution environment (handlers check settings by it)
+                "AWS_LAMBDA_FUNCTION_NAME": self.refs.get(spec.name, spec.name),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "_HANDLER": spec.handler,
+            }
+            template_given = {key: value for key, value in resolved.items() if value is not None}
+            return {**os.environ, **template_given, **lambdas_own}
 
         return environment
 

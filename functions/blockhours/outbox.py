@@ -50,6 +50,7 @@ class MailContext:
     catalog: Catalog
     site_url: str
     link_secret: str
+    owner_email: str  # where the shop's own alerts go
 
 
 def effects_for(change: Change, context: MailContext) -> list[Effect]:
@@ -63,7 +64,8 @@ def effects_for(change: Change, context: MailContext) -> list[Effect]:
         return [RefundJob(email, str(new["refund_id"])), confirm]
     if change.event_name == "INSERT" and kind == "entry" and new.get("kind") == "refund-failed":
         email = str(new["pk"]).removeprefix("CUST#")
-        return [emails.refund_failed_alert(context.catalog, email, int(new["amount_cents"]), str(new.get("note", "")))]
+        amount, why = int(new["amount_cents"]), str(new.get("note", ""))
+        return [emails.refund_failed_alert(context.catalog, context.owner_email, email, amount, why)]
     if change.event_name == "INSERT" and kind == "entry" and new.get("kind") == "purchase":
         email = str(new["pk"]).removeprefix("CUST#")
         product = context.catalog.product(str(new.get("note", "")))
@@ -83,8 +85,8 @@ def effects_for(change: Change, context: MailContext) -> list[Effect]:
         return _debt_effects(change, context)
     if kind == "alert" and change.event_name == "INSERT":
         if new.get("what") == RECONCILE_ALERT:
-            return [emails.reconcile_alert(context.catalog, new)]
-        return [emails.payment_not_booked_alert(context.catalog, new)]
+            return [emails.reconcile_alert(context.catalog, context.owner_email, new)]
+        return [emails.payment_not_booked_alert(context.catalog, context.owner_email, new)]
     if kind == "quote" and change.event_name == "INSERT":
         return [emails.quote_offer(context.catalog, quote_from(new))]
     if kind != "session":
@@ -111,9 +113,9 @@ def _debt_effects(change: Change, context: MailContext) -> list[Effect]:
     if len(new.get("notices", [])) > len(old.get("notices", [])):
         sent.append(emails.debt_notice(catalog, debt, catalog.dunning_schedule()))
     if new.get("prepay_at") and not old.get("prepay_at"):
-        sent += emails.back_to_prepay(catalog, debt)
+        sent += emails.back_to_prepay(catalog, context.owner_email, debt)
     if new.get("collections_at") and not old.get("collections_at"):
-        sent += emails.debt_in_collections(catalog, debt)
+        sent += emails.debt_in_collections(catalog, context.owner_email, debt)
     if new.get("status") == "paid" and old.get("status") != "paid":
         sent.append(emails.debt_paid(catalog, debt))
     return sent

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from . import catalog as catalog_module
@@ -40,11 +40,16 @@ def jobs() -> LambdaJobs:
     return LambdaJobs(config.jobs().function_name)
 
 
-@cache
-def gateway() -> StripeGateway:
+def gateway(*, webhook: bool = False) -> StripeGateway:
+    """The gateway for the current key (and, for the webhook, signing secret): a rotated one gets a new client."""
+    return _gateway_for(config.stripe(webhook=webhook))
+
+
+@lru_cache(maxsize=2)
+def _gateway_for(settings: config.StripeSettings) -> StripeGateway:
     from .adapters.stripe_gateway import StripeGateway  # Stripe's SDK costs ~250 ms; only its users pay
 
-    return StripeGateway(config.stripe())
+    return StripeGateway(settings)
 
 
 def reset() -> None:
@@ -53,7 +58,7 @@ def reset() -> None:
     mailer.cache_clear()
     refund_queue.cache_clear()
     jobs.cache_clear()
-    gateway.cache_clear()
+    _gateway_for.cache_clear()
     catalog_module.load.cache_clear()
     config.clear()
     shop_time.zone.cache_clear()

@@ -116,7 +116,7 @@ def stack() -> Iterator[LocalStack]:
 
 def assert_nothing_needed_was_filtered_out(dropped: list[dict[str, Any]]) -> None:
     """Every record template.yaml's FilterCriteria kept from the outbox is one the outbox has nothing to do for."""
-    context = outbox.MailContext(catalog.load(), "https://shop.example", "s" * 32)
+    context = outbox.MailContext(catalog.load(), "https://shop.example", "s" * 32, "owner@example.com")
     needed = [
         (r["dynamodb"].get("NewImage", {}).get("type"), outbox.effects_for(outbox.Change.from_record(r), context))
         for r in dropped

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from blockhours import catalog
+from blockhours import catalog, config
 from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.local import LocalStack
 from blockhours.local_streams import SentMail, sent_mail
@@ -228,7 +228,7 @@ def test_an_unpaid_bill_after_the_grace_days_moves_the_client_back_to_prepay(sta
     account = ledger(stack, email)["account"]
     assert (account["trust_limit_minutes"], account["credit_left_minutes"]) == (0, -30)
     assert redeem(stack, email, 15).json()["error"] == "insufficient_balance", "prepaying again: nothing on account"
-    shop = mail_to(catalog.load().shop.email, 1, subject=f"{email} moved back to prepaying")
+    shop = mail_to(config.owner().email, 1, subject=f"{email} moved back to prepaying")  # deployed: OwnerEmail
     assert len(shop) == 1 and "not paid the bill of $64.50 after 14 days" in shop[0].body
     told = mail_to(email, 1, subject="sessions are prepaid again")
     assert len(told) == 1

@@ -92,3 +92,108 @@ def test_every_check_skipped_for_the_whole_template_has_its_reason_above_it() ->
             reason.insert(0, lines[at])
         assert reason and reason[0].strip().startswith(f"# {check} "), f"{check} has no reason above it"
         assert len(" ".join(reason).split()) >= 20, f"{check}: say why in a sentence or two"
+
+
+# What the owner pays for, by resource type: the row of the guide's cost table that prices it (None: no charge).
+COST_ROWS: dict[str, str | None] = {
+    "AWS::Serverless::Function": "Lambda (9 functions, arm64)",
+    "AWS::Serverless::LayerVersion": None,
+    "AWS::Serverless::HttpApi": "API Gateway HTTP API",
+    "AWS::DynamoDB::Table": "DynamoDB on demand",
+    "AWS::SQS::Queue": "SQS",
+    "AWS::S3::Bucket": "S3",
+    "AWS::S3::BucketPolicy": None,
+    "AWS::CloudFront::Distribution": "CloudFront",
+    "AWS::CloudFront::Function": "CloudFront",
+    "AWS::CloudFront::OriginAccessControl": None,
+    "AWS::CloudFront::ResponseHeadersPolicy": None,
+    "AWS::CloudWatch::Alarm": "CloudWatch alarms",
+    "AWS::Logs::LogGroup": "CloudWatch metrics and logs",
+    "AWS::SNS::Topic": "SNS (alarm emails)",
+    "AWS::SNS::TopicPolicy": None,
+    "AWS::Lambda::Permission": None,
+    "AWS::Budgets::Budget": "AWS Budgets",
+    "AWS::Backup::BackupVault": "AWS Backup",
+    "AWS::Backup::BackupPlan": "AWS Backup",
+    "AWS::Backup::BackupSelection": None,
+    "AWS::IAM::Role": None,
+    "AWS::IAM::ManagedPolicy": None,
+}
+
+
+def _section(title: str) -> str:
+    return GUIDE.split(title, 1)[1].split("\n## ", 1)[0]
+
+
+def _table_rows(text: str, header: str) -> list[list[str]]:
+    lines = text.split(header, 1)[1].split("\n\n", 1)[0].splitlines()
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in lines
+        if line.startswith("| ") and "---" not in line[:6]
+    ]
+
+
+def test_the_cost_table_prices_every_resource_type_the_template_creates() -> None:
+    idle = {
+        row[0] for row in _table_rows(_section("## What it costs, line by line"), "| resource | in an idle month |")
+    }
+    types = {r["Type"] for r in TEMPLATE["Resources"].values()}
+
+    assert types - set(COST_ROWS) == set(), "a new resource type: price it in the guide's cost table, then here"
+    assert {COST_ROWS[t] for t in types} - {None} <= idle
+    assert {"SSM Parameter Store", "EventBridge Scheduler", "SES", "DynamoDB Streams"} <= idle
+    assert all(row[-1] in ("$0.00", "≈ $0.01") for row in _table_rows(GUIDE, "| resource | in an idle month |"))
+
+
+@pytest.mark.parametrize("header", ["**Per 1,000 sessions", "**Per 1,000 purchases"])
+def test_each_per_1000_total_is_the_sum_of_its_lines(header: str) -> None:
+    rows = _table_rows(GUIDE.split(header, 1)[1], "| what | arithmetic | cost |")
+    costs = [float(row[-1].strip("*$")) for row in rows]
+
+    assert rows[-1][0] == "**total**"
+    assert sum(costs[:-1]) == pytest.approx(costs[-1], abs=0.0006)
+    assert "us-east-1" in GUIDE and "as of December 2026" in GUIDE
+
+
+def test_the_guide_creates_exactly_the_parameters_the_roles_may_read() -> None:
+    created = re.findall(r"aws ssm put-parameter --type SecureString --tier Standard --name (\S+)", GUIDE)
+    granted = {
+        s["Resource"]["Fn::Sub"].rsplit("${SecretsPath}", 1)[1]
+        for r in TEMPLATE["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+        for p in r["Properties"].get("Policies", [])
+        for s in p["PolicyDocument"]["Statement"]
+        if "ssm:GetParameter" in s["Action"]
+    }
+
+    assert sorted(created) == sorted(TEMPLATE["Parameters"]["SecretsPath"]["Default"] + g for g in granted)
+    assert "secretsmanager" not in GUIDE
+
+
+# Each Stripe API resource the adapters call, by the name Stripe's restricted-key form gives it.
+RESTRICTED_KEY_RESOURCES = {
+    "customers": "Customers",
+    "checkout.sessions": "Checkout Sessions",
+    "payment_links": "Payment Links",
+    "payment_intents": "PaymentIntents",
+    "refunds": "Refunds",
+}
+
+
+def test_the_restricted_key_grants_write_on_exactly_the_resources_the_code_calls() -> None:
+    adapters = (REPO_ROOT / "functions" / "blockhours" / "adapters").glob("stripe*.py")
+    called = {m for path in adapters for m in re.findall(r"client\.v1\.([a-z_.]+)\.\w+\(", path.read_text())}
+    rows = _table_rows(GUIDE, "| resource | permission | why |")
+
+    assert called == set(RESTRICTED_KEY_RESOURCES), "a new Stripe resource: give the restricted key its permission"
+    assert {(row[0], row[1]) for row in rows} == {(name, "Write") for name in RESTRICTED_KEY_RESOURCES.values()}
+
+
+def test_the_webhook_step_uses_the_api_version_the_pinned_stripe_speaks() -> None:
+    import stripe
+
+    step = _section("## 7. Point Stripe at the webhook")
+
+    assert f"`{stripe.api_version}`" in step and f"api_version={stripe.api_version}" in step
+    assert f"Stripe API version of the layer: {stripe.api_version}" in GUIDE  # what `make sam-build` prints

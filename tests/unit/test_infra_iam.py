@@ -17,7 +17,13 @@ HANDLERS = REPO_ROOT / "functions" / "blockhours" / "handlers"
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
-SECRET_ARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${StripeSecretName}-*"
+SSM_PARAMETER_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SecretsPath}"
+# Each secret's parameter under SecretsPath (infra/README.md, step 3).
+SECRET_PARAMETERS = {
+    "STRIPE_API_KEY": "/stripe-api-key",
+    "STRIPE_WEBHOOK_SECRET": "/stripe-webhook-secret",
+    "BLOCKHOURS_LINK_SECRET": "/link-secret",
+}
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -114,42 +120,61 @@ def test_the_broad_grant_check_catches_a_star() -> None:
     assert _broad_grants(template) == ["SweepRole: ['sqs:*'] on *", "SweepRole: action sqs:*"]
 
 
-def test_only_the_functions_that_need_a_secret_may_read_it() -> None:
-    readers = {
-        name
-        for name in FUNCTIONS
-        for s in function_statements(name, TEMPLATE)
-        if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
-    }
-    resources = [
-        (name, s["Resource"])
-        for name in FUNCTIONS
-        for s in function_statements(name, TEMPLATE)
-        if any(a.startswith("secretsmanager:") for a in _as_list(s["Action"]))
+def test_no_secret_lives_in_secrets_manager() -> None:
+    # $0.40 a secret each month; SSM standard parameters cost nothing.
+    actions = [
+        str(a) for _, d in _policy_documents(TEMPLATE) for s in _as_list(d["Statement"]) for a in _as_list(s["Action"])
     ]
-    stripe = {name for name, resource in resources if resource == {"Fn::Sub": SECRET_ARN}}
-    link = {name for name, resource in resources if resource == {"Ref": "BalanceLinkSecret"}}
 
-    assert readers == {
-        "CheckoutFunction",
-        "WebhookFunction",
-        "ApiFunction",
-        "RefundWorkerFunction",
-        "SweepFunction",
-        "ClientFunction",
-        "OutboxFunction",
-        "JobsFunction",
+    assert [n for n, r in RESOURCES.items() if r["Type"].startswith("AWS::SecretsManager::")] == []
+    assert [a for a in actions if a.startswith(("secretsmanager:", "kms:"))] == []  # aws/ssm decrypts for any reader
+
+
+def _cold_start_secrets(handler_module: str) -> set[str]:
+    """The secrets a handler module declares at cold start: config.at_cold_start(..., secrets=(...))."""
+    path = REPO_ROOT / "functions" / Path(*handler_module.split(".")).with_suffix(".py")
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "at_cold_start":
+            declared = next((k.value for k in node.keywords if k.arg == "secrets"), None)
+            return set(ast.literal_eval(declared)) if declared is not None else set()
+    raise AssertionError(f"{handler_module} validates no settings at cold start")
+
+
+def _parameter_grants(name: str) -> set[str]:
+    """The SSM parameters function `name` may read, as the path after ${SecretsPath}; fails on any other ssm grant."""
+    granted = set()
+    for statement in function_statements(name, TEMPLATE):
+        actions = _as_list(statement["Action"])
+        if not any(str(a).startswith("ssm:") for a in actions):
+            continue
+        assert actions == ["ssm:GetParameter"], f"{name}: {actions}"
+        resource = statement["Resource"]["Fn::Sub"]
+        assert resource.startswith(SSM_PARAMETER_ARN) and "*" not in resource, f"{name}: {resource}"
+        granted.add(resource.removeprefix(SSM_PARAMETER_ARN))
+    return granted
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_each_function_may_read_exactly_the_secrets_its_handler_needs(name: str) -> None:
+    module = str(FUNCTIONS[name]["Properties"]["Handler"]).rpartition(".")[0]
+
+    assert _parameter_grants(name) == {SECRET_PARAMETERS[s] for s in _cold_start_secrets(module)}
+
+
+def test_the_webhook_signing_secret_is_readable_by_the_webhook_alone() -> None:
+    readers = {name for name in FUNCTIONS if "/stripe-webhook-secret" in _parameter_grants(name)}
+    environments = {
+        name for name, f in FUNCTIONS.items() if "BLOCKHOURS_STRIPE_WEBHOOK_SECRET_PARAMETER" in _environment(f)
     }
-    assert stripe == {
-        "CheckoutFunction",
-        "WebhookFunction",
-        "ApiFunction",
-        "RefundWorkerFunction",
-        "SweepFunction",
-        "JobsFunction",
-    }
-    assert link == {"ClientFunction", "OutboxFunction"}, "only what makes or checks balance links reads their secret"
-    assert len(resources) == len(stripe) + len(link), "no other secret, and none by wildcard"
+    globals_env = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+
+    assert readers == environments == {"WebhookFunction"}
+    assert "BLOCKHOURS_STRIPE_WEBHOOK_SECRET_PARAMETER" not in globals_env
+
+
+def _environment(function: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = function["Properties"].get("Environment", {}).get("Variables", {})
+    return variables
 
 
 def test_mail_may_be_sent_only_from_the_mail_from_address() -> None:
@@ -167,17 +192,32 @@ def test_mail_may_be_sent_only_from_the_mail_from_address() -> None:
         assert all("identity/*" not in str(resource) for resource in statement["Resource"])
 
 
-def test_refund_queue_senders_and_consumer() -> None:
-    def grants(action: str) -> set[str]:
-        return {
-            name
-            for name in FUNCTIONS
-            for s in function_statements(name, TEMPLATE)
-            if action in _as_list(s["Action"]) and s["Resource"] == {"Fn::GetAtt": ["RefundQueue", "Arn"]}
-        }
+def _grants(action: str, resource: dict[str, Any]) -> set[str]:
+    return {
+        name
+        for name in FUNCTIONS
+        for s in function_statements(name, TEMPLATE)
+        if action in _as_list(s["Action"]) and s["Resource"] == resource
+    }
 
-    assert grants("sqs:SendMessage") == {"OutboxFunction", "SweepFunction", "JobsFunction"}
-    assert grants("sqs:ReceiveMessage") == grants("sqs:DeleteMessage") == {"RefundWorkerFunction"}
+
+def test_only_the_functions_whose_code_queues_refunds_may_send_to_the_refund_queue() -> None:
+    queue = {"Fn::GetAtt": ["RefundQueue", "Arn"]}
+    queuing = {
+        name
+        for name, f in FUNCTIONS.items()
+        if "refund_queue" in (HANDLERS / f"{str(f['Properties']['Handler']).split('.')[-2]}.py").read_text()
+    }
+
+    assert _grants("sqs:SendMessage", queue) == queuing == {"OutboxFunction", "JobsFunction"}
+
+
+def test_the_refund_worker_may_do_what_lambdas_sqs_poller_does_and_no_more() -> None:
+    (consume,) = [s for s in function_statements("RefundWorkerFunction", TEMPLATE) if s["Sid"] == "ConsumeRefundQueue"]
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "functions").rglob("*.py"))
+
+    assert sorted(consume["Action"]) == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+    assert "change_message_visibility" not in code, "a visibility change in the code needs its grant back"
 
 
 def _route_arn_suffix(method: str, path: str) -> str:
@@ -185,14 +225,34 @@ def _route_arn_suffix(method: str, path: str) -> str:
     return f"/*/{method}{wildcarded}"
 
 
-def test_the_staff_policy_grants_exactly_the_iam_routes() -> None:
-    statements = RESOURCES["StaffPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+def _policy_routes(policy: str) -> set[str]:
+    statements = RESOURCES[policy]["Properties"]["PolicyDocument"]["Statement"]
     prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}"
-    granted = {str(r["Fn::Sub"]).removeprefix(prefix) for s in statements for r in s["Resource"]}
+    assert [s["Action"] for s in statements] == [["execute-api:Invoke"]]
+    return {str(r["Fn::Sub"]).removeprefix(prefix) for s in statements for r in s["Resource"]}
+
+
+def test_the_technician_and_owner_policies_split_exactly_the_iam_routes() -> None:
+    technician, owner = _policy_routes("TechnicianPolicy"), _policy_routes("OwnerPolicy")
     staff = {_route_arn_suffix(r.method, r.path) for r in http_routes(TEMPLATE) if r.iam_auth}
 
-    assert [s["Action"] for s in statements] == [["execute-api:Invoke"]]
-    assert granted == staff
+    assert technician | owner == staff
+    assert technician & owner == set()
+
+
+def test_a_technician_looks_up_records_quotes_and_sees_debts_but_moves_no_money_back() -> None:
+    technician = _policy_routes("TechnicianPolicy")
+
+    assert technician == {
+        "/*/GET/api/customers",
+        "/*/GET/api/customers/*",
+        "/*/POST/api/sessions",
+        "/*/POST/api/quotes",
+        "/*/GET/api/quotes",
+        "/*/GET/api/debts",
+    }
+    assert not any(word in route for route in technician for word in ("refund", "trust", "settle", "reconcile"))
+    assert {"TechnicianPolicyArn", "OwnerPolicyArn"} <= set(TEMPLATE["Outputs"])
 
 
 def test_only_the_api_and_the_jobs_themselves_may_start_a_job_and_nothing_else_is_invoked() -> None:

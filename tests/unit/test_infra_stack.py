@@ -39,19 +39,57 @@ def test_every_required_setting_is_in_the_functions_environment() -> None:
     required = {
         str(field.validation_alias)
         for settings in config._Env.__subclasses__()
-        # read from the secrets that BLOCKHOURS_STRIPE_SECRET and BLOCKHOURS_LINK_SECRET_NAME name
-        if settings not in (config.StripeSettings, config.LinkSettings, config.JobSettings)
+        # the secrets come from the SSM parameters that the *_PARAMETER variables name; the jobs function's name is
+        # given to the two functions that start jobs (test_the_api_and_the_jobs_name_the_jobs_function), the site
+        # bucket to the missing-page function alone (tests/unit/test_config.py starts each with its own environment)
+        if settings not in (config.StripeSettings, config.LinkSettings, config.JobSettings, config.SiteBucketSettings)
         for field in settings.model_fields.values()
         if field.is_required()
     }
 
     assert required - set(GLOBAL_ENV) == set()
-    assert GLOBAL_ENV["BLOCKHOURS_STRIPE_SECRET"] == {"Ref": "StripeSecretName"}
     assert GLOBAL_ENV["BLOCKHOURS_REFUND_QUEUE_URL"] == {"Ref": "RefundQueue"}
-    assert GLOBAL_ENV["BLOCKHOURS_LINK_SECRET_NAME"] == {"Ref": "BalanceLinkSecret"}
-    assert "BLOCKHOURS_LINK_SECRET" not in GLOBAL_ENV, "the signing secret is never in the functions' environment"
-    generated = RESOURCES["BalanceLinkSecret"]["Properties"]["GenerateSecretString"]
-    assert generated["PasswordLength"] >= 32, "links are signed with at least 32 random characters"
+    assert GLOBAL_ENV["BLOCKHOURS_OWNER_EMAIL"] == {"Ref": "OwnerEmail"}, "shop alerts go to the owner"
+    assert GLOBAL_ENV["BLOCKHOURS_STRIPE_API_KEY_PARAMETER"] == {"Fn::Sub": "${SecretsPath}/stripe-api-key"}
+    assert GLOBAL_ENV["BLOCKHOURS_LINK_SECRET_PARAMETER"] == {"Fn::Sub": "${SecretsPath}/link-secret"}
+
+
+def test_no_function_environment_holds_a_secret() -> None:
+    environments = [GLOBAL_ENV] + [
+        f["Properties"].get("Environment", {}).get("Variables", {}) for f in FUNCTIONS.values()
+    ]
+
+    assert [v for env in environments for v in env if v in config.SECRET_PARAMETERS] == []
+    assert not any(p.get("NoEcho") for p in TEMPLATE["Parameters"].values()), "no secret passes through the template"
+
+
+def test_a_monthly_budget_tells_the_owner_at_80_percent_spent_and_at_100_percent_forecast() -> None:
+    (budget,) = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Budgets::Budget"]
+    alerts = {
+        (n["Notification"]["NotificationType"], n["Notification"]["ComparisonOperator"], n["Notification"]["Threshold"])
+        for n in budget["NotificationsWithSubscribers"]
+    }
+    parameter = TEMPLATE["Parameters"]["MonthlyBudgetUsd"]
+
+    assert (budget["Budget"]["BudgetType"], budget["Budget"]["TimeUnit"]) == ("COST", "MONTHLY")
+    assert budget["Budget"]["BudgetLimit"] == {"Amount": {"Ref": "MonthlyBudgetUsd"}, "Unit": "USD"}
+    assert (parameter["Type"], parameter["Default"]) == ("Number", 5)
+    assert alerts == {("ACTUAL", "GREATER_THAN", 80), ("FORECASTED", "GREATER_THAN", 100)}
+    assert all(
+        n["Subscribers"] == [{"SubscriptionType": "EMAIL", "Address": {"Ref": "OwnerEmail"}}]
+        for n in budget["NotificationsWithSubscribers"]
+    )
+
+
+def test_the_ledger_is_backed_up_monthly_and_each_copy_kept_a_year() -> None:
+    (rule,) = RESOURCES["LedgerBackupPlan"]["Properties"]["BackupPlan"]["BackupPlanRule"]
+    selection = RESOURCES["LedgerBackupSelection"]["Properties"]["BackupSelection"]
+
+    assert rule["ScheduleExpression"] == "cron(0 5 1 * ? *)"
+    assert rule["Lifecycle"] == {"DeleteAfterDays": 365}
+    assert rule["TargetBackupVault"] == {"Ref": "LedgerBackupVault"}
+    assert selection["Resources"] == [{"Fn::GetAtt": ["LedgerTable", "Arn"]}]
+    assert RESOURCES["LedgerBackupVault"]["DeletionPolicy"] == "Retain"
 
 
 def test_every_function_knows_the_shops_time_zone() -> None:
@@ -344,7 +382,8 @@ def test_the_outputs_give_the_owner_the_urls_to_use() -> None:
     outputs = TEMPLATE["Outputs"]
     routes = {(r.method, r.path): r for r in http_routes(TEMPLATE)}
 
-    assert {"SiteUrl", "ApiUrl", "WebhookUrl", "SiteBucketName", "DistributionId", "StaffPolicyArn"} <= set(outputs)
+    urls = {"SiteUrl", "ApiUrl", "WebhookUrl", "SiteBucketName", "DistributionId"}
+    assert urls | {"TechnicianPolicyArn", "OwnerPolicyArn"} <= set(outputs)
     assert outputs["WebhookUrl"]["Value"]["Fn::Sub"].endswith("/api/stripe/webhook")
     assert routes[("POST", "/api/stripe/webhook")].iam_auth is False
 

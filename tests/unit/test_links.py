@@ -123,7 +123,7 @@ def test_the_command_prints_a_link_for_the_environment(
     assert read_balance_token(url.split("?t=", 1)[1], SECRET, DAY) == "ana@example.com"
 
 
-def test_the_deployed_secret_is_read_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_deployed_key_is_read_from_an_ssm_securestring(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto import mock_aws
 
     monkeypatch.delenv("BLOCKHOURS_LINK_SECRET", raising=False)
@@ -134,8 +134,18 @@ def test_the_deployed_secret_is_read_from_secrets_manager(monkeypatch: pytest.Mo
     with mock_aws():
         import boto3
 
-        arn = boto3.client("secretsmanager").create_secret(Name="links", SecretString=SECRET)["ARN"]
-        monkeypatch.setenv("BLOCKHOURS_LINK_SECRET_NAME", arn)
+        boto3.client("ssm").put_parameter(Name="/blockhours/link-secret", Value=SECRET, Type="SecureString")
+        monkeypatch.setenv("BLOCKHOURS_LINK_SECRET_PARAMETER", "/blockhours/link-secret")
         config.clear()
         assert config.links().secret == SECRET
     config.clear()
+
+
+def test_settings_name_the_variable_and_its_parameter_when_neither_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BLOCKHOURS_LINK_SECRET", raising=False)
+    monkeypatch.delenv("BLOCKHOURS_LINK_SECRET_PARAMETER", raising=False)
+    config.clear()
+
+    named = "BLOCKHOURS_LINK_SECRET is not set, nor BLOCKHOURS_LINK_SECRET_PARAMETER"
+    with pytest.raises(config.ConfigError, match=named):
+        config.links()

@@ -11,11 +11,12 @@ import pytest
 from blockhours import catalog, outbox, template
 from blockhours.adapters.dynamo_items import debt_values, item, quote_values, session_values
 from blockhours.domain.debts import Debt
+from blockhours.domain.jobs import RECONCILE_ALERT
 from blockhours.domain.ledger import SessionRecord
 from blockhours.domain.quotes import Quote
 from blockhours.local_streams import Filter
 
-CONTEXT = outbox.MailContext(catalog.load(), "https://shop.example", "s" * 40)
+CONTEXT = outbox.MailContext(catalog.load(), "https://shop.example", "s" * 40, "owner@example.com")
 AT = 1_900_000_000
 CUSTOMER = "CUST#ana@example.com"
 [OUTBOX] = [t for t in template.stream_triggers() if t.function == "OutboxFunction"]
@@ -58,6 +59,9 @@ def refund(**changes: Any) -> dict[str, Any]:
 ALERT = {"pk": "ALERT#cs_1", "sk": "ALERT", "type": "alert", "why": "never opened", "email": "eve@example.com"}
 ALERT |= {"checkout_id": "cs_1", "payment_intent": "pi_1", "amount_cents": 12900, "currency": "usd", "at": AT}
 
+FOUND = {"pk": "ALERT#job-1", "sk": "ALERT", "type": "alert", "what": RECONCILE_ALERT, "job_id": "reconcile-1"}
+FOUND |= {"accounts": 3, "discrepancy_count": 1, "discrepancies": [{"email": "a@b.c", "what": "x", "todo": "y"}]}
+
 # One record for each kind of change effects_for turns into an email or a queued refund.
 ACTED_ON = {
     "a purchase (receipt)": record("INSERT", entry("purchase")),
@@ -75,6 +79,7 @@ ACTED_ON = {
     "back to prepaying": record("MODIFY", debt(prepay_at=AT), debt()),
     "a debt paid (thanks)": record("MODIFY", debt(status="paid", paid_at=AT), debt()),
     "a payment not credited (alert to the shop)": record("INSERT", ALERT),
+    "what reconcile found (alert to the shop)": record("INSERT", FOUND),
 }
 
 

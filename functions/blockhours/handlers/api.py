@@ -21,6 +21,7 @@ from ..domain.ledger import CustomerLedger
 from .http import EmailField, json_response, logger, metrics, require_staff, resolver
 
 app = resolver()
+config.at_cold_start(config.store, config.site, config.queues, config.jobs, secrets=("STRIPE_API_KEY",))
 
 
 class SessionBody(BaseModel):

@@ -15,6 +15,7 @@ from .. import config, services, wiring
 from .http import EmailField, json_response, logger, metrics, resolver
 
 app = resolver()
+config.at_cold_start(config.store, config.site, secrets=("STRIPE_API_KEY",))
 
 
 class CheckoutBody(BaseModel):

@@ -18,6 +18,7 @@ from ..domain.money import format_cents
 from .http import logger, metrics, resolver
 
 app = resolver()
+config.at_cold_start(config.store, secrets=("BLOCKHOURS_LINK_SECRET",))
 
 # A balance is one person's money: no browser, proxy or CDN may keep a copy.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

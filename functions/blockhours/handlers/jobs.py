@@ -8,8 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import services, wiring
+from .. import config, services, wiring
 from .http import logger
+
+config.at_cold_start(config.store, config.queues, config.jobs, secrets=("STRIPE_API_KEY",))
 
 
 def _now() -> int:

@@ -14,7 +14,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .. import config
+
 logger = Logger(service="blockhours")
+config.at_cold_start(config.site_bucket)
 
 PAGE_KEY = "404.html"
 KEEP_SECONDS = 300  # a republished site shows its new 404 page within five minutes

@@ -12,10 +12,11 @@ from .. import config, outbox, wiring
 from .http import logger
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+config.at_cold_start(config.site, config.mail, config.owner, config.queues, secrets=("BLOCKHOURS_LINK_SECRET",))
 
 
 def _context() -> outbox.MailContext:
-    return outbox.MailContext(wiring.catalog(), config.site().url, config.links().secret)
+    return outbox.MailContext(wiring.catalog(), config.site().url, config.links().secret, config.owner().email)
 
 
 def carry_out(record: DynamoDBRecord) -> None:

@@ -10,10 +10,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import services, wiring
+from .. import config, services, wiring
 from .http import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
+config.at_cold_start(config.store, secrets=("STRIPE_API_KEY",))
 
 
 def refund(record: SQSRecord) -> None:

@@ -13,6 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .. import config, services, wiring
 from .http import logger, metrics
 
+config.at_cold_start(config.store, config.site, config.mail, secrets=("STRIPE_API_KEY",))
+
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics

@@ -11,13 +11,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import services, wiring
+from .. import config, services, wiring
 from ..adapters.stripe_gateway import WebhookRejected, checkout_event, refund_from_event
 from ..adapters.stripe_objects import charge_payment_intent, read_dispute
 from ..domain.parked import ParkedEvent
 from .http import error, json_response, logger, metrics, resolver
 
 app = resolver()
+config.at_cold_start(config.store, secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"))
 
 
 @app.post("/api/stripe/webhook")
@@ -29,7 +30,7 @@ def stripe_webhook() -> Response[str]:
         return error(400, "invalid_payload", "the webhook body is not UTF-8 JSON")
     signature = event.headers.get("stripe-signature")
     try:
-        verified = wiring.gateway().verify_event(payload, signature)
+        verified = wiring.gateway(webhook=True).verify_event(payload, signature)
     except WebhookRejected as exc:
         if signature:  # signed yet refused: a wrong signing secret refuses every delivery (WebhookRejectedAlarm)
             metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
@@ -37,7 +38,7 @@ def stripe_webhook() -> Response[str]:
         return error(400, exc.code, str(exc))
 
     live_event = "livemode" in verified and verified["livemode"] is True  # absent or odd: not a live-mode event
-    if live_event != wiring.gateway().live:
+    if live_event != wiring.gateway(webhook=True).live:
         mode, key = ("live", "test") if live_event else ("test", "live")
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)  # the keys are mixed up
         logger.warning("webhook rejected", extra={"reason": "wrong mode", "livemode": live_event})
@@ -100,7 +101,7 @@ def _refund_or_dispute(event: stripe.Event) -> str:
         payment_intent = charge_payment_intent(event.data.object)
         if not payment_intent:
             return NOT_APPLICABLE
-        refunds = wiring.gateway().refunds_of(payment_intent)
+        refunds = wiring.gateway(webhook=True).refunds_of(payment_intent)
     else:
         refund = refund_from_event(event)
         if refund is None:

@@ -129,7 +129,7 @@ class StripeStandIn(RefundsMixin):
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)  # outside the lock: Stripe answers calls in parallel
         auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer sk_"):
+        if not auth.startswith(("Bearer sk_", "Bearer rk_")):  # a secret or a restricted key, as Stripe takes
             return _stripe_error(401, "Invalid API Key provided", "invalid_request_error")
         params = (
             decode(request.get_data(as_text=True))
