@@ -193,6 +193,8 @@ class LocalFunction:
         self._free = threading.Condition()
         self.limit = spec.reserved_concurrency or DEFAULT_CONCURRENCY
         self.instances_started = 0
+        self.invocations = 0
+        self.timeouts = 0
 
     def invoke(self, event: Any) -> Outcome:
         request_id = str(uuid.uuid4())
@@ -201,6 +203,9 @@ class LocalFunction:
             return Outcome(error=error, request_id=request_id)
         outcome, reusable = instance.invoke(event, request_id)
         self._release(instance if reusable else None)
+        with self._free:
+            self.invocations += 1
+            self.timeouts += outcome.error is not None and outcome.error["errorType"] == "Sandbox.Timedout"
         return outcome
 
     def _acquire(self) -> tuple[_Instance | None, dict[str, Any] | None]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import requests
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from blockhours.handlers.http import metrics
-from blockhours.local import LocalStack
+from blockhours.local import LambdaRoutes, LocalContext, LocalStack
+from blockhours.template import http_routes
 from stripe_events import checkout_session, event, signed
 
 
@@ -28,9 +31,25 @@ def _rejected(out: str) -> list[dict[str, Any]]:
     return [m for m in _metrics(out) if m["name"] == "WebhookRejected"]
 
 
-def _post(stack: LocalStack, body: bytes, headers: dict[str, str]) -> requests.Response:
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def _post(stack: LocalStack, body: bytes, headers: dict[str, str]) -> Answer:
+    """The webhook function called in this process (each local instance prints to its own stdout), with the
+    event API Gateway builds for the request, on the stack's table and stand-in."""
+    from blockhours.handlers import webhook
+
+    [route] = [r for r in http_routes() if r.path == "/api/stripe/webhook"]
     headers = {"Content-Type": "application/json", **headers}
-    return requests.post(f"{stack.url}/api/stripe/webhook", data=body, headers=headers, timeout=10)
+    request = Request(EnvironBuilder(path=route.path, method="POST", data=body, headers=headers).get_environ())
+    answer = webhook.handler(LambdaRoutes.event(request, route, {}, None), LocalContext("WebhookFunction"))
+    return Answer(int(answer["statusCode"]), str(answer["body"]))
 
 
 @pytest.fixture

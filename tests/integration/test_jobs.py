@@ -197,10 +197,11 @@ def test_a_discrepancy_makes_one_alert_that_the_outbox_emails_to_the_shop(
     assert len(alerts) == 1, "one alert per job, even with its last step retried"
     record = {"eventName": "INSERT", "dynamodb": {"NewImage": alerts[0]}}
     [mail] = outbox.effects_for(
-        outbox.Change.from_record(record), outbox.MailContext(CATALOG, "https://shop.example", "x" * 32)
+        outbox.Change.from_record(record),
+        outbox.MailContext(CATALOG, "https://shop.example", "x" * 32, "owner@example.com"),
     )
     assert isinstance(mail, outbox.emails.Email) and alerts[0]["what"]["S"] == RECONCILE_ALERT
-    assert mail.to == CATALOG.shop.email and mail.subject == "Blockhours: reconcile found 1 discrepancy"
+    assert mail.to == "owner@example.com" and mail.subject == "Blockhours: reconcile found 1 discrepancy"
     assert lost_email in mail.text and "Stripe does not know" in mail.text and "STRIPE_API_KEY" in mail.text
 
 

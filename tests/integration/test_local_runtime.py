@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from blockhours import template
+from blockhours import failed_records, template
 from blockhours.local_lambda import LocalLambda
 from blockhours.local_streams import AsyncInvocations, Destinations, QueuePump, StreamPump
 
@@ -221,6 +221,35 @@ def test_a_failed_batch_is_split_until_the_record_that_fails_is_alone_and_the_re
     assert record["DDBStreamBatchInfo"]["batchSize"] == 1 and destinations.kept == [
         {**record, "payload": destinations.kept[0]["payload"]}
     ]
+
+
+def test_a_batch_given_up_to_a_bucket_is_kept_whole_where_the_runbook_replays_it_from(
+    calls: Path,
+    stream_table: str,
+    failed_queue: str,
+    runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda],
+) -> None:
+    runtime = runtime_for(probe("stream"))
+    bucket = f"failed-{time.monotonic_ns()}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    put(stream_table, "a", fail_all="yes")
+    mapping = template.StreamTrigger(
+        function="Probe", maximum_retry_attempts=0, on_failure=template.Destination("S3", "Failed")
+    )
+
+    stream = StreamPump(runtime, mapping, stream_table, Destinations({}, {"Failed": bucket}), interval_seconds=0.05)
+    stream.start()
+    try:
+        wait_until(lambda: bool(boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents")), "the object")
+    finally:
+        stream.stop()
+
+    [kept] = boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+    assert kept["Key"].startswith(f"aws/lambda/{stream.mapping_uuid}/")
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=kept["Key"])["Body"].read().decode()
+    replay = failed_records.batch_event(body)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in replay["Records"]] == ["a"]
+    assert json.loads(body)["requestContext"]["condition"] == "RetryAttemptsExhausted"
 
 
 def test_a_message_received_max_receive_count_times_moves_to_the_dead_letter_queue(

@@ -1,0 +1,73 @@
+"""Reconcile at a shop's size, as the owner runs it: 100 clients with 3 lots each, a Stripe that takes 300 ms a call,
+`blockhours reconcile` in a terminal, and the local stack enforcing every function's Timeout from template.yaml."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from blockhours import catalog, services, wiring
+from blockhours.domain.ledger import Payment
+from blockhours.local import LocalStack
+from blockhours.standin.payments import paid_intent
+from stripe_events import opened_payment
+
+CLIENTS, LOTS = 100, 3
+CATALOG = catalog.load()
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[tuple[LocalStack, dict[str, list[str]]]]:
+    """The stack with 100 clients who each bought three hours, one at a time: client → PaymentIntents."""
+    stack = LocalStack(port=0, with_site=False).start()
+    assert stack.standin is not None
+    bought: dict[str, list[str]] = {}
+    for n in range(CLIENTS):
+        email = f"client-{n:03d}-{secrets.token_hex(2)}@example.com"
+        for _ in range(LOTS):
+            pi = paid_intent(stack.standin, 12900)
+            payment = Payment(
+                f"cs_test_{secrets.token_hex(6)}", pi, None, email, "block-60", "block", 60, 12900, "usd", "v1", 1
+            )
+            event = f"evt_{secrets.token_hex(5)}"
+            services.record_payment(CATALOG, wiring.ledger(), event, opened_payment(wiring.ledger(), payment))
+            bought.setdefault(email, []).append(pi)
+    yield stack, bought
+    stack.stop()
+
+
+def test_reconcile_of_a_hundred_clients_finishes_in_the_background_with_stripe_slow(
+    shop: tuple[LocalStack, dict[str, list[str]]],
+) -> None:
+    stack, bought = shop
+    assert stack.standin is not None and stack.lambdas is not None
+    stack.standin.latency_ms = 300
+    stack.standin.requests.clear()
+
+    done = subprocess.run(
+        [sys.executable, "-m", "blockhours.cli", "reconcile", "--api", stack.url, "--wait", "600"],
+        capture_output=True,
+        text=True,
+        timeout=660,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{CLIENTS} accounts checked against their lots, journal and Stripe: all agree" in done.stdout
+    assert "reconcile started: job reconcile-" in done.stderr and "accounts checked" in done.stderr
+    jobs = stack.lambdas.functions["JobsFunction"]
+    assert jobs.invocations >= 1 and jobs.timeouts == 0, "every step ended inside the function's Timeout"
+    asked = Counter(
+        r.path.removeprefix("/v1/payment_intents/")
+        for r in stack.standin.requests
+        if r.path.startswith("/v1/payment_intents/")
+    )
+    assert set(asked) == {pi for pis in bought.values() for pi in pis}, "every lot's payment was checked at Stripe"
+    assert stack.lambdas.functions["ApiFunction"].timeouts == 0
