@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -10,133 +9,39 @@ import secrets
 import subprocess
 import sys
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
 
 import boto3
 from werkzeug.exceptions import NotFound
-from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from . import catalog, config, template, wiring
 from .embedded_aws import EmbeddedAWS
+from .local_api import MAX_BODY_BYTES, STAFF_ARN, LambdaRoutes
+from .local_invoke import AsyncInvocations, invoke_api
 from .local_lambda import LocalContext, LocalLambda, resolve
-from .local_streams import AsyncInvocations, Destinations, QueuePump, StreamPump, sent_mail
+from .local_streams import Destinations, QueuePump, StreamPump, sent_mail
 from .standin import StripeStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LOOPBACK = ("127.", "::1", "localhost")
-MAX_BODY_BYTES = 1_000_000
-STAFF_ARN = "arn:aws:iam::000000000000:user/local-staff"
 STACK_NAME = "blockhours-local"
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 log = logging.getLogger("blockhours.local")
-__all__ = ["LambdaRoutes", "LocalContext", "LocalStack", "build_site", "sent_mail"]
-
-
-def _json_error(status: int, code: str, message: str) -> Response:
-    return Response(json.dumps({"error": code, "message": message}), status=status, content_type="application/json")
-
-
-class LambdaRoutes:
-    """The HTTP API of template.yaml: each route invokes its function, with API Gateway's v2 event."""
-
-    def __init__(self, routes: list[template.Route], runtime: LocalLambda | None = None) -> None:
-        self.routes = {f"{r.method} {r.path}": r for r in routes}
-        self.runtime = runtime
-        self.map = Map(
-            [
-                Rule(r.path.replace("{", "<").replace("}", ">"), methods=[r.method], endpoint=f"{r.method} {r.path}")
-                for r in routes
-            ]
-        )
-
-    def __call__(self, request: Request) -> Response:
-        try:
-            key, params = self.map.bind_to_environ(request.environ).match()
-        except NotFound:
-            return _json_error(404, "not_found", f"no such route: {request.method} {request.path}")
-        except Exception:  # MethodNotAllowed and friends
-            return _json_error(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}")
-        route = self.routes[key]
-        too_large = _json_error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
-        if request.content_length and request.content_length > MAX_BODY_BYTES:
-            return too_large
-        request.max_content_length = MAX_BODY_BYTES + 1  # a chunked body declares no length: read one byte past
-        if len(request.get_data()) > MAX_BODY_BYTES:
-            return too_large
-        authorizer = None
-        if route.iam_auth:
-            if not (request.remote_addr or "").startswith(LOOPBACK):
-                return _json_error(403, "forbidden", "staff routes of the local stack answer on loopback only")
-            authorizer = {"iam": {"userArn": STAFF_ARN, "accountId": "000000000000", "userId": "local-staff"}}
-        assert self.runtime is not None, "routes without a runtime only match paths"
-        outcome = self.runtime.invoke(route.function, self.event(request, route, params, authorizer))
-        if outcome.failed or not isinstance(outcome.payload, dict):  # API Gateway's answer to a failed function
-            log.error("%s failed: %s", route.function, outcome.error)
-            return Response('{"message":"Internal Server Error"}', status=500, content_type="application/json")
-        result = outcome.payload
-        body = result.get("body") or ""
-        data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
-        response = Response(data, status=int(result.get("statusCode", 200)))
-        for name, value in (result.get("headers") or {}).items():
-            response.headers[name] = value
-        for cookie in result.get("cookies") or []:
-            response.headers.add("Set-Cookie", cookie)
-        return response
-
-    @staticmethod
-    def event(
-        request: Request, route: template.Route, params: Mapping[str, Any], authorizer: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        raw = request.get_data(cache=False)
-        try:
-            body, encoded = raw.decode("utf-8"), False
-        except UnicodeDecodeError:
-            body, encoded = base64.b64encode(raw).decode(), True
-        now = time.time()
-        raw_path = quote(request.path, safe="/@:+!$&'()*,;=-._~")
-        context: dict[str, Any] = {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": request.host,
-            "domainPrefix": "local",
-            "http": {
-                "method": request.method,
-                "path": raw_path,
-                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "sourceIp": request.remote_addr or "",
-                "userAgent": request.user_agent.string,
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": f"{route.method} {route.path}",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        }
-        if authorizer:
-            context["authorizer"] = authorizer
-        return {
-            "version": "2.0",
-            "routeKey": context["routeKey"],
-            "rawPath": raw_path,
-            "rawQueryString": request.query_string.decode(),
-            "cookies": [f"{k}={v}" for k, v in request.cookies.items()],
-            "headers": {k.lower(): v for k, v in request.headers.items()},
-            "queryStringParameters": dict(request.args) or None,
-            "pathParameters": dict(params) or None,
-            "requestContext": context,
-            "body": body or None,
-            "isBase64Encoded": encoded,
-        }
+__all__ = [
+    "MAX_BODY_BYTES",
+    "STAFF_ARN",
+    "LambdaRoutes",
+    "LocalContext",
+    "LocalStack",
+    "build_site",
+    "sent_mail",
+]
 
 
 def build_site(root: Path, into: Path) -> Path | None:
@@ -353,38 +258,12 @@ class LocalStack:
         if path.startswith("/api/"):
             return self.routes(request)(environ, start_response)
         if path.startswith("/2015-03-31/functions/") and request.method == "POST":
-            return self._invoke(request)(environ, start_response)
+            return invoke_api(request, self.lambdas, self.async_invocations)(environ, start_response)
         if path == "/_local/sweep" and request.method == "POST":
             return self._sweep(request)(environ, start_response)
         if self.standin is not None and self.standin.serves(path):
             return self.standin(environ, start_response)
         return self._static(request)(environ, start_response)
-
-    def _invoke(self, request: Request) -> Response:
-        """Lambda's Invoke API: `Event` is queued and retried as Lambda does, `RequestResponse` answers now."""
-        assert self.lambdas is not None and self.async_invocations is not None
-        parts = request.path.split("/")
-        if len(parts) != 5 or parts[4] != "invocations":
-            return _json_error(404, "ResourceNotFoundException", f"no such path {request.path}")
-        name = unquote(parts[3])
-        if self.lambdas.function(name) is None:
-            return Response(
-                json.dumps({"Type": "User", "message": f"Function not found: {name}"}),
-                status=404,
-                headers={"x-amzn-ErrorType": "ResourceNotFoundException"},
-                content_type="application/json",
-            )
-        raw = request.get_data()
-        payload = json.loads(raw) if raw else {}
-        if request.headers.get("X-Amz-Invocation-Type") == "Event":
-            self.async_invocations.submit(name, payload)
-            return Response(b"", status=202)
-        outcome = self.lambdas.invoke(name, payload)
-        response = Response(json.dumps(outcome.error if outcome.failed else outcome.payload), status=200)
-        response.headers["Content-Type"] = "application/json"
-        if outcome.failed:
-            response.headers["X-Amz-Function-Error"] = "Unhandled"
-        return response
 
     def _sweep(self, request: Request) -> Response:
         """What EventBridge Scheduler does daily in AWS: the local stack runs it when asked, `?now=` sets its day."""

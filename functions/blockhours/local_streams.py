@@ -1,4 +1,4 @@
-"""Lambda's event source mappings and asynchronous invocations, for the local stack, as template.yaml sets them.
+"""Lambda's event source mappings, for the local stack, as template.yaml sets them.
 
 - A DynamoDB stream mapping drops the records its FilterCriteria does not admit, sends batches of BatchSize,
   honours ReportBatchItemFailures (the checkpoint goes to the first failed record), splits a failed batch in
@@ -7,9 +7,6 @@
 - An SQS mapping receives BatchSize messages, runs up to MaximumConcurrency batches at once, deletes what the
   function did not report as failed; the rest comes back after the queue's visibility timeout, and the
   queue's redrive policy moves a message received maxReceiveCount times to its dead-letter queue.
-- An asynchronous invocation (Lambda's Invoke API with InvocationType Event) is retried twice (or as
-  EventInvokeConfig says), then sent to the function's on-failure destination or dead-letter queue. Lambda
-  waits a minute, then two, between the tries; the local stack waits one second, then two.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +31,6 @@ log = logging.getLogger("blockhours.local")
 
 # What Lambda's filter syntax allows (its docs: "Filter rule syntax"); moto's matcher knows a few more.
 _LAMBDA_OPERATORS = {"prefix", "suffix", "anything-but", "exists", "numeric", "equals-ignore-case"}
-ASYNC_RETRY_DELAYS = (1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -78,10 +73,6 @@ class Filter:
         return not self.patterns or any(pattern.matches_event(event) for pattern in self.patterns)
 
 
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 @dataclass
 class Destinations:
     """The template's queues and buckets, locally: where Lambda puts what it gave up on."""
@@ -104,24 +95,6 @@ class Destinations:
             body = {k: v for k, v in record.items() if k != "payload"}
             boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(body))
         log.error("Lambda gave up; what it gave up on went to %s", destination.resource)
-
-
-def _failure_record(function_arn: str, condition: str, outcome: Outcome, attempts: int) -> dict[str, Any]:
-    return {
-        "requestContext": {
-            "requestId": outcome.request_id,
-            "functionArn": function_arn,
-            "condition": condition,
-            "approximateInvokeCount": attempts,
-        },
-        "responseContext": {
-            "statusCode": 200,
-            "executedVersion": "$LATEST",
-            "functionError": "Unhandled" if outcome.failed else "",
-        },
-        "version": "1.0",
-        "timestamp": _stamp(),
-    }
 
 
 @dataclass
@@ -316,44 +289,3 @@ class QueuePump:
         failures = outcome.payload.get("batchItemFailures") or []
         named = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
         return message_id in named or any(not n for n in named)  # an empty or null identifier fails them all
-
-
-@dataclass
-class AsyncInvocations:
-    """Lambda's queue of asynchronous invocations: each is tried, retried, then kept where the template says."""
-
-    runtime: LocalLambda
-    destinations: Destinations
-    delays: tuple[float, ...] = ASYNC_RETRY_DELAYS
-    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="async"))
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def submit(self, name: str, payload: Any) -> None:
-        function = self.runtime.function(name)
-        if function is None:
-            raise KeyError(name)
-        self._pool.submit(self._run, function.spec, payload)
-
-    def _run(self, spec: template.FunctionSpec, payload: Any) -> None:
-        attempts = 0
-        while not self._stop.is_set():
-            attempts += 1
-            outcome = self.runtime.invoke(spec.name, payload)
-            if not outcome.failed:
-                return
-            if attempts > spec.async_retry_attempts:
-                break
-            self._stop.wait(self.delays[min(attempts - 1, len(self.delays) - 1)])
-        else:
-            return
-        record = _failure_record(
-            self.runtime.refs.get(f"{spec.name}.Arn", spec.name), "RetriesExhausted", outcome, attempts
-        )
-        record["requestPayload"] = payload
-        record["responsePayload"] = outcome.error
-        self.destinations.send(spec.async_on_failure, record)
-
-    def stop(self) -> None:
-        """No new tries; those running end when the runtime stops their instances."""
-        self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -15,8 +15,9 @@ import boto3
 import pytest
 
 from blockhours import failed_records, template
+from blockhours.local_invoke import AsyncInvocations
 from blockhours.local_lambda import LocalLambda
-from blockhours.local_streams import AsyncInvocations, Destinations, QueuePump, StreamPump
+from blockhours.local_streams import Destinations, QueuePump, StreamPump
 
 
 def probe(handler: str, timeout: int = 10, **extra: Any) -> dict[str, template.FunctionSpec]:
