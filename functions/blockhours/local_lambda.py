@@ -190,6 +190,7 @@ class LocalFunction:
         self._all: set[_Instance] = set()
         self._count = 0
         self._stopped = False
+        self._retired: set[_Instance] = set()  # busy when the function was redeployed: not to serve again
         self._free = threading.Condition()
         self.limit = spec.reserved_concurrency or DEFAULT_CONCURRENCY
         self.instances_started = 0
@@ -231,12 +232,24 @@ class LocalFunction:
             self._all = {i for i in self._all if i.process.is_alive()}
             if instance is None:
                 self._count -= 1
-            elif self._stopped:
+            elif self._stopped or instance in self._retired:
+                self._retired.discard(instance)
                 self._count -= 1
                 instance.close()
             else:
                 self._idle.append(instance)
             self._free.notify()
+
+    def redeploy(self) -> None:
+        """As a deployment does: instances serving now finish and go; the next invocations start new ones (with
+        the environment as it is then)."""
+        with self._free:
+            idle, self._idle = self._idle, []
+            self._retired |= self._all - set(idle)
+            self._count -= len(idle)
+            self._free.notify_all()
+        for instance in idle:
+            instance.close()
 
     def stop(self) -> None:
         """Every instance goes, busy ones too: their invocations end as a crashed instance's would."""
@@ -311,6 +324,11 @@ class LocalLambda:
         if function is None:
             raise KeyError(f"no function {name} in the template")
         return function.invoke(event)
+
+    def redeploy(self) -> None:
+        """Every function gets new instances from its next invocation, as after `sam deploy`."""
+        for function in self.functions.values():
+            function.redeploy()
 
     def stop(self) -> None:
         for function in self.functions.values():

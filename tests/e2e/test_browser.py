@@ -435,12 +435,14 @@ def test_a_refused_refund_is_shown_in_words_on_a_phone(client: Client, phone: Cl
 
 
 def test_a_chicago_shop_shows_its_dates_in_chicago_whatever_the_browsers_zone(
-    client: Client, stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    client: Client, stack: LocalStack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """Paid at 03:00 UTC on 15 January: 21:00 on the 14th in the shop; this browser runs on UTC."""
+    assert stack.standin is not None and stack.lambdas is not None
     monkeypatch.setenv("BLOCKHOURS_TIME_ZONE", "America/Chicago")
     wiring.reset()
-    assert stack.standin is not None
+    stack.lambdas.redeploy()  # a new ShopTimeZone reaches the functions with a deployment: new instances
+    request.addfinalizer(stack.lambdas.redeploy)  # the next tests' instances start in the zone they restore
     email = unique_email()
     paid_at = int(datetime(2026, 1, 15, 3, 0, tzinfo=UTC).timestamp())
     session = checkout_session(

@@ -94,6 +94,19 @@ def test_invocations_of_one_function_run_at_once_each_in_an_instance_of_its_own(
     assert max(starts) < min(ends), "all four ran at the same time"
 
 
+def test_a_redeployed_function_starts_new_instances_with_the_environment_of_then(
+    calls: Path, runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda]
+) -> None:
+    runtime = runtime_for(probe("slow"))
+    before = runtime.invoke("Probe", {}).payload
+
+    runtime.redeploy()
+    after = runtime.invoke("Probe", {}).payload
+
+    assert after["pid"] != before["pid"] and after["calls"] == 1
+    assert runtime.functions["Probe"].instances_started == 2
+
+
 def test_an_unhandled_error_is_lambdas_error_document_and_the_instance_serves_again(
     calls: Path, runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda]
 ) -> None:

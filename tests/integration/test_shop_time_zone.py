@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -25,9 +26,13 @@ PAID_AT = int(datetime(2026, 1, 15, 3, 0, tzinfo=UTC).timestamp())
 
 
 @pytest.fixture
-def in_chicago(monkeypatch: pytest.MonkeyPatch) -> None:
+def in_chicago(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    assert stack.lambdas is not None
     monkeypatch.setenv("BLOCKHOURS_TIME_ZONE", "America/Chicago")  # what the template's ShopTimeZone sets
     wiring.reset()
+    stack.lambdas.redeploy()  # as `sam deploy` with a new ShopTimeZone: the functions start again in it
+    yield
+    stack.lambdas.redeploy()
 
 
 def _paid_late_in_the_evening(stack: LocalStack, email: str) -> None:
