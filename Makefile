@@ -94,6 +94,7 @@ test: lint site $(CHROMIUM)
 bench: install $(CHROMIUM) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/concurrency.py
+	$(BIN)/python benchmarks/reconcile.py
 	$(BIN)/python benchmarks/storefront.py
 
 # The model-based proof (issue 12): the ledger's state machine over every money path, with crashes and retries,
