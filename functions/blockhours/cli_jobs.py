@@ -34,8 +34,9 @@ def _follow(api: str | None, job_id: str, wait: int) -> dict[str, Any]:
         if job["stalled"]:
             raise _fail(
                 StaffError(
-                    f"the {job['kind']} job {job_id} stopped after {job['accounts']} accounts: read the jobs "
-                    "function's log (JobsLogGroup) and FailedEventsQueue, then run it again"
+                    f"the {job['kind']} job {job_id} stopped after "
+                    f"{_many(job['accounts'], 'account', 'accounts')}: read the jobs function's log (JobsLogGroup) "
+                    "and FailedEventsQueue, then run it again"
                 )
             )
         if time.monotonic() > deadline:
@@ -44,10 +45,16 @@ def _follow(api: str | None, job_id: str, wait: int) -> dict[str, Any]:
         pause = min(pause * 1.5, 2.0)
 
 
+def _many(count: int, thing: str, things: str) -> str:
+    return f"{count} {thing if count == 1 else things}"
+
+
 def _progress(job: dict[str, Any]) -> str:
     if job["kind"] == "requeue":
-        return f"requeue: {job['accounts']} accounts read, {job['requeued_count']} refunds sent again so far"
-    return f"reconcile: {job['accounts']} accounts checked, {job['discrepancy_count']} discrepancies so far"
+        read, sent = _many(job["accounts"], "account", "accounts"), _many(job["requeued_count"], "refund", "refunds")
+        return f"requeue: {read} read, {sent} sent again so far"
+    checked = _many(job["accounts"], "account", "accounts")
+    return f"reconcile: {checked} checked, {_many(job['discrepancy_count'], 'discrepancy', 'discrepancies')} so far"
 
 
 def _requeued(job: dict[str, Any]) -> None:
@@ -57,9 +64,9 @@ def _requeued(job: dict[str, Any]) -> None:
         out.print(f"... and {job['requeued_count'] - len(job['requeued'])} more", highlight=False)
     out.print(
         f"{job['requeued_count']} {'refund' if job['requeued_count'] == 1 else 'refunds'} waiting for the worker "
-        f"sent to it again ({job['accounts']} accounts read)"
+        f"sent to it again ({_many(job['accounts'], 'account', 'accounts')} read)"
         if job["requeued_count"]
-        else f"no refund is waiting for the worker ({job['accounts']} accounts read)",
+        else f"no refund is waiting for the worker ({_many(job['accounts'], 'account', 'accounts')} read)",
         highlight=False,
     )
 
@@ -68,7 +75,8 @@ def _reconciled(job: dict[str, Any]) -> None:
     """Each discrepancy with what to do; exits 1 if there is any."""
     count = job["discrepancy_count"]
     if not count:
-        out.print(f"{job['accounts']} accounts checked against their lots, journal and Stripe: all agree")
+        checked = _many(job["accounts"], "account", "accounts")
+        out.print(f"{checked} checked against their lots, journal and Stripe: all agree", highlight=False)
         return
     table = Table("customer", "what disagrees", "what to do", title="discrepancies")
     for found in job["discrepancies"]:
@@ -76,7 +84,8 @@ def _reconciled(job: dict[str, Any]) -> None:
     out.print(table)
     if count > len(job["discrepancies"]):
         out.print(f"the first {len(job['discrepancies'])} are listed", highlight=False)
-    err.print(f"{count} discrepancies in {job['accounts']} accounts", highlight=False)
+    found = _many(count, "discrepancy", "discrepancies")
+    err.print(f"{found} in {_many(job['accounts'], 'account', 'accounts')}", highlight=False)
     raise typer.Exit(1)
 
 

@@ -159,7 +159,7 @@ def test_staff_run_reconcile_past_an_unknown_payment(stack: LocalStack) -> None:
     cli = subprocess.run(
         [sys.executable, "-m", "blockhours.cli", "reconcile"], capture_output=True, text=True, env=env, timeout=60
     )
-    assert cli.returncode == 1 and "1 discrepancies in 2 accounts" in cli.stderr, cli.stderr
+    assert cli.returncode == 1 and "1 discrepancy in 2 accounts" in cli.stderr, cli.stderr
     assert "reconcile: " in cli.stderr, "progress while it runs"
     assert lot["lot_id"] in cli.stdout and "Traceback" not in cli.stderr
 
