@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from . import catalog, config, template, wiring
+from . import catalog, config, local_iam, template, wiring
 from .embedded_aws import EmbeddedAWS
 from .local_api import MAX_BODY_BYTES, STAFF_ARN, LambdaRoutes
 from .local_invoke import AsyncInvocations, invoke_api
@@ -89,6 +90,8 @@ class LocalStack:
     _pumps: list[StreamPump | QueuePump] = field(default_factory=list)
     _mail_printed: int = 0
     lambdas: LocalLambda | None = None
+    _template: dict[str, Any] = field(default_factory=dict)
+    _refs: dict[str, str] = field(default_factory=dict)
     async_invocations: AsyncInvocations | None = None
     destinations: Destinations | None = None
 
@@ -109,6 +112,7 @@ class LocalStack:
         self._configure_environment()
         spec = template.load_template(self.root / "template.yaml")
         refs = self._create_resources(spec)
+        self._template, self._refs = spec, refs
         if self.with_site:
             self.site_dir = build_site(self.root, self.root / ".build" / "site")
         self.lambdas = LocalLambda(template.functions(spec), refs)
@@ -125,6 +129,14 @@ class LocalStack:
         for pump in self._pumps:
             pump.stop()
         self._pumps = []
+
+    def aws_calls(self) -> list[local_iam.Call]:
+        """Every AWS call the functions' instances made so far, as IAM authorises it: action and resource."""
+        return local_iam.calls(Path(os.environ.get(local_iam.CALLS_FILE, "")), self._refs)
+
+    def iam_denied(self) -> list[local_iam.Call]:
+        """Every AWS call a function made that its role in template.yaml does not allow (IAM would refuse it)."""
+        return local_iam.denied(self.aws_calls(), self._template, self._refs)
 
     def dropped_records(self) -> list[dict[str, Any]]:
         """Every stream record a mapping's FilterCriteria kept from its function, as Lambda would have."""
@@ -164,6 +176,9 @@ class LocalStack:
             BLOCKHOURS_TABLE=self.table,
             BLOCKHOURS_SITE_URL=self.url,
         )
+        calls = tempfile.NamedTemporaryFile(prefix="blockhours-aws-calls-", suffix=".jsonl", delete=False)  # noqa: SIM115
+        calls.close()
+        env[local_iam.CALLS_FILE] = calls.name
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the terminal shows emails and problems; INFO for more
         env.setdefault("BLOCKHOURS_TIME_ZONE", "UTC")  # the template's ShopTimeZone default; set it to try another

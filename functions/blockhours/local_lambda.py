@@ -102,6 +102,9 @@ def _serve(conn: Connection, spec: template.FunctionSpec, environment: dict[str,
     warnings.filterwarnings("ignore", message="No application metrics to publish")  # metrics are off locally
     os.environ.clear()
     os.environ.update(environment)
+    from .local_iam import record_calls
+
+    record_calls(spec.name)  # what IAM would check in AWS: the parent reads it against the role's statements
     try:
         module, _, name = spec.handler.rpartition(".")
         handler = getattr(importlib.import_module(module), name)

@@ -51,7 +51,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # A site of its own: another `blockhours dev` rebuilding .build/site must not pull pages from under us.
     running.site_dir = build_site(ROOT, tmp_path_factory.mktemp("site"))
     yield running
+    refused = running.iam_denied()
     running.stop()
+    assert refused == [], "calls the functions made that their roles in template.yaml do not allow"
 
 
 @pytest.fixture(scope="module")

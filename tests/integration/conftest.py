@@ -109,9 +109,10 @@ def stack() -> Iterator[LocalStack]:
     """The local stack (embedded AWS, handlers, stand-in, stream and queue pumps), one per test module."""
     running = LocalStack(port=0, with_site=False).start()
     yield running
-    dropped = running.dropped_records()
+    dropped, refused = running.dropped_records(), running.iam_denied()
     running.stop()
     assert_nothing_needed_was_filtered_out(dropped)
+    assert refused == [], "calls the functions made that their roles in template.yaml do not allow"
 
 
 def assert_nothing_needed_was_filtered_out(dropped: list[dict[str, Any]]) -> None:

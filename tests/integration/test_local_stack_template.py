@@ -85,3 +85,13 @@ def test_lambdas_invoke_api_runs_the_templates_function(stack: LocalStack) -> No
     assert queued["StatusCode"] == 202
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.invoke(FunctionName="NoSuchFunction", Payload=b"{}")
+
+
+def test_every_call_a_function_makes_is_checked_against_its_role(stack: LocalStack) -> None:
+    """What IAM does in AWS: the sweep's index query is recorded and allowed; a grant it lacks would be named."""
+    boto3.client("lambda").invoke(FunctionName="SweepFunction", Payload=json.dumps({"source": "local", "now": ""}))
+
+    made = {(c.function, c.action, c.resource.rsplit("/", 1)[-1]) for c in stack.aws_calls()}
+
+    assert ("SweepFunction", "dynamodb:Query", "refund-due") in made
+    assert stack.iam_denied() == []
