@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -20,27 +19,11 @@ import harness
 
 harness.quiet()  # before any handler module is imported
 
-from blockhours import catalog, services, wiring  # noqa: E402
-from blockhours.domain.ledger import Payment  # noqa: E402
+from blockhours import wiring  # noqa: E402
 from blockhours.local import LocalStack  # noqa: E402
-from blockhours.standin.payments import paid_intent  # noqa: E402
-from stripe_events import opened_payment  # noqa: E402
+from stripe_events import clients_with_hours  # noqa: E402
 
 LOTS = 3
-
-
-def seed(stack: LocalStack, clients: int) -> None:
-    assert stack.standin is not None
-    shop = catalog.load()
-    for n in range(clients):
-        email = f"client-{n:04d}@example.com"
-        for _ in range(LOTS):
-            pi = paid_intent(stack.standin, 12900)
-            payment = Payment(
-                f"cs_test_{secrets.token_hex(6)}", pi, None, email, "block-60", "block", 60, 12900, "usd", "v1", 1
-            )
-            event = f"evt_{secrets.token_hex(5)}"
-            services.record_payment(shop, wiring.ledger(), event, opened_payment(wiring.ledger(), payment))
 
 
 def main() -> int:
@@ -53,7 +36,7 @@ def main() -> int:
     try:
         assert stack.standin is not None and stack.lambdas is not None
         started = time.monotonic()
-        seed(stack, args.clients)
+        clients_with_hours(wiring.ledger(), stack.standin, args.clients, LOTS)
         seeded = time.monotonic() - started
         stack.standin.latency_ms = args.latency_ms
         stack.standin.requests.clear()

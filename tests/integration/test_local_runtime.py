@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -140,66 +141,84 @@ def failed_queue(aws_endpoint: str) -> str:
     return boto3.client("sqs").create_queue(QueueName=f"failed-{time.monotonic_ns()}")["QueueUrl"]
 
 
-def put(table: str, pk: str, **attributes: str) -> None:
-    item = {"pk": {"S": pk}, **{k: {"S": v} for k, v in attributes.items()}}
-    boto3.client("dynamodb").put_item(TableName=table, Item=item)
-
-
 def kept(queue_url: str) -> list[dict[str, Any]]:
     messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(m["Body"]) for m in messages]
 
 
-def pump(runtime: LocalLambda, table: str, failed_queue: str, **trigger: Any) -> tuple[StreamPump, Destinations]:
-    destinations = Destinations({"Failed": failed_queue}, {})
-    mapping = template.StreamTrigger(function="Probe", **trigger)
-    return StreamPump(runtime, mapping, table, destinations, interval_seconds=0.05).start(), destinations
+FAILED = template.Destination("SQS", "Failed")
 
 
-def test_a_stream_mapping_sends_only_what_its_filter_admits_in_batches_of_its_size(
+@dataclass
+class Streamed:
+    """A table with a stream, the `stream` probe as its function, and a queue and a bucket to give up to."""
+
+    calls: Path
+    table: str
+    failed_queue: str
+    bucket: str
+    runtime: LocalLambda
+
+    def put(self, pk: str, **attributes: str) -> None:
+        item = {"pk": {"S": pk}, **{k: {"S": v} for k, v in attributes.items()}}
+        boto3.client("dynamodb").put_item(TableName=self.table, Item=item)
+
+    def run(self, until: Callable[[StreamPump], bool], what: str, **trigger: Any) -> StreamPump:
+        """The mapping, polling until `until` holds, then stopped."""
+        destinations = Destinations({"Failed": self.failed_queue}, {"Kept": self.bucket})
+        mapping = template.StreamTrigger(function="Probe", **trigger)
+        stream = StreamPump(self.runtime, mapping, self.table, destinations, interval_seconds=0.05).start()
+        try:
+            wait_until(lambda: until(stream), what)
+        finally:
+            stream.stop()
+        return stream
+
+    def batches(self) -> list[list[str]]:
+        return [c["batch"] for c in logged(self.calls)]
+
+
+@pytest.fixture
+def streamed(
     calls: Path,
     stream_table: str,
     failed_queue: str,
     runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda],
-) -> None:
-    runtime = runtime_for(probe("stream"))
+) -> Streamed:
+    bucket = f"kept-{time.monotonic_ns()}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return Streamed(calls, stream_table, failed_queue, bucket, runtime_for(probe("stream")))
+
+
+def test_a_stream_mapping_sends_only_what_its_filter_admits_in_batches_of_its_size(streamed: Streamed) -> None:
     for pk, kind in (("a", "keep-1"), ("b", "drop"), ("c", "keep-2"), ("d", "keep-3")):
-        put(stream_table, pk, kind=kind)
-    put(stream_table, "e")  # no kind at all
+        streamed.put(pk, kind=kind)
+    streamed.put("e")  # no kind at all
     admit = json.dumps({"dynamodb": {"NewImage": {"kind": {"S": [{"prefix": "keep"}]}}}})
 
-    stream, _ = pump(runtime, stream_table, failed_queue, batch_size=2, patterns=(admit,))
-    try:
-        wait_until(lambda: sum(len(c["batch"]) for c in logged(calls)) >= 3, "the admitted records")
-    finally:
-        stream.stop()
+    stream = streamed.run(
+        lambda _: sum(map(len, streamed.batches())) >= 3, "the admitted records", batch_size=2, patterns=(admit,)
+    )
 
-    assert [c["batch"] for c in logged(calls)] == [["a", "c"], ["d"]]
+    assert streamed.batches() == [["a", "c"], ["d"]]
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in stream.dropped] == ["b", "e"]
 
 
-def test_a_reported_failure_is_retried_from_that_record_then_kept_at_the_destination(
-    calls: Path,
-    stream_table: str,
-    failed_queue: str,
-    runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda],
-) -> None:
-    runtime = runtime_for(probe("stream"))
-    put(stream_table, "a")
-    put(stream_table, "b", poison="yes")
-    put(stream_table, "c")
-    failure = template.Destination("SQS", "Failed")
+def test_a_reported_failure_is_retried_from_that_record_then_kept_at_the_destination(streamed: Streamed) -> None:
+    streamed.put("a")
+    streamed.put("b", poison="yes")
+    streamed.put("c")
 
-    stream, destinations = pump(
-        runtime, stream_table, failed_queue, maximum_retry_attempts=2, report_item_failures=True, on_failure=failure
+    streamed.run(
+        lambda s: bool(s.destinations.kept),
+        "the batch to be given up",
+        maximum_retry_attempts=2,
+        report_item_failures=True,
+        on_failure=FAILED,
     )
-    try:
-        wait_until(lambda: bool(destinations.kept), "the batch to be given up")
-    finally:
-        stream.stop()
 
-    assert [c["batch"] for c in logged(calls)] == [["a", "b", "c"], ["b", "c"], ["b", "c"]]  # 1 try, 2 retries
-    [record] = kept(failed_queue)
+    assert streamed.batches() == [["a", "b", "c"], ["b", "c"], ["b", "c"]]  # 1 try, 2 retries
+    [record] = kept(streamed.failed_queue)
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["DDBStreamBatchInfo"]["batchSize"] == 2
@@ -207,60 +226,40 @@ def test_a_reported_failure_is_retried_from_that_record_then_kept_at_the_destina
 
 
 def test_a_failed_batch_is_split_until_the_record_that_fails_is_alone_and_the_rest_go_through(
-    calls: Path,
-    stream_table: str,
-    failed_queue: str,
-    runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda],
+    streamed: Streamed,
 ) -> None:
-    runtime = runtime_for(probe("stream"))
-    put(stream_table, "a")
-    put(stream_table, "b", fail_all="yes")
-    put(stream_table, "c")
+    streamed.put("a")
+    streamed.put("b", fail_all="yes")
+    streamed.put("c")
 
-    stream, destinations = pump(
-        runtime,
-        stream_table,
-        failed_queue,
+    stream = streamed.run(
+        lambda _: ["c"] in streamed.batches(),
+        "the record after the bad one",
         maximum_retry_attempts=2,
         bisect_on_error=True,
-        on_failure=template.Destination("SQS", "Failed"),
-    )
-    try:
-        wait_until(lambda: ["c"] in [c["batch"] for c in logged(calls)], "the record after the bad one")
-    finally:
-        stream.stop()
-
-    assert [c["batch"] for c in logged(calls)] == [["a", "b", "c"], ["a"], ["b", "c"], ["b"], ["b"], ["c"]]
-    [record] = kept(failed_queue)
-    assert record["DDBStreamBatchInfo"]["batchSize"] == 1 and destinations.kept == [
-        {**record, "payload": destinations.kept[0]["payload"]}
-    ]
-
-
-def test_a_batch_given_up_to_a_bucket_is_kept_whole_where_the_runbook_replays_it_from(
-    calls: Path,
-    stream_table: str,
-    failed_queue: str,
-    runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda],
-) -> None:
-    runtime = runtime_for(probe("stream"))
-    bucket = f"failed-{time.monotonic_ns()}"
-    boto3.client("s3").create_bucket(Bucket=bucket)
-    put(stream_table, "a", fail_all="yes")
-    mapping = template.StreamTrigger(
-        function="Probe", maximum_retry_attempts=0, on_failure=template.Destination("S3", "Failed")
+        on_failure=FAILED,
     )
 
-    stream = StreamPump(runtime, mapping, stream_table, Destinations({}, {"Failed": bucket}), interval_seconds=0.05)
-    stream.start()
-    try:
-        wait_until(lambda: bool(boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents")), "the object")
-    finally:
-        stream.stop()
+    assert streamed.batches() == [["a", "b", "c"], ["a"], ["b", "c"], ["b"], ["b"], ["c"]]
+    [record] = kept(streamed.failed_queue)
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert stream.destinations.kept == [{**record, "payload": stream.destinations.kept[0]["payload"]}]
 
-    [kept] = boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
-    assert kept["Key"].startswith(f"aws/lambda/{stream.mapping_uuid}/")
-    body = boto3.client("s3").get_object(Bucket=bucket, Key=kept["Key"])["Body"].read().decode()
+
+def test_a_batch_given_up_to_a_bucket_is_kept_whole_where_the_runbook_replays_it_from(streamed: Streamed) -> None:
+    s3 = boto3.client("s3")
+    streamed.put("a", fail_all="yes")
+
+    stream = streamed.run(
+        lambda _: bool(s3.list_objects_v2(Bucket=streamed.bucket).get("Contents")),
+        "the kept object",
+        maximum_retry_attempts=0,
+        on_failure=template.Destination("S3", "Kept"),
+    )
+
+    [kept_object] = s3.list_objects_v2(Bucket=streamed.bucket)["Contents"]
+    assert kept_object["Key"].startswith(f"aws/lambda/{stream.mapping_uuid}/")
+    body = s3.get_object(Bucket=streamed.bucket, Key=kept_object["Key"])["Body"].read().decode()
     replay = failed_records.batch_event(body)
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in replay["Records"]] == ["a"]
     assert json.loads(body)["requestContext"]["condition"] == "RetryAttemptsExhausted"
