@@ -72,6 +72,9 @@ class AsyncInvocations:
             self._stop.wait(self.delays[min(attempts - 1, len(self.delays) - 1)])
         else:
             return
+        if spec.dead_letter:
+            self.destinations.dead_letter(spec.async_on_failure, payload, outcome.error or {})
+            return
         record = _failure_record(
             self.runtime.refs.get(f"{spec.name}.Arn", spec.name), "RetriesExhausted", outcome, attempts
         )
@@ -100,7 +103,10 @@ def invoke_api(request: Request, lambdas: LocalLambda | None, invocations: Async
             content_type="application/json",
         )
     raw = request.get_data()
-    payload = json.loads(raw) if raw else {}
+    try:
+        payload = json.loads(raw) if raw else {}
+    except ValueError:
+        return json_error(400, "InvalidRequestContentException", "the payload is not JSON")
     if request.headers.get("X-Amz-Invocation-Type") == "Event":
         invocations.submit(name, payload)
         return Response(b"", status=202)

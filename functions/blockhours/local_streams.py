@@ -81,6 +81,19 @@ class Destinations:
     buckets: Mapping[str, str]  # logical id → bucket name
     kept: list[dict[str, Any]] = field(default_factory=list)  # every record sent, for the terminal and tests
 
+    def dead_letter(self, destination: template.Destination | None, event: Any, outcome_error: dict[str, Any]) -> None:
+        """A function's DeadLetterQueue: the event itself, with why it failed in the message's attributes."""
+        self.kept.append({"event": event, "error": outcome_error})
+        if destination is None:
+            return
+        attributes: dict[str, Any] = {
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": str(outcome_error.get("errorMessage", ""))[:256]},
+        }
+        boto3.client("sqs").send_message(
+            QueueUrl=self.queue_urls[destination.resource], MessageBody=json.dumps(event), MessageAttributes=attributes
+        )
+
     def send(self, destination: template.Destination | None, record: dict[str, Any], key: str = "") -> None:
         """A queue gets the description of what was given up (no records); a bucket, `record` whole at `key`."""
         self.kept.append(record)

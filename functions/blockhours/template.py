@@ -69,6 +69,7 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     async_retry_attempts: int = 2
     async_on_failure: Destination | None = None
+    dead_letter: bool = False  # the older DeadLetterQueue: it gets the event itself, not Lambda's record of it
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -192,7 +193,8 @@ def functions(template: dict[str, Any] | None = None) -> dict[str, FunctionSpec]
         }
         invoke = properties.get("EventInvokeConfig", {})
         on_failure = _destination(tpl, invoke.get("DestinationConfig", {}).get("OnFailure"))
-        if on_failure is None and "DeadLetterQueue" in properties:  # the older way: the event itself is kept
+        dead_letter = on_failure is None and "DeadLetterQueue" in properties
+        if dead_letter:
             on_failure = _destination(tpl, properties["DeadLetterQueue"].get("TargetArn"))
         specs[name] = FunctionSpec(
             name=name,
@@ -203,6 +205,7 @@ def functions(template: dict[str, Any] | None = None) -> dict[str, FunctionSpec]
             reserved_concurrency=properties.get("ReservedConcurrentExecutions"),
             async_retry_attempts=int(invoke.get("MaximumRetryAttempts", 2)),
             async_on_failure=on_failure,
+            dead_letter=dead_letter,
         )
     return specs
 

@@ -302,3 +302,17 @@ def test_an_asynchronous_invocation_is_tried_three_times_then_kept_with_its_payl
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"] == {"job": "reconcile"}
     assert record["responsePayload"]["errorMessage"] == "this function always fails"
+
+
+def test_a_dead_letter_queue_gets_the_event_itself_after_the_retries(
+    calls: Path, failed_queue: str, runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda]
+) -> None:
+    """The older DeadLetterQueue (the daily run's): the scheduler's event, not Lambda's record of the invocation."""
+    runtime = runtime_for(probe("failing", async_on_failure=FAILED, dead_letter=True))
+    invocations = AsyncInvocations(runtime, Destinations({"Failed": failed_queue}, {}), delays=(0.05,))
+
+    invocations.submit("Probe", {"source": "aws.scheduler"})
+    wait_until(lambda: bool(invocations.destinations.kept), "the event to be kept")
+    invocations.stop()
+
+    assert kept(failed_queue) == [{"source": "aws.scheduler"}]
