@@ -152,7 +152,12 @@ class _Instance:
 
     def invoke(self, event: Any, request_id: str) -> tuple[Outcome, bool]:
         """The outcome, and whether this instance may serve again."""
-        self.conn.send((event, request_id))
+        try:
+            self.conn.send((event, request_id))
+        except OSError:  # it died while idle
+            self.kill()
+            error = {"errorType": "Runtime.ExitError", "errorMessage": "the instance had exited"}
+            return Outcome(error=error, request_id=request_id), False
         if not self.conn.poll(self.spec.timeout_seconds):
             self.kill()
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -216,8 +221,11 @@ class LocalFunction:
         with self._free:
             while not self._idle and self._count >= self.limit:
                 self._free.wait()
-            if self._idle:
-                return self._idle.pop(), None
+            while self._idle:
+                instance = self._idle.pop()
+                if instance.process.is_alive():
+                    return instance, None
+                self._count -= 1  # an instance that exited while idle: Lambda would start another
             self._count += 1
         instance = _Instance(self.spec, self._environment())
         with self._free:

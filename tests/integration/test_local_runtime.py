@@ -5,6 +5,8 @@ dead-letter queue, and asynchronous invocations retried then kept. The handlers 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -106,6 +108,28 @@ def test_a_redeployed_function_starts_new_instances_with_the_environment_of_then
 
     assert after["pid"] != before["pid"] and after["calls"] == 1
     assert runtime.functions["Probe"].instances_started == 2
+
+
+def test_an_instance_that_died_while_idle_is_replaced_not_invoked(
+    calls: Path, runtime_for: Callable[[dict[str, template.FunctionSpec]], LocalLambda]
+) -> None:
+    runtime = runtime_for(probe("slow"))
+    first = runtime.invoke("Probe", {}).payload
+    os.kill(first["pid"], signal.SIGKILL)
+    wait_until(lambda: not alive(first["pid"]), "the instance to be gone")
+
+    again = runtime.invoke("Probe", {})
+
+    assert not again.failed and again.payload["pid"] != first["pid"] and again.payload["calls"] == 1
+
+
+def alive(pid: int) -> bool:
+    """Whether the process exists (the fork server, its parent, reaps it once it has exited)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_an_unhandled_error_is_lambdas_error_document_and_the_instance_serves_again(
