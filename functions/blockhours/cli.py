@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 from contextvars import ContextVar
@@ -317,13 +318,18 @@ def dev(
         err.print(f"error: cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port")
         raise typer.Exit(1) from exc
     print(stack.describe(), flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a service manager stops it as Ctrl-C does
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        print("stopping")
+        print("stopping", flush=True)
     finally:
         stack.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import requests
 
-from conftest import DevStack
+from conftest import ROOT, DevStack, free_port
 
 
 def test_the_stack_serves_the_shop_and_a_purchase_reaches_the_balance(dev: DevStack) -> None:
@@ -28,3 +32,20 @@ def test_it_prints_where_everything_is(dev: DevStack) -> None:
     text = "".join(dev.process.stdout.readline() for _ in range(8))
     assert f"Blockhours is running at {dev.url}" in text
     assert f"{dev.url}/api/stripe/webhook" in text and "embedded AWS" in text
+
+
+def test_a_slow_stripe_is_one_flag_away_and_a_stop_signal_stops_it_cleanly() -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "AWS_ENDPOINT", "BLOCKHOURS_"))}
+    command = [sys.executable, "-m", "blockhours.cli", "dev", "--port", str(port), "--no-site"]
+    process = subprocess.Popen(
+        [*command, "--stripe-latency-ms", "250"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    banner = [process.stdout.readline()]
+    while banner[-1] and not banner[-1].startswith("Press Ctrl-C"):
+        banner.append(process.stdout.readline())
+    process.terminate()
+
+    assert any("each call takes 250 ms" in line for line in banner), banner
+    assert process.wait(timeout=30) == 0 and "stopping" in process.stdout.read()
