@@ -312,14 +312,14 @@ def dev(
     from .local import LocalStack
 
     stack = LocalStack(port=port, with_site=site, print_mail=True, stripe_latency_ms=stripe_latency_ms)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a service manager stops it as Ctrl-C does, even mid-start
     try:
-        stack.start()
-    except OSError as exc:
-        err.print(f"error: cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port")
-        raise typer.Exit(1) from exc
-    print(stack.describe(), flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a service manager stops it as Ctrl-C does
-    try:
+        try:
+            stack.start()
+        except OSError as exc:
+            err.print(f"error: cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port")
+            raise typer.Exit(1) from exc
+        print(stack.describe(), flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
