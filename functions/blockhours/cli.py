@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import time
 import uuid
@@ -324,8 +325,10 @@ def dev(
             time.sleep(3600)
     except KeyboardInterrupt:
         print("stopping", flush=True)
+        faulthandler.dump_traceback_later(20)  # a stop that hangs says where, on stderr
     finally:
         stack.stop()
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _interrupt(signum: int, frame: object) -> None:

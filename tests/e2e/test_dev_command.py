@@ -39,13 +39,24 @@ def test_a_slow_stripe_is_one_flag_away_and_a_stop_signal_stops_it_cleanly() -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "AWS_ENDPOINT", "BLOCKHOURS_"))}
     command = [sys.executable, "-m", "blockhours.cli", "dev", "--port", str(port), "--no-site"]
     process = subprocess.Popen(
-        [*command, "--stripe-latency-ms", "250"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        [*command, "--stripe-latency-ms", "250"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     banner = [process.stdout.readline()]
     while banner[-1] and not banner[-1].startswith("Press Ctrl-C"):
         banner.append(process.stdout.readline())
     process.terminate()
+    try:
+        rest, errors = process.communicate(timeout=60)  # reads both pipes: nothing it prints can block it
+    except subprocess.TimeoutExpired:
+        process.kill()
+        rest, errors = process.communicate()
+        raise AssertionError(f"still running a minute after SIGTERM; its stderr:\n{errors}") from None
 
     assert any("each call takes 250 ms" in line for line in banner), banner
-    assert process.wait(timeout=30) == 0 and "stopping" in process.stdout.read()
+    assert process.returncode == 0 and "stopping" in rest, (process.returncode, rest, errors)
