@@ -134,21 +134,26 @@ def opened_payment(store: Any, payment: Any) -> Any:
     return replace(payment, order_id=order_id)
 
 
-def clients_with_hours(store: Any, standin: Any, clients: int, lots: int) -> dict[str, list[str]]:
-    """`clients` clients who each bought the 1-hour block `lots` times, credited as the webhook credits a paid
-    checkout, each paid at the stand-in: email → the PaymentIntents Stripe holds for them."""
+def hour_bought(store: Any, standin: Any, email: str, paid_at: int | None = None) -> str:
+    """`email` bought the 1-hour block, paid at the stand-in and credited as the webhook credits a paid checkout
+    whose order the shop opened: the PaymentIntent Stripe holds for it."""
     from blockhours import catalog, services
     from blockhours.domain.ledger import Payment
     from blockhours.standin.payments import paid_intent
 
-    shop, bought = catalog.load(), {}
+    pi = paid_intent(standin, 12900)
+    at = int(time.time()) if paid_at is None else paid_at
+    payment = Payment(
+        f"cs_test_{secrets.token_hex(6)}", pi, None, email, "block-60", "block", 60, 12900, "usd", "v1", at
+    )
+    services.record_payment(catalog.load(), store, f"evt_{secrets.token_hex(5)}", opened_payment(store, payment))
+    return pi
+
+
+def clients_with_hours(store: Any, standin: Any, clients: int, lots: int) -> dict[str, list[str]]:
+    """`clients` clients who each bought the 1-hour block `lots` times: email → their PaymentIntents."""
+    bought: dict[str, list[str]] = {}
     for n in range(clients):
         email = f"client-{n:04d}-{secrets.token_hex(2)}@example.com"
-        for _ in range(lots):
-            pi = paid_intent(standin, 12900)
-            payment = Payment(
-                f"cs_test_{secrets.token_hex(6)}", pi, None, email, "block-60", "block", 60, 12900, "usd", "v1", 1
-            )
-            services.record_payment(shop, store, f"evt_{secrets.token_hex(5)}", opened_payment(store, payment))
-            bought.setdefault(email, []).append(pi)
+        bought[email] = [hour_bought(store, standin, email, paid_at=1) for _ in range(lots)]
     return bought

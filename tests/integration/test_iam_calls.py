@@ -14,11 +14,9 @@ from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
-from blockhours.domain.ledger import Payment
-from blockhours.standin.payments import paid_intent
 from blockhours.template import function_statements, load_template
 from conftest import CallCounter, ServedStandIn
-from stripe_events import opened_payment
+from stripe_events import hour_bought
 
 CATALOG = catalog.load()
 TEMPLATE = load_template()
@@ -59,11 +57,7 @@ def test_the_refund_worker_may_read_a_refund_and_its_account_at_once(
     ledger: DynamoLedger, dynamodb_calls: CallCounter, stripe_standin: ServedStandIn
 ) -> None:
     email = f"iam-{secrets.token_hex(3)}@example.com"
-    pi = paid_intent(stripe_standin.standin, 12900)
-    paid = Payment(
-        f"cs_test_{secrets.token_hex(6)}", pi, None, email, "block-60", "block", 60, 12900, "usd", "v", int(time.time())
-    )
-    services.record_payment(CATALOG, ledger, "evt_iam", opened_payment(ledger, paid))
+    hour_bought(ledger, stripe_standin.standin, email)
     record = services.request_refund(CATALOG, ledger, email, "client", "client")
     dynamodb_calls.calls.clear()
     done: Any = services.process_refund(ledger, gateway(stripe_standin), email, record.refund_id)
@@ -80,20 +74,7 @@ def test_the_api_may_start_and_read_a_job_and_the_jobs_function_may_run_it(
     ledger: DynamoLedger, dynamodb_calls: CallCounter, stripe_standin: ServedStandIn
 ) -> None:
     email = f"iam-{secrets.token_hex(3)}@example.com"
-    paid = Payment(
-        f"cs_test_{secrets.token_hex(6)}",
-        paid_intent(stripe_standin.standin, 12900),
-        None,
-        email,
-        "block-60",
-        "block",
-        60,
-        12900,
-        "usd",
-        "v",
-        int(time.time()),
-    )
-    services.record_payment(CATALOG, ledger, "evt_iam_jobs", opened_payment(ledger, paid))
+    hour_bought(ledger, stripe_standin.standin, email)
     services.request_refund(CATALOG, ledger, email, "client", "client")
     tools = services.JobTools(lambda: gateway(stripe_standin), Queue)
     for kind in ("reconcile", "requeue"):

@@ -17,12 +17,10 @@ import pytest
 from blockhours import catalog, outbox, services, wiring
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.domain.jobs import RECONCILE_ALERT
-from blockhours.domain.ledger import Payment
 from blockhours.handlers import jobs as jobs_handler
 from blockhours.services import jobs
-from blockhours.standin.payments import paid_intent
 from conftest import ServedStandIn, scan_all
-from stripe_events import opened_payment
+from stripe_events import hour_bought
 
 CATALOG = catalog.load()
 
@@ -73,12 +71,7 @@ def clients(ledger: DynamoLedger, served: ServedStandIn, count: int) -> dict[str
     bought = {}
     for n in range(count):
         email = f"job-{n:03d}-{secrets.token_hex(2)}@example.com"
-        pi = paid_intent(served.standin, 12900)
-        payment = Payment(
-            f"cs_test_{secrets.token_hex(6)}", pi, None, email, "block-60", "block", 60, 12900, "usd", "v1", 1
-        )
-        services.record_payment(CATALOG, ledger, f"evt_{secrets.token_hex(5)}", opened_payment(ledger, payment))
-        bought[email] = pi
+        bought[email] = hour_bought(ledger, served.standin, email, paid_at=1)
     return bought
 
 

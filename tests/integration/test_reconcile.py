@@ -10,7 +10,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 
 import boto3
 import pytest
@@ -21,12 +20,10 @@ from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
-from blockhours.domain.ledger import Payment
 from blockhours.local import LocalStack
 from blockhours.local_streams import sent_mail
-from blockhours.standin.payments import paid_intent
 from conftest import ServedStandIn, finished_job
-from stripe_events import opened_payment
+from stripe_events import hour_bought
 
 CATALOG = catalog.load()
 
@@ -51,21 +48,7 @@ class SentRefunds:
 def client_with_history(ledger: DynamoLedger, served: ServedStandIn, gateway: StripeGateway) -> tuple[str, str]:
     """Bought an hour, used 15 minutes, had 15 refunded through Blockhours."""
     email = f"audit-{secrets.token_hex(3)}@example.com"
-    pi = paid_intent(served.standin, 12900)
-    payment = Payment(
-        f"cs_test_{secrets.token_hex(6)}",
-        pi,
-        None,
-        email,
-        "block-60",
-        "block",
-        60,
-        12900,
-        "usd",
-        "v1",
-        int(time.time()),
-    )
-    services.record_payment(CATALOG, ledger, "evt_" + secrets.token_hex(5), opened_payment(ledger, payment))
+    pi = hour_bought(ledger, served.standin, email)
     services.redeem(
         CATALOG, ledger, lambda: pytest.fail("no overage"), services.SessionRequest(email, 15, "Sam", "", "s1")
     )
