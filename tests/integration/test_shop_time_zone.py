@@ -79,21 +79,19 @@ def test_a_chicago_shop_dates_the_receipt_the_balance_and_the_statement_in_chica
 
     # The technician's machine knows nothing of Chicago: the CLI learns the zone from the API's answer.
     env = {k: v for k, v in os.environ.items() if k != "BLOCKHOURS_TIME_ZONE"} | {"BLOCKHOURS_API": stack.url}
-    statement = subprocess.run(
-        [sys.executable, "-m", "blockhours.cli", "statement", email],
-        capture_output=True,
-        text=True,
-        env={**env, "COLUMNS": "200", "TZ": "UTC"},
-        timeout=60,
-    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "blockhours.cli", *args],
+            capture_output=True,
+            text=True,
+            env={**env, "COLUMNS": "200", "TZ": "UTC"},
+            timeout=60,
+        )
+
+    statement = cli("statement", email)
     assert statement.returncode == 0, statement.stderr
     assert "2026-01-14 21:00 CST" in statement.stdout and "2026-01-15" not in statement.stdout
 
-    lots = subprocess.run(
-        [sys.executable, "-m", "blockhours.cli", "balance", email],
-        capture_output=True,
-        text=True,
-        env={**env, "COLUMNS": "200", "TZ": "UTC"},
-        timeout=60,
-    )
+    lots = cli("balance", email)
     assert lots.returncode == 0 and "2026-01-14 21:00 CST" in lots.stdout, lots.stdout + lots.stderr
