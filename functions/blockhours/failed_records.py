@@ -49,20 +49,17 @@ def kept_batch(given_up: GivenUp, records: Sequence[Mapping[str, Any]], object_i
         raise ValueError("Lambda keeps only batches that hold records")
     at = given_up.at.astimezone(UTC)
     first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
-    record = {
-        "requestContext": {
-            "requestId": given_up.request_id,
-            "functionArn": given_up.function_arn,
-            "condition": given_up.condition,
-            "approximateInvokeCount": given_up.invoke_count,
-        },
-        "responseContext": {
-            "statusCode": given_up.status_code,
-            "executedVersion": given_up.executed_version,
-            "functionError": given_up.function_error,
-        },
-        "version": "1.0",
-        "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+    record = invocation_record(
+        given_up.request_id,
+        given_up.function_arn,
+        given_up.condition,
+        given_up.invoke_count,
+        at,
+        given_up.function_error,
+        given_up.status_code,
+        given_up.executed_version,
+    )
+    record |= {
         "DDBStreamBatchInfo": {
             "shardId": given_up.shard_id,
             "startSequenceNumber": str(first["SequenceNumber"]),
@@ -77,6 +74,35 @@ def kept_batch(given_up: GivenUp, records: Sequence[Mapping[str, Any]], object_i
     day, moment = at.strftime("%Y/%m/%d"), at.strftime("%Y-%m-%dT%H.%M.%S")
     key = f"aws/lambda/{given_up.mapping_uuid}/{given_up.shard_id}/{day}/{moment}-{object_id}"
     return KeptBatch(key, json.dumps(record, indent=4))
+
+
+def invocation_record(
+    request_id: str,
+    function_arn: str,
+    condition: str,
+    invoke_count: int,
+    at: datetime,
+    function_error: str = "Unhandled",
+    status_code: int = 200,
+    executed_version: str = "$LATEST",
+) -> dict[str, Any]:
+    """What every on-failure destination record starts with: which invocation, how often tried, how it ended."""
+    at = at.astimezone(UTC)
+    return {
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": invoke_count,
+        },
+        "responseContext": {
+            "statusCode": status_code,
+            "executedVersion": executed_version,
+            "functionError": function_error,
+        },
+        "version": "1.0",
+        "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+    }
 
 
 def batch_event(body: str) -> dict[str, Any]:

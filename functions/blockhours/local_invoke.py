@@ -14,34 +14,12 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
-from . import template
+from . import failed_records, template
 from .local_api import json_error
-from .local_lambda import LocalLambda, Outcome
+from .local_lambda import LocalLambda
 from .local_streams import Destinations
 
 ASYNC_RETRY_DELAYS = (1.0, 2.0)
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _failure_record(function_arn: str, condition: str, outcome: Outcome, attempts: int) -> dict[str, Any]:
-    return {
-        "requestContext": {
-            "requestId": outcome.request_id,
-            "functionArn": function_arn,
-            "condition": condition,
-            "approximateInvokeCount": attempts,
-        },
-        "responseContext": {
-            "statusCode": 200,
-            "executedVersion": "$LATEST",
-            "functionError": "Unhandled" if outcome.failed else "",
-        },
-        "version": "1.0",
-        "timestamp": _stamp(),
-    }
 
 
 @dataclass
@@ -75,8 +53,9 @@ class AsyncInvocations:
         if spec.dead_letter:
             self.destinations.dead_letter(spec.async_on_failure, payload, outcome.error or {})
             return
-        record = _failure_record(
-            self.runtime.refs.get(f"{spec.name}.Arn", spec.name), "RetriesExhausted", outcome, attempts
+        function_arn = self.runtime.refs.get(f"{spec.name}.Arn", spec.name)
+        record = failed_records.invocation_record(
+            outcome.request_id, function_arn, "RetriesExhausted", attempts, datetime.now(UTC)
         )
         record["requestPayload"] = payload
         record["responsePayload"] = outcome.error
