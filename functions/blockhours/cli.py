@@ -321,8 +321,8 @@ def dev(
             err.print(f"error: cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port")
             raise typer.Exit(1) from exc
         print(stack.describe(), flush=True)
-        while True:
-            time.sleep(3600)
+        while True:  # short sleeps: a signal the kernel hands to another thread is only seen when this wakes
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("stopping", flush=True)
         faulthandler.dump_traceback_later(20)  # a stop that hangs says where, on stderr
