@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar, overload
 
+from .domain.changes import Change, Outcome, Ref
 from .domain.debts import Debt, SetOff
 from .domain.disputes import Dispute, DisputeChange
 from .domain.jobs import Job
@@ -15,8 +16,52 @@ from .domain.parked import ParkedEvent
 from .domain.quotes import Quote
 from .domain.refunds import RefundPart
 
+T = TypeVar("T")
+
 
 class LedgerStore(Protocol):
+    """The ledger's store: one commit for every change the domain decides, and the reads the use cases need."""
+
+    def commit(self, change: Change) -> Outcome:
+        """Every write of the change, or none; the outcome names each write whose condition failed."""
+        ...
+
+    def find(self, ref: Ref[T]) -> T | None: ...
+
+    def find_many(self, *refs: Ref[Any]) -> list[Any]:
+        """Several records in one round trip, each decoded (None where absent), in the order asked."""
+        ...
+
+    def lots(self, email: str) -> list[Lot]: ...
+
+    def customer(self, email: str) -> CustomerLedger | None:
+        """Everything the ledger holds for one client, in one query; None for a client it does not know."""
+        ...
+
+    def due_accounts(self, until: int | None = None) -> list[Account]:
+        """Accounts holding money whose refund falls due by `until` (None: every one)."""
+        ...
+
+    @overload
+    def chores(self, kind: Literal["debt"], until: int | None = None) -> list[Debt]: ...
+    @overload
+    def chores(self, kind: Literal["bill"], until: int | None = None) -> list[Account]: ...
+    @overload
+    def chores(self, kind: Literal["overage"], until: int | None = None) -> list[SessionRecord]: ...
+    def chores(self, kind: Literal["debt", "bill", "overage"], until: int | None = None) -> list[Any]:
+        """What the daily run has to do by `until` (None: all of it)."""
+        ...
+
+    def quotes(self) -> list[Quote]: ...
+
+    def parked_events(self, payment_intent: str) -> list[ParkedEvent]: ...
+
+    def waiting_parked(self) -> list[ParkedEvent]: ...
+
+    def account_page(self, cursor: str | None, limit: int) -> AccountPage:
+        """Accounts from `cursor` on (None: the first), reading at most `limit` items; for jobs over every account."""
+        ...
+
     def credit_purchase(
         self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
     ) -> Credit:
@@ -31,11 +76,7 @@ class LedgerStore(Protocol):
 
     def park_event(self, event: ParkedEvent) -> Literal["parked", "duplicate", "known"]: ...
 
-    def parked_events(self, payment_intent: str) -> list[ParkedEvent]: ...
-
     def mark_parked_applied(self, event: ParkedEvent, at: int) -> bool: ...
-
-    def waiting_parked(self) -> list[ParkedEvent]: ...
 
     def record_session(
         self,
@@ -105,27 +146,15 @@ class LedgerStore(Protocol):
 
     def waive_debt(self, debt: Debt, entry: JournalEntry) -> bool: ...
 
-    def due_accounts(self, until: int) -> list[dict[str, Any]]: ...
-
-    def account_page(self, cursor: str | None, limit: int) -> AccountPage:
-        """Accounts from `cursor` on (None: the first), reading at most `limit` items; for jobs over every account."""
-        ...
-
     def mark_warned(self, email: str, refund_due_at: int) -> bool: ...
 
     def warned_for(self, email: str) -> int | None:
         """The refund date the client was last warned about, if any."""
         ...
 
-    def pending_overages(self, until: int) -> list[SessionRecord]: ...
-
-    def lots(self, email: str) -> list[Lot]: ...
-
     def account(self, email: str) -> Account | None: ...
 
     def session(self, email: str, session_id: str) -> SessionRecord | None: ...
-
-    def customer(self, email: str) -> CustomerLedger | None: ...
 
     def stripe_customer_id(self, email: str) -> str | None: ...
 
@@ -135,15 +164,11 @@ class LedgerStore(Protocol):
 
     def quote(self, quote_id: str) -> Quote | None: ...
 
-    def quotes(self) -> list[Quote]: ...
-
     def close_quote(self, quote_id: str, status: Literal["paid", "expired"], at: int, checkout_id: str) -> bool: ...
 
     def set_trust(
         self, email: str, limit_minutes: int, seen: Account | None, entry: JournalEntry, next_bill_at: int
     ) -> bool: ...
-
-    def bills_due(self, until: int) -> list[Account]: ...
 
     def open_bill(
         self, debt: Debt, seen: Account, entries: list[JournalEntry], debt_next_at: int, next_bill_at: int | None
@@ -152,10 +177,6 @@ class LedgerStore(Protocol):
     def move_billing_day(self, email: str, seen_at: int | None, next_bill_at: int | None) -> bool: ...
 
     def debt(self, email: str, debt_id: str) -> Debt | None: ...
-
-    def debts_due(self, until: int) -> list[Debt]: ...
-
-    def open_debts(self) -> list[Debt]: ...
 
     def record_notice(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool: ...
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..domain.debts import Debt
-from ..domain.ledger import CustomerLedger, JournalEntry, Payment, SessionRecord
+from ..domain.ledger import JournalEntry, Payment, SessionRecord
 from ..domain.lots import Lot
 from ..ports import CheckoutOrder, Credit, UnbookedPayment
 from .dynamo_disputes import DisputeWrites
@@ -17,17 +17,13 @@ from .dynamo_items import (
     DUE_SHARD,
     account_from,
     customer_pk,
-    debt_from,
-    entry_from,
     entry_sk,
     entry_values,
     item,
     key,
-    lot_from,
     lot_sk,
     lot_values,
     plain,
-    refund_from,
     session_from,
     session_sk,
     session_values,
@@ -36,8 +32,11 @@ from .dynamo_jobs import JobWrites
 from .dynamo_parked import ParkedWrites
 from .dynamo_refunds import RefundWrites
 from .dynamo_table import StoreError
+from .store import TableStore
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
     from ..domain.ledger import Account
 
 Outcome = Literal["recorded", "duplicate", "changed"]
@@ -48,7 +47,11 @@ def order_key(order_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", "ORDER"
 
 
-class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites, JobWrites):
+class DynamoLedger(TableStore, RefundWrites, DisputeWrites, ParkedWrites, JobWrites):
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        super().__init__(table, client)
+        self.rows = self
+
     def credit_purchase(
         self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
     ) -> Credit:
@@ -300,23 +303,6 @@ class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites, JobWrites):
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def pending_overages(self, until: int) -> list[SessionRecord]:
-        """Sessions whose overage is still pending (Stripe was out of reach), from the sparse `chores` index."""
-        rows = self._query(
-            IndexName="chores",
-            KeyConditionExpression="chore = :overage AND chore_at <= :until",
-            ExpressionAttributeValues={":overage": {"S": CHORE_OVERAGE}, ":until": {"N": str(until)}},
-        )
-        return [session_from(row) for row in rows]
-
-    def lots(self, email: str) -> list[Lot]:
-        rows = self._query(
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :lot)",
-            ExpressionAttributeValues={":pk": {"S": customer_pk(email)}, ":lot": {"S": "LOT#"}},
-            ConsistentRead=True,
-        )
-        return [lot_from(row) for row in rows]
-
     def account(self, email: str) -> Account | None:
         found = self.client.get_item(TableName=self.table, Key=key(customer_pk(email), ACCOUNT_SK), ConsistentRead=True)
         return account_from(plain(found["Item"])) if "Item" in found else None
@@ -326,23 +312,6 @@ class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites, JobWrites):
             TableName=self.table, Key=key(customer_pk(email), session_sk(session_id)), ConsistentRead=True
         )
         return session_from(plain(found["Item"])) if "Item" in found else None
-
-    def customer(self, email: str) -> CustomerLedger | None:
-        rows = self._query(
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": customer_pk(email)}},
-            ConsistentRead=True,
-        )
-        account = next((row for row in rows if row["sk"] == ACCOUNT_SK), None)
-        if account is None:
-            return None
-        return CustomerLedger(
-            account=account_from(account),
-            lots=[lot_from(row) for row in rows if row["sk"].startswith("LOT#")],
-            entries=[entry_from(row) for row in rows if row["sk"].startswith("ENTRY#")],
-            refunds=[refund_from(row) for row in rows if row["sk"].startswith("REFUND#")],
-            debts=[debt_from(row) for row in rows if row["sk"].startswith("DEBT#")],
-        )
 
     def stripe_customer_id(self, email: str) -> str | None:
         found = self.client.get_item(
@@ -387,14 +356,6 @@ class DynamoLedger(RefundWrites, DisputeWrites, ParkedWrites, JobWrites):
             )
         )
         return not self._transact(items)
-
-    def due_accounts(self, until: int) -> list[dict[str, Any]]:
-        """Accounts holding credit whose refund falls due by `until`: read from the sparse index, nothing else."""
-        return self._query(
-            IndexName="refund-due",
-            KeyConditionExpression="due_shard = :shard AND refund_due_at <= :until",
-            ExpressionAttributeValues={":shard": {"S": DUE_SHARD}, ":until": {"N": str(until)}},
-        )
 
     def warned_for(self, email: str) -> int | None:
         found = self.client.get_item(

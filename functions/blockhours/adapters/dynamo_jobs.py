@@ -18,8 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..domain.jobs import Discrepancy, Job
-from ..ports import AccountPage
-from .dynamo_items import ACCOUNT_SK, customer_pk, item, key, plain
+from .dynamo_items import item, key, plain
 from .dynamo_table import DynamoTable
 
 _AT_STEP = "step = :step AND #status = :running"
@@ -72,25 +71,6 @@ _NOT_UNDER_WAY = "step_accounts = :zero, step_discrepancies = :zero, step_requeu
 
 
 class JobWrites(DynamoTable):
-    def account_page(self, cursor: str | None, limit: int) -> AccountPage:
-        """One Scan page (at most `limit` items read, accounts kept): an audit's path, never a request's."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "FilterExpression": "sk = :account",
-            "ExpressionAttributeValues": {":account": {"S": ACCOUNT_SK}},
-            "ProjectionExpression": "email",
-            "Limit": limit,
-        }
-        if cursor is not None:
-            kwargs["ExclusiveStartKey"] = key(**json.loads(cursor))
-        page = self.client.scan(**kwargs)
-        emails = [str(plain(found)["email"]) for found in page.get("Items", [])]
-        last = page.get("LastEvaluatedKey")
-        return AccountPage(
-            accounts=[(email, _cursor(customer_pk(email), ACCOUNT_SK)) for email in emails],
-            next_cursor=_cursor(**plain(last)) if last else None,
-        )
-
     def create_job(self, job: Job) -> bool:
         pk, sk = job_key(job.job_id)
         values = {"type": "job", "job_id": job.job_id, "kind": job.kind, "status": job.status, "step": job.step}

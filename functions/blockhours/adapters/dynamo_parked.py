@@ -6,7 +6,6 @@ import json
 from typing import Any, Literal
 
 from ..domain.parked import ParkedEvent
-from .dynamo_items import plain
 from .dynamo_table import DynamoTable
 
 
@@ -62,14 +61,6 @@ class ParkedWrites(DynamoTable):
             return "parked"
         return "duplicate" if reasons[0] == "ConditionalCheckFailed" else "known"
 
-    def parked_events(self, payment_intent: str) -> list[ParkedEvent]:
-        rows = self._query(
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :parked)",
-            ExpressionAttributeValues={":pk": {"S": pi_pk(payment_intent)}, ":parked": {"S": "PARKED#"}},
-            ConsistentRead=True,
-        )
-        return [parked_from(row) for row in rows]
-
     def mark_parked_applied(self, event: ParkedEvent, at: int) -> bool:
         return not self._transact(
             [
@@ -83,17 +74,3 @@ class ParkedWrites(DynamoTable):
                 self._update(pi_pk(event.payment_intent), "PI", "ADD applied_events :one", {":one": 1}),
             ]
         )
-
-    def waiting_parked(self) -> list[ParkedEvent]:
-        """Every parked event not applied yet: a scan, for reconcile only."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "FilterExpression": "attribute_exists(parked)",
-        }
-        found: list[ParkedEvent] = []
-        while True:
-            page = self.client.scan(**kwargs)
-            found += [parked_from(plain(row)) for row in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return sorted(found, key=lambda event: (event.at, event.parked_id))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

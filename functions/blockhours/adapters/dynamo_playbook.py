@@ -17,7 +17,6 @@ from .dynamo_items import (
     CHORE_BILL,
     CHORE_DEBT,
     QUOTES_PK,
-    account_from,
     customer_pk,
     debt_from,
     debt_sk,
@@ -47,13 +46,6 @@ class PlaybookWrites(DynamoTable):
     def quote(self, quote_id: str) -> Quote | None:
         found = self.client.get_item(TableName=self.table, Key=key(QUOTES_PK, quote_sk(quote_id)), ConsistentRead=True)
         return quote_from(plain(found["Item"])) if "Item" in found else None
-
-    def quotes(self) -> list[Quote]:
-        rows = self._query(
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :quote)",
-            ExpressionAttributeValues={":pk": {"S": QUOTES_PK}, ":quote": {"S": "QUOTE#"}},
-        )
-        return [quote_from(row) for row in rows]
 
     def close_quote(self, quote_id: str, status: Literal["paid", "expired"], at: int, checkout_id: str) -> bool:
         """An open quote becomes paid or expired, once; False if it was not open any more (or is unknown)."""
@@ -106,14 +98,6 @@ class PlaybookWrites(DynamoTable):
         )
         return not self._transact([account, self._put(customer_pk(email), entry_sk(entry), entry_values(entry))])
 
-    def bills_due(self, until: int) -> list[Account]:
-        rows = self._query(
-            IndexName="chores",
-            KeyConditionExpression="chore = :bill AND chore_at <= :until",
-            ExpressionAttributeValues={":bill": {"S": CHORE_BILL}, ":until": {"N": str(until)}},
-        )
-        return [account_from(row) for row in rows]
-
     def open_bill(
         self, debt: Debt, seen: Account, entries: list[JournalEntry], debt_next_at: int, next_bill_at: int | None
     ) -> bool:
@@ -163,22 +147,6 @@ class PlaybookWrites(DynamoTable):
             TableName=self.table, Key=key(customer_pk(email), debt_sk(debt_id)), ConsistentRead=True
         )
         return debt_from(plain(found["Item"])) if "Item" in found else None
-
-    def debts_due(self, until: int) -> list[Debt]:
-        rows = self._query(
-            IndexName="chores",
-            KeyConditionExpression="chore = :debt AND chore_at <= :until",
-            ExpressionAttributeValues={":debt": {"S": CHORE_DEBT}, ":until": {"N": str(until)}},
-        )
-        return [debt_from(row) for row in rows]
-
-    def open_debts(self) -> list[Debt]:
-        rows = self._query(
-            IndexName="chores",
-            KeyConditionExpression="chore = :debt",
-            ExpressionAttributeValues={":debt": {"S": CHORE_DEBT}},
-        )
-        return [debt_from(row) for row in rows]
 
     def record_notice(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool:
         """A reminder sent (the paper trail): once per reminder, however often the daily run is retried."""

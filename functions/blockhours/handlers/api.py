@@ -226,7 +226,7 @@ def trust(email: str, body: Annotated[TrustBody, Body()]) -> Response[str]:
 def debts() -> Response[str]:
     """Every open debt, oldest first, with its notices and whether it is in collections."""
     require_staff(app)
-    found = sorted(wiring.ledger().open_debts(), key=lambda d: (d.opened_at, d.email))
+    found = sorted(wiring.ledger().chores("debt"), key=lambda d: (d.opened_at, d.email))
     return json_response(200, {"now": int(time.time()), "debts": [asdict(d) for d in found]})
 
 

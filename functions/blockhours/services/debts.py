@@ -44,7 +44,7 @@ def chase_debts(catalog: Catalog, store: LedgerStore, now: int | None = None) ->
     """Take every open debt whose next step has come one step on: reads only those, from the sparse index."""
     at = now if now is not None else int(time.time())
     schedule, report = catalog.dunning_schedule(), DunningReport()
-    for debt in store.debts_due(at):
+    for debt in store.chores("debt", at):
         current: Debt | None = debt
         for _ in range(4):  # a run that missed days catches up, step by step, each step once
             if current is None or (step := due_step(current, schedule, at)) is None:

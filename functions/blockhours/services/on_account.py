@@ -62,7 +62,7 @@ def bill_on_account(
     """On each client's billing day, put what they used on account on one bill, with a Stripe pay link."""
     at = now if now is not None else int(time.time())
     report = BillingReport()
-    for due in store.bills_due(at):
+    for due in store.chores("bill", at):
         account: Account | None = due
         for attempt in range(_ATTEMPTS):
             backoff(attempt)

@@ -44,7 +44,7 @@ def finish_pending_overages(
     """The daily run: every overage left pending because Stripe was out of reach is charged, or owed with its
     pay link, without waiting for the technician to send the session again. The sessions finished."""
     finished = []
-    for record in store.pending_overages(now):
+    for record in store.chores("overage", now):
         try:
             collect_overage(catalog, store, gateway, record)
             finished.append(f"{record.email} {record.session_id}")

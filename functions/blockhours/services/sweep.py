@@ -30,12 +30,12 @@ def sweep(
     report = SweepReport()
     due = store.due_accounts(at + catalog.refunds.warning_days * DAY_SECONDS)
     report.read = len(due)
-    for row in due:
-        email, due_at = str(row["email"]), int(row["refund_due_at"])
+    for account in due:
+        email, due_at = account.email, int(account.refund_due_at or 0)
         if due_at > at:
             # Sent first, remembered after: a crash in between sends the warning twice, never not at all.
             if store.warned_for(email) != due_at:
-                send(refund_warning(catalog, email, int(row.get("available_cents", 0)), due_at, site_url))
+                send(refund_warning(catalog, email, account.available_cents, due_at, site_url))
                 store.mark_warned(email, due_at)
                 report.warned.append(email)
             continue

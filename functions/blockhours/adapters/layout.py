@@ -1,0 +1,183 @@
+"""Where each record lives in the one table and how it is encoded: keys, attributes, and the index attributes.
+
+This is all a store knows of the ledger: a change's writes become operations on keys here, for DynamoDB and
+for the in-memory table alike. docs/ARCHITECTURE.md lists every item type and index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, is_dataclass
+from typing import Any, Literal
+
+from ..domain.changes import Check, Condition, Put, Ref, Update, Write
+from ..domain.debts import Debt
+from ..domain.disputes import Dispute
+from ..domain.ledger import JournalEntry, RefundRecord, SessionRecord
+from ..domain.lots import Lot
+from ..domain.parked import ParkedEvent
+from ..domain.quotes import Quote
+from .dynamo_items import (
+    ACCOUNT_SK,
+    CHORE_BILL,
+    CHORE_DEBT,
+    CHORE_OVERAGE,
+    DUE_SHARD,
+    QUOTES_PK,
+    customer_pk,
+    debt_values,
+    entry_values,
+    lot_values,
+    quote_values,
+    refund_values,
+    session_values,
+)
+
+# The table's two sparse indexes (template.yaml's GlobalSecondaryIndexes): hash and range attribute.
+INDEXES: dict[str, tuple[str, str]] = {
+    "refund-due": ("due_shard", "refund_due_at"),  # accounts holding money, by the day their refund falls due
+    "chores": ("chore", "chore_at"),  # open debts, trusted accounts' billing days, overages to finish
+}
+NEVER = 9_999_999_999  # a debt in collections has no step left; it stays listed at a day that never comes
+
+
+def key_of(ref: Ref[Any]) -> tuple[str, str]:
+    owner, ident = ref.owner, ref.id
+    match ref.kind:
+        case "account":
+            return customer_pk(owner), ACCOUNT_SK
+        case "lot":
+            return customer_pk(owner), f"LOT#{ref.at:012d}#{ident}"
+        case "entry":
+            return customer_pk(owner), f"ENTRY#{ref.at:012d}#{ident}"
+        case "session" | "refund" | "debt":
+            return customer_pk(owner), f"{ref.kind.upper()}#{ident}"
+        case "quote":
+            return QUOTES_PK, f"QUOTE#{ident}"
+        case "payment":
+            return f"PI#{owner}", "PI"
+        case "parked":
+            return f"PI#{owner}", f"PARKED#{ref.at:012d}#{ident}"
+        case "outside-refund":
+            return f"EXTREFUND#{ident}", "EXTREFUND"
+        case "event" | "dispute" | "order" | "alert" | "job":
+            tag = {"event": "EVT"}.get(ref.kind, ref.kind.upper())
+            return f"{tag}#{ident}", tag
+    raise ValueError(f"no place for a {ref.kind}")
+
+
+def parked_values(event: ParkedEvent) -> dict[str, Any]:
+    values = {**asdict(event), "type": "parked", "fields": json.dumps(event.fields, sort_keys=True)}
+    if event.applied_at is None:
+        values["parked"] = "WAITING"  # in the sparse `parked` attribute until applied: reconcile finds what waits
+    return values
+
+
+def encode(record: Any) -> dict[str, Any]:
+    """A record's attributes: the domain's fields, named as they are, with its type."""
+    if isinstance(record, Lot):
+        return lot_values(record)
+    if isinstance(record, JournalEntry):
+        return entry_values(record)
+    if isinstance(record, SessionRecord):
+        values = session_values(record)
+        if record.overage_status == "pending":  # in the chores index until charged or owed: it cannot stay pending
+            values |= {"chore": CHORE_OVERAGE, "chore_at": record.at}
+        return values
+    if isinstance(record, RefundRecord):
+        return refund_values(record)
+    if isinstance(record, Debt):
+        return debt_values(record)
+    if isinstance(record, Quote):
+        return quote_values(record)
+    if isinstance(record, Dispute):
+        return {"type": "dispute", **asdict(record)}
+    if isinstance(record, ParkedEvent):
+        return parked_values(record)
+    if is_dataclass(record) and not isinstance(record, type):
+        return asdict(record)
+    if isinstance(record, Mapping):
+        return {name: plain_value(value) for name, value in record.items()}
+    raise TypeError(f"cannot store a {type(record).__name__}")
+
+
+def plain_value(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, tuple):
+        return [plain_value(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Op:
+    """One write on one key, as a table carries it out."""
+
+    action: Literal["put", "update", "check"]
+    key: tuple[str, str]
+    name: str
+    expect: tuple[Condition, ...] = ()
+    item: Mapping[str, Any] = field(default_factory=dict)  # put: the whole item
+    set: Mapping[str, Any] = field(default_factory=dict)
+    set_if_absent: Mapping[str, Any] = field(default_factory=dict)
+    add: Mapping[str, int] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+    show_old: bool = False
+
+
+def _index_moves(kind: str, update: Update) -> tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]:
+    """The index attributes that follow a domain field: (set, set if absent, remove)."""
+    sets: dict[str, Any] = {}
+    if_absent: dict[str, Any] = {}
+    removes: list[str] = []
+    if kind == "account":
+        if update.set.get("refund_due_at") is not None or "refund_due_at" in update.set_if_absent:
+            sets["due_shard"] = DUE_SHARD
+        if "refund_due_at" in update.remove:
+            removes.append("due_shard")
+        if "next_bill_at" in update.set:
+            sets |= {"chore": CHORE_BILL, "chore_at": update.set["next_bill_at"]}
+        if "next_bill_at" in update.set_if_absent:
+            sets["chore"] = CHORE_BILL
+            if_absent["chore_at"] = update.set_if_absent["next_bill_at"]
+        if "next_bill_at" in update.remove:
+            removes += ["chore", "chore_at"]
+    elif kind == "debt":
+        if "next_at" in update.set:
+            sets["chore_at"] = update.set["next_at"] or NEVER
+        if "next_at" in update.remove:
+            removes += ["chore", "chore_at"]
+    elif kind == "session" and update.set.get("overage_status", "pending") != "pending":
+        removes += ["chore", "chore_at"]
+    elif kind == "parked" and "applied_at" in update.set:
+        removes.append("parked")
+    return sets, if_absent, tuple(removes)
+
+
+_DOMAIN_ONLY = {"account": ("next_bill_at",), "debt": ("next_at",)}  # kept as index attributes, not as themselves
+
+
+def resolve(write: Write) -> Op:
+    ref = write.ref
+    name = write.role or ref.kind
+    if isinstance(write, Put):
+        item = {**encode(write.record), **{k: plain_value(v) for k, v in write.fields.items()}}
+        if ref.kind == "debt" and "next_at" in item:
+            item |= {"chore": CHORE_DEBT, "chore_at": item.pop("next_at") or NEVER}
+        return Op("put", key_of(ref), name, write.expect, item=item, show_old=write.show_old)
+    if isinstance(write, Check):
+        return Op("check", key_of(ref), name, write.expect, show_old=write.show_old)
+    sets, if_absent, removes = _index_moves(ref.kind, write)
+    hidden = _DOMAIN_ONLY.get(ref.kind, ())
+    return Op(
+        "update",
+        key_of(ref),
+        name,
+        write.expect,
+        set={**{k: plain_value(v) for k, v in write.set.items() if k not in hidden}, **sets},
+        set_if_absent={**{k: v for k, v in write.set_if_absent.items() if k not in hidden}, **if_absent},
+        add=dict(write.add),
+        remove=tuple(dict.fromkeys(f for f in (*write.remove, *removes) if f not in hidden)),
+        show_old=write.show_old,
+    )

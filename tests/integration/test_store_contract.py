@@ -1,0 +1,212 @@
+"""One contract, two stores: what commit and the reads promise holds for DynamoDB (embedded) and for memory.
+
+Every service test on the in-memory store relies on these: a change commits whole or not at all, each condition
+is judged as DynamoDB judges it, and the refused writes are named.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from blockhours import template
+from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.adapters.layout import INDEXES
+from blockhours.adapters.memory_ledger import MemoryLedger
+from blockhours.adapters.store import TableStore
+from blockhours.domain.changes import (
+    EXISTS,
+    NEW,
+    AnyOf,
+    Change,
+    Check,
+    Expect,
+    Put,
+    Update,
+    account_ref,
+    debt_ref,
+    lot_ref,
+    refund_ref,
+)
+from blockhours.domain.debts import Debt
+from blockhours.domain.ledger import RefundRecord
+from blockhours.domain.lots import Lot
+from blockhours.domain.refunds import RefundPart
+
+EMAIL = "ada@example.com"
+LOT = Lot("cs_1", 5000, 60, "pi_1", "v1", created_at=1_700_000_000)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> TableStore:
+    if request.param == "memory":
+        return MemoryLedger()
+    return DynamoLedger(request.getfixturevalue("table"))
+
+
+def account(**fields: Any) -> Change:
+    return Change.of(Update(account_ref(EMAIL), set={"email": EMAIL, **fields}))
+
+
+def test_a_new_record_is_written_once_and_a_second_put_is_refused_by_its_role(store: TableStore) -> None:
+    assert store.commit(Change.of(Put(lot_ref(EMAIL, LOT), LOT)))
+    again = store.commit(Change.of(Put(lot_ref(EMAIL, LOT), LOT, role="lot")))
+    assert not again.committed
+    assert again.refused == {"lot"}
+    assert store.lots(EMAIL) == [LOT]
+
+
+def test_a_change_commits_whole_or_not_at_all(store: TableStore) -> None:
+    store.commit(account(available_minutes=60))
+    refused = store.commit(
+        Change.of(
+            Put(lot_ref(EMAIL, LOT), LOT),
+            Update(account_ref(EMAIL), add={"available_minutes": -90}, expect=(Expect("available_minutes", ">=", 90),)),
+        )
+    )
+    assert refused.refused == {"account"}
+    assert store.lots(EMAIL) == []
+    found = store.find(account_ref(EMAIL))
+    assert found is not None and found.available_minutes == 60
+
+
+def test_every_failed_condition_is_named_and_shown_when_asked(store: TableStore) -> None:
+    store.commit(account(available_minutes=10, status="active"))
+    store.commit(Change.of(Put(lot_ref(EMAIL, LOT), LOT)))
+    outcome = store.commit(
+        Change.of(
+            Put(lot_ref(EMAIL, LOT), LOT, role="again", show_old=True),
+            Check(account_ref(EMAIL), (Expect("status", "=", "frozen"),), role="frozen", show_old=True),
+            Update(account_ref("bob@example.com"), add={"version": 1}, expect=(EXISTS,), role="bob"),
+        )
+    )
+    assert outcome.refused == {"again", "frozen", "bob"}
+    assert outcome.seen["again"]["lot_id"] == "cs_1"
+    assert outcome.seen["frozen"]["available_minutes"] == 10
+
+
+@pytest.mark.parametrize(
+    ("condition", "holds"),
+    [
+        (Expect("available_minutes", ">=", 10), True),
+        (Expect("available_minutes", ">", 10), False),
+        (Expect("available_minutes", "<=", 10), True),
+        (Expect("available_minutes", "<", 10), False),
+        (Expect("available_minutes", "=", 10), True),
+        (Expect("available_minutes", "<>", 10), False),
+        (Expect("status", "=", "active"), True),
+        (Expect("warned_for", "exists"), False),
+        (Expect("warned_for", "missing"), True),
+        (Expect("warned_for", "<>", 5), False),  # a missing attribute compares false...
+        (Expect("warned_for", "<>", 5, absent=None), False),
+        (Expect("warned_for", "<>", 5, absent=0), True),  # ...unless the domain says what absent means
+        (Expect("open_disputes", "<=", 0, absent=0), True),
+        (Expect("open_disputes", ">", 0, absent=0), False),
+        (AnyOf(((Expect("status", "=", "frozen"),), (Expect("available_minutes", "=", 10),))), True),
+        (AnyOf(((Expect("status", "=", "frozen"),), (Expect("available_minutes", "=", 11),))), False),
+        (NEW, False),
+        (EXISTS, True),
+    ],
+)
+def test_each_condition_is_judged_as_dynamodb_judges_it(store: TableStore, condition: Any, holds: bool) -> None:
+    store.commit(account(available_minutes=10, status="active"))
+    outcome = store.commit(Change.of(Update(account_ref(EMAIL), add={"version": 1}, expect=(condition,))))
+    assert outcome.committed is holds
+
+
+def test_updates_set_add_remove_and_set_only_when_absent(store: TableStore) -> None:
+    store.commit(account(refund_due_at=100))
+    store.commit(Change.of(Update(account_ref(EMAIL), set={"available_cents": 5})))
+    store.commit(
+        Change.of(
+            Update(
+                account_ref(EMAIL),
+                set={"status": "active"},
+                set_if_absent={"created_at": 7, "last_activity_at": 99},
+                add={"available_cents": 10, "owed_cents": 3},
+                remove=("refund_due_at",),
+            )
+        )
+    )
+    found = store.find(account_ref(EMAIL))
+    assert found is not None
+    assert (found.status, found.created_at, found.available_cents, found.owed_cents) == ("active", 7, 15, 3)
+    assert found.last_activity_at == 99
+    store.commit(Change.of(Update(account_ref(EMAIL), set_if_absent={"created_at": 8})))
+    again = store.find(account_ref(EMAIL))
+    assert again is not None and again.created_at == 7
+    assert found.refund_due_at is None
+
+
+def test_a_field_inside_a_list_is_moved_and_checked_by_its_path(store: TableStore) -> None:
+    parts = (RefundPart("cs_1", "pi_1", 10, 1000), RefundPart("cs_2", "pi_2", 20, 2000))
+    record = RefundRecord("r1", EMAIL, "client", 1, parts)
+    store.commit(Change.of(Put(refund_ref(EMAIL, "r1"), record)))
+    moved = Update(
+        refund_ref(EMAIL, "r1"),
+        set={"parts[1].status": "succeeded"},
+        expect=(Expect("parts[1].status", "=", "requested"),),
+    )
+    assert store.commit(Change.of(moved))
+    assert not store.commit(Change.of(moved))
+    found = store.find(refund_ref(EMAIL, "r1"))
+    assert found is not None and [part.status for part in found.parts] == ["requested", "succeeded"]
+
+
+def test_the_sparse_indexes_hold_what_the_domain_fields_say(store: TableStore) -> None:
+    store.commit(account(refund_due_at=200, next_bill_at=300, available_cents=1))
+    debt = Debt("d1", EMAIL, "overage", 500, 10, "overage", 100, "https://pay")
+    store.commit(Change.of(Put(debt_ref(EMAIL, "d1"), debt, fields={"next_at": 150})))
+    assert [a.email for a in store.due_accounts(200)] == [EMAIL]
+    assert store.due_accounts(199) == []
+    assert [a.next_bill_at for a in store.chores("bill", 300)] == [300]
+    assert [d.debt_id for d in store.chores("debt", 150)] == ["d1"]
+    assert store.chores("debt", 149) == []
+    store.commit(Change.of(Update(account_ref(EMAIL), remove=("refund_due_at", "next_bill_at"))))
+    store.commit(Change.of(Update(debt_ref(EMAIL, "d1"), remove=("next_at",))))
+    assert (store.due_accounts(), store.chores("bill"), store.chores("debt")) == ([], [], [])
+
+
+def test_the_in_memory_indexes_are_the_templates() -> None:
+    declared = {
+        index["IndexName"]: tuple(part["AttributeName"] for part in index["KeySchema"])
+        for index in template.table_definition()["GlobalSecondaryIndexes"]
+    }
+    assert declared == INDEXES
+
+
+def test_account_pages_visit_every_account_once(store: TableStore) -> None:
+    emails = {f"c{i}@example.com" for i in range(7)}
+    for email in emails:
+        store.commit(Change.of(Update(account_ref(email), set={"email": email}), Put(lot_ref(email, LOT), LOT)))
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = store.account_page(cursor, 3)
+        seen += [email for email, _ in page.accounts]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert sorted(seen) == sorted(emails)
+
+
+def test_of_racing_changes_on_one_balance_exactly_the_ones_it_covers_commit(store: TableStore) -> None:
+    store.commit(account(available_minutes=50))
+    spend = Change.of(
+        Update(account_ref(EMAIL), add={"available_minutes": -10}, expect=(Expect("available_minutes", ">=", 10),))
+    )
+    results: list[bool] = []
+
+    def spend_once() -> None:
+        results.append(store.commit(spend).committed)
+
+    threads = [threading.Thread(target=spend_once) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 5
+    found = store.find(account_ref(EMAIL))
+    assert found is not None and found.available_minutes == 0
