@@ -20,6 +20,8 @@ from harness import (
     webhook_event,
 )
 
+from blockhours.domain.changes import refund_ref
+
 DAY = 86_400
 IDLE_CLIENTS = 10
 
@@ -112,7 +114,7 @@ def measure() -> list[Trip]:
             lambda: call(refunds.handler, job, "refunds"),
             per=len(paid),
         )
-        done = wiring.ledger().refund(email, refund["refund_id"])
+        done = wiring.ledger().find(refund_ref(email, refund["refund_id"]))
         assert done is not None and done.status == "succeeded" and len(done.parts) == len(paid), done
 
         # The sweep: idle clients who bought long ago, first inside the warning period, then past their refund date.

@@ -8,7 +8,7 @@ from typing import Any, Literal, Protocol, TypeVar, overload
 
 from .domain.changes import Change, Outcome, Ref
 from .domain.debts import Debt, SetOff
-from .domain.disputes import Dispute, DisputeChange
+from .domain.disputes import DisputeChange
 from .domain.jobs import Job
 from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, RefundRecord, SessionRecord
 from .domain.lots import Lot
@@ -78,28 +78,6 @@ class LedgerStore(Protocol):
 
     def mark_parked_applied(self, event: ParkedEvent, at: int) -> bool: ...
 
-    def record_session(
-        self,
-        record: SessionRecord,
-        lots_before: Sequence[Lot],
-        lots_after: Sequence[Lot],
-        entries: Sequence[JournalEntry],
-        refund_due_at: int,
-    ) -> Literal["recorded", "duplicate", "changed"]:
-        """Write the session, its entries, the lots and the account at once, or nothing."""
-        ...
-
-    def finish_overage(
-        self,
-        record: SessionRecord,
-        entry: JournalEntry | None,
-        paid_cents: int,
-        debt: Debt | None = None,
-        debt_next_at: int = 0,
-    ) -> bool: ...
-
-    def settle_deposits(self, email: str, lots_before: Sequence[Lot], entry: JournalEntry) -> bool: ...
-
     def request_refund(
         self,
         record: RefundRecord,
@@ -109,10 +87,6 @@ class LedgerStore(Protocol):
         spendable: tuple[int, int],
         balance_left_minutes: int,
     ) -> Literal["recorded", "duplicate", "changed"]: ...
-
-    def refund(self, email: str, refund_id: str) -> RefundRecord | None: ...
-
-    def refund_and_account(self, email: str, refund_id: str) -> tuple[RefundRecord | None, Account | None]: ...
 
     def record_refund_part(
         self, record: RefundRecord, index: int, part: RefundPart, entry: JournalEntry | None
@@ -127,8 +101,6 @@ class LedgerStore(Protocol):
     ) -> bool: ...
 
     def payment_owner(self, payment_intent: str) -> tuple[str, str] | None: ...
-
-    def dispute(self, dispute_id: str) -> Dispute | None: ...
 
     def commit_dispute(
         self,
@@ -154,15 +126,11 @@ class LedgerStore(Protocol):
 
     def account(self, email: str) -> Account | None: ...
 
-    def session(self, email: str, session_id: str) -> SessionRecord | None: ...
-
     def stripe_customer_id(self, email: str) -> str | None: ...
 
     # --- quotes, trusted clients, debts -----------------------------------------------------
 
     def save_quote(self, quote: Quote) -> bool: ...
-
-    def quote(self, quote_id: str) -> Quote | None: ...
 
     def close_quote(self, quote_id: str, status: Literal["paid", "expired"], at: int, checkout_id: str) -> bool: ...
 
@@ -175,8 +143,6 @@ class LedgerStore(Protocol):
     ) -> bool: ...
 
     def move_billing_day(self, email: str, seen_at: int | None, next_bill_at: int | None) -> bool: ...
-
-    def debt(self, email: str, debt_id: str) -> Debt | None: ...
 
     def record_notice(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool: ...
 
@@ -202,8 +168,6 @@ class JobStore(Protocol):
     """Background jobs' records: every save is conditional on the step the invocation started from."""
 
     def create_job(self, job: Job) -> bool: ...
-
-    def job(self, job_id: str) -> Job | None: ...
 
     def claim_job(self, job_id: str, step: int, at: int) -> Job | None:
         """Count one more attempt at this step and return the job; None if it is not running at this step."""

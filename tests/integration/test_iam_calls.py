@@ -14,6 +14,7 @@ from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
+from blockhours.domain.changes import job_ref
 from blockhours.template import function_statements, load_template
 from conftest import CallCounter, ServedStandIn
 from stripe_events import hour_bought
@@ -81,7 +82,7 @@ def test_the_api_may_start_and_read_a_job_and_the_jobs_function_may_run_it(
         dynamodb_calls.calls.clear()
         steps = services.jobs.StepsHere()
         job = services.start_job(ledger, steps, kind, int(time.time()))
-        ledger.job(job.job_id)
+        ledger.find(job_ref(job.job_id))
         assert needed(dynamodb_calls.calls) <= granted_on_table("ApiFunction"), dynamodb_calls.calls
 
         dynamodb_calls.calls.clear()

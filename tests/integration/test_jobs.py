@@ -16,6 +16,7 @@ import pytest
 
 from blockhours import catalog, outbox, services, wiring
 from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.domain.changes import job_ref
 from blockhours.domain.jobs import RECONCILE_ALERT
 from blockhours.handlers import jobs as jobs_handler
 from blockhours.services import jobs
@@ -116,7 +117,7 @@ def test_every_account_is_checked_once_over_several_invocations(
     assert len(answers) >= 5 and [a["outcome"] for a in answers][-1] == "done", answers
     assert all(a["outcome"] == "continued" for a in answers[:-1])
     assert asked_about(stripe_standin) == Counter(bought.values()), "each lot asked about once, none missed"
-    done = ledger.job(job.job_id)
+    done = ledger.find(job_ref(job.job_id))
     assert done is not None and (done.status, done.accounts, done.discrepancy_count) == ("done", 40, 0)
     assert done.cursor is None and done.finished_at is not None
     assert not [i for i in scan_all(ledger.table) if i["pk"]["S"].startswith("ALERT#")], "nothing to tell the shop"
@@ -149,11 +150,11 @@ def test_a_step_killed_midway_is_redone_from_the_last_save_and_counts_each_accou
     steps.waiting.clear()
     with pytest.raises(TimeoutError):  # step 1 checks two batches more, shows them, and dies before it saves
         invoke(job.job_id, 1, ShrinkingContext(30_000, 3_000, dies_after=4))
-    killed = ledger.job(job.job_id)
+    killed = ledger.find(job_ref(job.job_id))
     assert killed is not None and (killed.step, killed.accounts, killed.step_accounts) == (1, 8, 16)
 
     assert invoke(job.job_id, 1, ShrinkingContext(60_000, 3_000))["outcome"] == "done"  # Lambda's retry
-    done = ledger.job(job.job_id)
+    done = ledger.find(job_ref(job.job_id))
     assert done is not None and (done.status, done.accounts) == ("done", 30)
     assert set(asked_about(stripe_standin)) == set(bought.values())
 
@@ -168,7 +169,7 @@ def test_a_step_that_fails_three_times_fails_the_job_with_the_reason(
         with pytest.raises(TimeoutError):
             invoke(job.job_id, 0, ShrinkingContext(20_000, 3_000, dies_after=1))
 
-    failed = ledger.job(job.job_id)
+    failed = ledger.find(job_ref(job.job_id))
     assert failed is not None and failed.status == "failed" and "TimeoutError" in failed.error
     assert steps.waiting == []
 
@@ -184,7 +185,7 @@ def test_a_discrepancy_makes_one_alert_that_the_outbox_emails_to_the_shop(
     answers = run_all(steps)
     assert invoke(job.job_id, len(answers) - 1, ShrinkingContext(20_000, 3_000))["outcome"] == "skipped"  # retried
 
-    done = ledger.job(job.job_id)
+    done = ledger.find(job_ref(job.job_id))
     assert done is not None and done.discrepancy_count == 1 and done.discrepancies[0].email == lost_email
     alerts = [i for i in scan_all(ledger.table) if i["pk"]["S"].startswith("ALERT#")]
     assert len(alerts) == 1, "one alert per job, even with its last step retried"
@@ -210,7 +211,7 @@ def test_requeue_sends_refunds_still_waiting_to_the_worker_without_asking_stripe
     job = services.start_job(ledger, steps, "requeue", int(time.time()))
     run_all(steps)
 
-    done = ledger.job(job.job_id)
+    done = ledger.find(job_ref(job.job_id))
     assert done is not None and (done.status, done.accounts, done.requeued_count) == ("done", 12, 3)
     assert sorted(done.requeued) == sorted(waiting.values())
     sqs = boto3.client("sqs")

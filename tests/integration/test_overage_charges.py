@@ -14,6 +14,7 @@ import stripe
 
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_keys import client_of, idempotency_key
+from blockhours.domain.changes import Change, Outcome, Update
 from blockhours.local import LocalStack
 from blockhours.standin import StripeStandIn
 
@@ -108,17 +109,19 @@ def test_a_charge_made_before_the_ledger_crashed_is_found_after_stripe_forgot_it
 ) -> None:
     email = new_email()
     buy(stack, email, "deposit")
-    real_finish = DynamoLedger.finish_overage
+    real_commit = DynamoLedger.commit
 
-    def crash(*args: Any, **kwargs: Any) -> bool:
-        raise TimeoutError("the Lambda timed out right after Stripe charged the card")
+    def crash(self: DynamoLedger, change: Change) -> Outcome:
+        if any(isinstance(w, Update) and "overage_status" in w.set for w in change.writes):
+            raise TimeoutError("the Lambda timed out right after Stripe charged the card")
+        return real_commit(self, change)
 
-    monkeypatch.setattr(DynamoLedger, "finish_overage", crash)  # in this process: the handler is called here
+    monkeypatch.setattr(DynamoLedger, "commit", crash)  # in this process: the handler is called here
     crashed = redeem_in_this_process(email, 90, "late-1")
     assert crashed["statusCode"] == 500, crashed
     assert len(overage_charges(standin, email, "late-1")) == 1, "Stripe charged; the ledger does not know yet"
 
-    monkeypatch.setattr(DynamoLedger, "finish_overage", real_finish)
+    monkeypatch.setattr(DynamoLedger, "commit", real_commit)
     standin.forget_idempotency_keys()  # the retry comes after Stripe's 24-hour key window
     retried = redeem(stack, email, 90, "late-1")
     assert retried.status_code == 200, retried.text

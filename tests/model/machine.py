@@ -36,6 +36,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from blockhours import services
 from blockhours.adapters.stripe_gateway import StripeGateway, checkout_event, refund_from_event
 from blockhours.config import StripeSettings
+from blockhours.domain.changes import refund_ref
 from blockhours.domain.ledger import DAY_SECONDS, Payment
 from blockhours.domain.money import bill_minutes
 from blockhours.domain.parked import ParkedEvent
@@ -625,7 +626,7 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
 
     def _expect_refund(self, email: str, refund_id: str, minutes: int | None, scope: str, reason: str) -> None:
         parts = plan_refund(self.model[email], minutes, scope, reason)
-        record = self.reader.refund(email, refund_id)
+        record = self.reader.find(refund_ref(email, refund_id))
         assert record is not None
         assert [(p.lot_id, p.minutes, p.amount_cents) for p in record.parts] == [
             (p.lot_id, p.minutes, p.cents) for p in parts

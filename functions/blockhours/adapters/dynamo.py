@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..domain.debts import Debt
-from ..domain.ledger import JournalEntry, Payment, SessionRecord
+from ..domain.ledger import JournalEntry, Payment
 from ..domain.lots import Lot
 from ..ports import CheckoutOrder, Credit, UnbookedPayment
 from .dynamo_disputes import DisputeWrites
 from .dynamo_items import (
     ACCOUNT_SK,
-    CHORE_OVERAGE,
     DUE_SHARD,
-    account_from,
     customer_pk,
     entry_sk,
     entry_values,
@@ -24,9 +20,6 @@ from .dynamo_items import (
     lot_sk,
     lot_values,
     plain,
-    session_from,
-    session_sk,
-    session_values,
 )
 from .dynamo_jobs import JobWrites
 from .dynamo_parked import ParkedWrites
@@ -37,7 +30,6 @@ from .store import TableStore
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-    from ..domain.ledger import Account
 
 Outcome = Literal["recorded", "duplicate", "changed"]
 _FAILED = "ConditionalCheckFailed"
@@ -187,131 +179,7 @@ class DynamoLedger(TableStore, RefundWrites, DisputeWrites, ParkedWrites, JobWri
         )
         return not self._transact([put])
 
-    def record_session(
-        self,
-        record: SessionRecord,
-        lots_before: Sequence[Lot],
-        lots_after: Sequence[Lot],
-        entries: Sequence[JournalEntry],
-        refund_due_at: int,
-    ) -> Outcome:
-        """Record a session, its journal entries, the lots it drew on and the account, or nothing.
-
-        "duplicate": the session id is already recorded. "changed": a lot or the balance moved since it
-        was read (another session, a refund) or the account is not active; read again and re-plan.
-        """
-        pk = customer_pk(record.email)
-        values = session_values(record)
-        if record.overage_status == "pending":  # in the chores index until charged or owed, so it cannot stay pending
-            values |= {"chore": CHORE_OVERAGE, "chore_at": record.at}
-        items = [self._put(pk, session_sk(record.session_id), values)]
-        items += [self._put(pk, entry_sk(entry), entry_values(entry)) for entry in entries]
-        before = {lot.lot_id: lot for lot in lots_before}
-        for lot in lots_after:
-            old = before[lot.lot_id]
-            if (lot.used_minutes, lot.closed_at) == (old.used_minutes, old.closed_at):
-                continue
-            items.append(
-                self._update(
-                    pk,
-                    lot_sk(lot),
-                    "SET used_minutes = :used, consumed_cents = :consumed",
-                    {
-                        ":used": lot.used_minutes,
-                        ":consumed": lot.consumed_cents,
-                        ":was_used": old.used_minutes,
-                        ":was_refunded": old.refunded_minutes,
-                    },
-                    "used_minutes = :was_used AND refunded_minutes = :was_refunded AND attribute_not_exists(closed_at)",
-                )
-            )
-        # Out of the sweep's index only when no lot holds anything: a settled deposit's remainder still waits for it.
-        holding = any(lot.remaining_minutes > 0 or lot.remaining_cents > 0 for lot in lots_after)
-        due = (
-            "SET last_activity_at = :now, refund_due_at = :due, due_shard = :shard"
-            if holding
-            else "SET last_activity_at = :now REMOVE refund_due_at, due_shard"
-        )
-        items.append(
-            self._update(
-                pk,
-                ACCOUNT_SK,
-                f"{due} ADD available_minutes :minus_minutes, available_cents :minus_cents, "
-                "owed_cents :owed, version :one, on_account_minutes :on_account, on_account_cents :on_account_cents, "
-                "credit_left_minutes :minus_on_account",
-                {
-                    ":now": record.at,
-                    ":due": refund_due_at if "refund_due_at = :due" in due else None,
-                    ":shard": DUE_SHARD if "due_shard = :shard" in due else None,
-                    ":minus_minutes": -record.covered_minutes,
-                    ":minus_cents": -record.covered_cents,
-                    ":owed": record.overage_cents,
-                    ":one": 1,
-                    ":active": "active",
-                    ":minutes": record.covered_minutes,
-                    ":on_account": record.on_account_minutes,
-                    ":on_account_cents": record.on_account_cents,
-                    ":minus_on_account": -record.on_account_minutes,
-                    ":none": 0,
-                },
-                "attribute_exists(pk) AND #status = :active AND available_minutes >= :minutes "
-                "AND (attribute_not_exists(collections_debts) OR collections_debts <= :none)"
-                + (" AND credit_left_minutes >= :on_account" if record.on_account_minutes else ""),
-            )
-        )
-        if len(items) > 100:
-            raise StoreError(f"a session may draw on at most {100 - 4} lots at once; record it in two parts")
-        reasons = self._transact(items)
-        if not reasons:
-            return "recorded"
-        return "duplicate" if reasons[0] == "ConditionalCheckFailed" else "changed"
-
-    def finish_overage(
-        self,
-        record: SessionRecord,
-        entry: JournalEntry | None,
-        paid_cents: int,
-        debt: Debt | None = None,
-        debt_next_at: int = 0,
-    ) -> bool:
-        """Move a session's overage on from pending (charged, or owed as a debt); False if it already moved."""
-        pk = customer_pk(record.email)
-        was = "pending"
-        items = [
-            self._update(
-                pk,
-                session_sk(record.session_id),
-                "SET overage_status = :status, payment_intent = :pi, pay_url = :url, overage_problem = :problem "
-                "REMOVE chore, chore_at",
-                {
-                    ":status": record.overage_status,
-                    ":pi": record.payment_intent or "",
-                    ":url": record.pay_url or "",
-                    ":problem": record.overage_problem,
-                    ":was": was,
-                },
-                "overage_status = :was",
-            )
-        ]
-        if entry is not None:
-            items.append(self._put(pk, entry_sk(entry), entry_values(entry)))
-        if paid_cents:
-            items.append(self._update(pk, ACCOUNT_SK, "ADD owed_cents :paid", {":paid": -paid_cents}))
-        if debt is not None:
-            items.append(self.debt_item(debt, debt_next_at))
-        return not self._transact(items)
-
     # --- reads ----------------------------------------------------------------------------------
-
-    def account(self, email: str) -> Account | None:
-        found = self.client.get_item(TableName=self.table, Key=key(customer_pk(email), ACCOUNT_SK), ConsistentRead=True)
-        return account_from(plain(found["Item"])) if "Item" in found else None
-
-    def session(self, email: str, session_id: str) -> SessionRecord | None:
-        found = self.client.get_item(
-            TableName=self.table, Key=key(customer_pk(email), session_sk(session_id)), ConsistentRead=True
-        )
-        return session_from(plain(found["Item"])) if "Item" in found else None
 
     def stripe_customer_id(self, email: str) -> str | None:
         found = self.client.get_item(
@@ -327,35 +195,6 @@ class DynamoLedger(TableStore, RefundWrites, DisputeWrites, ParkedWrites, JobWri
             KeyConditionExpression="due_shard = :shard",
             ExpressionAttributeValues={":shard": {"S": DUE_SHARD}},
         )
-
-    def settle_deposits(self, email: str, lots_before: Sequence[Lot], entry: JournalEntry) -> bool:
-        """Close the open deposit lots: what is left leaves the spendable balance to await its refund."""
-        pk = customer_pk(email)
-        closing = [lot for lot in lots_before if lot.kind == "deposit" and lot.closed_at is None]
-        items = [self._put(pk, entry_sk(entry), entry_values(entry))]
-        for lot in closing:
-            items.append(
-                self._update(
-                    pk,
-                    lot_sk(lot),
-                    "SET closed_at = :now",
-                    {":now": entry.at, ":used": lot.used_minutes, ":refunded": lot.refunded_minutes},
-                    "used_minutes = :used AND refunded_minutes = :refunded AND attribute_not_exists(closed_at)",
-                )
-            )
-        minutes = sum(lot.remaining_minutes for lot in closing)
-        cents = sum(lot.remaining_cents for lot in closing)
-        items.append(
-            self._update(
-                pk,
-                ACCOUNT_SK,
-                "SET last_activity_at = :now ADD available_minutes :minus_minutes, available_cents :minus_cents, "
-                "awaiting_refund_cents :cents, version :one",
-                {":now": entry.at, ":minus_minutes": -minutes, ":minus_cents": -cents, ":cents": cents, ":one": 1},
-                "attribute_exists(pk)",
-            )
-        )
-        return not self._transact(items)
 
     def warned_for(self, email: str) -> int | None:
         found = self.client.get_item(

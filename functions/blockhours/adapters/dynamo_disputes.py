@@ -15,9 +15,7 @@ from .dynamo_items import (
     debt_sk,
     entry_sk,
     entry_values,
-    key,
     lot_sk,
-    plain,
     refund_sk,
 )
 from .dynamo_playbook import NEVER, PlaybookWrites
@@ -58,11 +56,6 @@ def dispute_from(row: dict[str, Any]) -> Dispute:
 
 
 class DisputeWrites(PlaybookWrites):
-    def dispute(self, dispute_id: str) -> Dispute | None:
-        pk, sk = dispute_key(dispute_id)
-        found = self.client.get_item(TableName=self.table, Key=key(pk, sk), ConsistentRead=True)
-        return dispute_from(plain(found["Item"])) if "Item" in found else None
-
     def commit_dispute(
         self,
         change: DisputeChange,

@@ -77,10 +77,6 @@ class JobWrites(DynamoTable):
         values |= {"started_at": job.started_at, "updated_at": job.updated_at, "attempts": 0}
         return not self._transact([self._put(pk, sk, values)])
 
-    def job(self, job_id: str) -> Job | None:
-        found = self.client.get_item(TableName=self.table, Key=key(*job_key(job_id)), ConsistentRead=True)
-        return job_from(plain(found["Item"])) if "Item" in found else None
-
     def claim_job(self, job_id: str, step: int, at: int) -> Job | None:
         values: dict[str, Any] = {":one": 1, ":zero": 0, ":at": at, ":step": step, ":running": "running"}
         try:

@@ -18,15 +18,11 @@ from .dynamo_items import (
     CHORE_DEBT,
     QUOTES_PK,
     customer_pk,
-    debt_from,
     debt_sk,
     debt_values,
     entry_sk,
     entry_values,
-    key,
     lot_sk,
-    plain,
-    quote_from,
     quote_sk,
     quote_values,
     session_sk,
@@ -42,10 +38,6 @@ class PlaybookWrites(DynamoTable):
 
     def save_quote(self, quote: Quote) -> bool:
         return not self._transact([self._put(QUOTES_PK, quote_sk(quote.quote_id), quote_values(quote))])
-
-    def quote(self, quote_id: str) -> Quote | None:
-        found = self.client.get_item(TableName=self.table, Key=key(QUOTES_PK, quote_sk(quote_id)), ConsistentRead=True)
-        return quote_from(plain(found["Item"])) if "Item" in found else None
 
     def close_quote(self, quote_id: str, status: Literal["paid", "expired"], at: int, checkout_id: str) -> bool:
         """An open quote becomes paid or expired, once; False if it was not open any more (or is unknown)."""
@@ -141,12 +133,6 @@ class PlaybookWrites(DynamoTable):
         """The put that opens a debt; it joins the write that makes the debt (a refused overage, a bill)."""
         values = {**debt_values(debt), "chore": CHORE_DEBT, "chore_at": next_at}
         return self._put(customer_pk(debt.email), debt_sk(debt.debt_id), values)
-
-    def debt(self, email: str, debt_id: str) -> Debt | None:
-        found = self.client.get_item(
-            TableName=self.table, Key=key(customer_pk(email), debt_sk(debt_id)), ConsistentRead=True
-        )
-        return debt_from(plain(found["Item"])) if "Item" in found else None
 
     def record_notice(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool:
         """A reminder sent (the paper trail): once per reminder, however often the daily run is retried."""

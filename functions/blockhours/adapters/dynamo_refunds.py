@@ -6,20 +6,18 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, Literal
 
-from ..domain.ledger import Account, JournalEntry, RefundRecord
+from ..domain.ledger import JournalEntry, RefundRecord
 from ..domain.lots import Lot
 from ..domain.refunds import RefundPart
 from .dynamo_items import (
     ACCOUNT_SK,
     DUE_SHARD,
-    account_from,
     customer_pk,
     entry_sk,
     entry_values,
     key,
     lot_sk,
     plain,
-    refund_from,
     refund_sk,
     refund_values,
 )
@@ -97,24 +95,6 @@ class RefundWrites(DynamoTable):
         if not reasons:
             return "recorded"
         return "duplicate" if reasons[0] == "ConditionalCheckFailed" else "changed"
-
-    def refund(self, email: str, refund_id: str) -> RefundRecord | None:
-        found = self.client.get_item(
-            TableName=self.table, Key=key(customer_pk(email), refund_sk(refund_id)), ConsistentRead=True
-        )
-        return refund_from(plain(found["Item"])) if "Item" in found else None
-
-    def refund_and_account(self, email: str, refund_id: str) -> tuple[RefundRecord | None, Account | None]:
-        """The refund and its account (is it on hold?) in one round trip, for the worker."""
-        keys = [key(customer_pk(email), refund_sk(refund_id)), key(customer_pk(email), ACCOUNT_SK)]
-        found = self.client.batch_get_item(RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}})
-        rows = [plain(row) for row in found.get("Responses", {}).get(self.table, [])]
-        if found.get("UnprocessedKeys"):  # throttled: read the account alone rather than guess
-            row = self.client.get_item(TableName=self.table, Key=keys[1], ConsistentRead=True).get("Item")
-            return self.refund(email, refund_id), account_from(plain(row)) if row else None
-        refund = next((refund_from(row) for row in rows if row["sk"] != ACCOUNT_SK), None)
-        account = next((account_from(row) for row in rows if row["sk"] == ACCOUNT_SK), None)
-        return refund, account
 
     def record_refund_part(
         self, record: RefundRecord, index: int, part: RefundPart, entry: JournalEntry | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, Protocol, TypeVar, overload
 
-from ..domain.changes import Change, Expect, Outcome, Ref
+from ..domain.changes import Change, Expect, Outcome, Ref, account_ref
 from ..domain.debts import Debt
 from ..domain.ledger import Account, CustomerLedger, SessionRecord
 from ..domain.lots import Lot
@@ -86,6 +86,9 @@ class TableStore:
     def find(self, ref: Ref[T]) -> T | None:
         row = self.rows.get(*key_of(ref))
         return None if row is None else decode(ref.kind, row)
+
+    def account(self, email: str) -> Account | None:
+        return self.find(account_ref(email))
 
     def find_many(self, *refs: Ref[Any]) -> list[Any]:
         """Several records in one round trip, each decoded (None where absent), in the order asked."""

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, reports, services, wiring
+from ..domain.changes import job_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger
 from .http import EmailField, json_response, logger, metrics, require_staff, resolver
@@ -173,7 +174,7 @@ def requeue() -> Response[str]:
 def job_progress(job_id: str) -> Response[str]:
     """How far a reconcile or requeue has got, and what it found."""
     require_staff(app)
-    found = wiring.ledger().job(unquote(job_id)) if len(job_id) <= 200 else None
+    found = wiring.ledger().find(job_ref(unquote(job_id))) if len(job_id) <= 200 else None
     if found is None:
         raise services.ShopError(
             "unknown_job", f"there is no job {unquote(job_id)[:200]}: start one with `blockhours reconcile`", 404

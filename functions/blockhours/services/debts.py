@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..catalog import Catalog
+from ..domain.changes import debt_ref
 from ..domain.client_email import client_email
 from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
 from ..domain.ledger import JournalEntry
@@ -53,7 +54,7 @@ def chase_debts(catalog: Catalog, store: LedgerStore, now: int | None = None) ->
                 getattr(report, {"remind": "reminded", "prepay": "prepay", "collections": "collections"}[step]).append(
                     f"{current.email} {current.debt_id}"
                 )
-            current = store.debt(current.email, current.debt_id)
+            current = store.find(debt_ref(current.email, current.debt_id))
     return report
 
 
@@ -114,7 +115,7 @@ def record_debt_payment(
         return "not_ours"
     for attempt in range(_ATTEMPTS):
         backoff(attempt)
-        debt = store.debt(email, debt_id)
+        debt = store.find(debt_ref(email, debt_id))
         if debt is None:
             return "ignored"
         if debt.status != "open":

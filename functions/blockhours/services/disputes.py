@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
+from ..domain.changes import debt_ref, dispute_ref
 from ..domain.client_email import client_email
 from ..domain.debts import Debt
 from ..domain.disputes import Dispute, DisputeChange, DisputeFact, WaitingPart, apply_fact, describe, fact_of
@@ -44,7 +45,7 @@ def dispute_changed(
         lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
         if ledger is None or lot is None:
             return "unknown_payment"
-        stored = store.dispute(dispute_id)
+        stored = store.find(dispute_ref(dispute_id))
         current = stored or Dispute(dispute_id, email, lot_id, payment_intent, amount_cents, status, at)
         change = apply_fact(current, fact, status, at, lot, _waiting(ledger, lot_id))
         if change is None:
@@ -105,7 +106,7 @@ def release(store: LedgerStore, email: str, actor: str, at: int) -> CustomerLedg
 def waive(store: LedgerStore, email: str, debt_id: str, actor: str, at: int) -> CustomerLedger:
     """Staff waive what a lost dispute left owed (time already used): the client owes it no more."""
     email = client_email(email)
-    debt = store.debt(email, debt_id)
+    debt = store.find(debt_ref(email, debt_id))
     if debt is None or debt.kind != "dispute":
         raise ShopError(
             "unknown_debt",

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
+from ..domain.changes import job_ref
 from ..domain.jobs import RECONCILE_ALERT, Discrepancy, Job, JobKind
 from ..ports import JobNotStarted, JobStarter, JobStore, LedgerStore, PaymentGateway, RefundQueue
 from .errors import ShopError
@@ -207,7 +208,7 @@ def run_here(store: JobLedger, tools: JobTools, kind: JobKind, now: int | None =
     while steps.waiting:
         job_id, step = steps.waiting.pop(0)
         run_step(store, steps, tools, job_id, step, remaining_ms=lambda: 10**9, now=clock)
-    done = store.job(job.job_id)
+    done = store.find(job_ref(job.job_id))
     assert done is not None and done.status == "done", done
     return done
 

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ..catalog import Catalog
+from ..domain.changes import session_ref
 from ..domain.debts import Debt, next_step_at
 from ..domain.ledger import JournalEntry, SessionRecord
 from ..domain.lots import Lot
 from ..domain.money import format_cents
+from ..domain.session_changes import overage_finished
 from ..domain.sessions import lot_to_charge
 from ..emails import format_day
 from ..ports import CardCharge, DebtLink, GatewayError, LedgerStore, OverageCharge, PaymentGateway
@@ -73,7 +75,7 @@ def _charge_or_owe(
             f"{format_cents(record.overage_cents, currency)} charged to the card that paid for the {lot.kind} "
             f"of {format_day(lot.created_at)}",
         )
-        finished = store.finish_overage(done, paid, record.overage_cents)
+        finished = store.commit(overage_finished(done, paid, record.overage_cents, None, 0))
     else:
         debt_id = f"overage-{record.session_id}"
         link = stripe.create_debt_link(DebtLink(debt_id, record.email, record.overage_cents, currency, description, ""))
@@ -96,11 +98,10 @@ def _charge_or_owe(
             notices=(record.at,),
         )
         notice = notice_entry(debt, record.at, 1, currency)
-        finished = store.finish_overage(
-            done, notice, 0, debt, next_step_at(debt, catalog.dunning_schedule()) or record.at
-        )
+        next_at = next_step_at(debt, catalog.dunning_schedule()) or record.at
+        finished = store.commit(overage_finished(done, notice, 0, debt, next_at))
     if not finished:  # another attempt finished it first; its outcome is the one that counts
-        current = store.session(record.email, record.session_id)
+        current = store.find(session_ref(record.email, record.session_id))
         assert current is not None
         return current
     return done

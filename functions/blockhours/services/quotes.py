@@ -8,6 +8,7 @@ from typing import Literal
 from urllib.parse import urljoin
 
 from ..catalog import Catalog
+from ..domain.changes import quote_ref
 from ..domain.client_email import client_email
 from ..domain.money import bill_minutes, format_minutes
 from ..domain.quotes import Quote, new_quote_id
@@ -42,7 +43,7 @@ def send_quote(
     email = client_email(request.email)
     quote_id = request.quote_id or new_quote_id(at)
     minutes = bill_minutes(request.minutes, catalog.billing.increment_minutes, catalog.billing.minimum_minutes)
-    if (earlier := store.quote(quote_id)) is not None:
+    if (earlier := store.find(quote_ref(quote_id))) is not None:
         if (earlier.email, earlier.minutes) != (email, minutes):
             raise ShopError(
                 "quote_conflict",
@@ -86,7 +87,7 @@ def send_quote(
         technician=request.technician,
     )
     if not store.save_quote(quote):  # the same id, sent twice at once: the first one counts
-        saved = store.quote(quote_id)
+        saved = store.find(quote_ref(quote_id))
         assert saved is not None
         return saved
     return quote

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Literal
 
 from ..catalog import Catalog
+from ..domain.changes import account_ref, refund_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import DAY_SECONDS, JournalEntry, LotShare, RefundReason, RefundRecord
 from ..domain.lots import Lot, fifo_order, minutes_worth
@@ -127,7 +128,7 @@ def _give_back(store: LedgerStore, email: str, refund_id: str, lot_id: str, fail
     """
     for attempt in range(_ATTEMPTS):
         backoff(attempt)
-        record = store.refund(email, refund_id)
+        record = store.find(refund_ref(email, refund_id))
         index = next((i for i, p in enumerate(record.parts) if p.lot_id == lot_id), None) if record else None
         if record is None or index is None or record.parts[index].status == "failed":
             return False
@@ -157,7 +158,8 @@ def process_refund(
     goes on when the account thaws (or is cancelled, part by part, if the dispute is lost).
     """
     at = now if now is not None else int(time.time())
-    record, account = store.refund_and_account(email, refund_id)
+    found, account = store.find_many(refund_ref(email, refund_id), account_ref(email))
+    record: RefundRecord | None = found
     if record is None:
         return None
     if account is not None and account.status != "active":
@@ -182,7 +184,7 @@ def process_refund(
             record = replace(record, parts=tuple(parts))
             record = replace(record, status=record.settled_status())
         else:  # another delivery of this message got there first: its record is the one that counts
-            record = store.refund(email, refund_id) or record
+            record = store.find(refund_ref(email, refund_id)) or record
     return record
 
 
@@ -199,7 +201,7 @@ def stripe_refund_changed(store: LedgerStore, refund: StripeRefund, at: int) -> 
         return "unknown_payment"
     email, lot_id = owner
     if refund.refund_id:
-        record = store.refund(email, refund.refund_id)
+        record = store.find(refund_ref(email, refund.refund_id))
         if record is None:
             return "ignored"
         index = next((i for i, p in enumerate(record.parts) if p.lot_id == refund.lot_id), None)

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..catalog import Catalog
+from ..domain.changes import session_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
 from ..domain.lots import InsufficientBalance, Lot
+from ..domain.session_changes import SESSION, deposits_settled, session_recorded
 from ..domain.sessions import BillingRules, SessionPlan, plan_session
 from ..ports import LedgerStore, PaymentGateway
 from .errors import ShopError
@@ -122,7 +124,7 @@ def redeem(
         try:
             plan = plan_session(lots, request.minutes, _rules(catalog), request.charge_overage)
         except InsufficientBalance as short:
-            if (done := store.session(email, request.session_id)) is not None:
+            if (done := store.find(session_ref(email, request.session_id))) is not None:
                 return _replay(catalog, store, gateway, done, request)
             account = account or store.account(email)
             plan = _on_account_or_refuse(catalog, lots, request, account, short)
@@ -135,11 +137,11 @@ def redeem(
             owed = account.on_account_minutes + plan.on_account_minutes
             record = replace(record, balance_minutes_after=record.balance_minutes_after - owed)
         due = refund_due_at(at, catalog.refunds.stale_after_days)
-        outcome = store.record_session(record, lots, plan.lots_after, _session_entries(record), due)
-        if outcome == "recorded":
+        outcome = store.commit(session_recorded(record, lots, plan.lots_after, _session_entries(record), due))
+        if outcome.committed:
             return collect_overage(catalog, store, gateway, record) if record.overage_minutes else record
-        if outcome == "duplicate":
-            done = store.session(email, request.session_id)
+        if SESSION in outcome.refused:
+            done = store.find(session_ref(email, request.session_id))
             assert done is not None, "a duplicate session must be readable"
             return _replay(catalog, store, gateway, done, request)
         _refuse_if_closed(store.account(email), email)
@@ -245,6 +247,6 @@ def settle(store: LedgerStore, email: str, technician: str, now: int | None = No
             "deposit settled; the unused part is to be refunded to the card",
             tuple(LotShare(lot.lot_id, lot.remaining_minutes, lot.remaining_cents) for lot in closing),
         )
-        if store.settle_deposits(email, lots, entry):
+        if store.commit(deposits_settled(email, lots, entry)):
             return customer_ledger(store, email)
     raise ShopError("busy", f"{email}'s balance kept changing while settling; send it again", 409)
