@@ -11,6 +11,7 @@ from typing import Any
 import stripe
 
 from blockhours.ports import CheckoutOrder
+from blockhours.services.purchases import record_order
 from blockhours.standin.server import _fixtures
 
 FIXTURES = _fixtures()
@@ -102,7 +103,7 @@ def order_of(session: dict[str, Any]) -> CheckoutOrder:
 
 def opened(store: Any, session: dict[str, Any]) -> dict[str, Any]:
     """Record the checkout as the shop opens it (as if through POST /api/checkout); the session back."""
-    assert store.open_order(order_of(session), int(time.time()))
+    assert record_order(store, order_of(session), int(time.time()))
     return session
 
 
@@ -130,7 +131,7 @@ def opened_payment(store: Any, payment: Any) -> Any:
         currency=payment.currency,
         quote_id=payment.quote_id,
     )
-    assert store.open_order(order, payment.paid_at)
+    assert record_order(store, order, payment.paid_at)
     return replace(payment, order_id=order_id)
 
 

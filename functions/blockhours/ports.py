@@ -10,7 +10,7 @@ from .domain.changes import Change, Outcome, Ref
 from .domain.debts import Debt, SetOff
 from .domain.disputes import DisputeChange
 from .domain.jobs import Job
-from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, RefundRecord, SessionRecord
+from .domain.ledger import Account, CustomerLedger, JournalEntry, RefundRecord, SessionRecord
 from .domain.lots import Lot
 from .domain.parked import ParkedEvent
 from .domain.quotes import Quote
@@ -62,21 +62,7 @@ class LedgerStore(Protocol):
         """Accounts from `cursor` on (None: the first), reading at most `limit` items; for jobs over every account."""
         ...
 
-    def credit_purchase(
-        self, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, refund_due_at: int
-    ) -> Credit:
-        """Write the event marker, lot, journal entry and account change at once, or nothing."""
-        ...
-
-    def open_order(self, order: CheckoutOrder, at: int) -> bool:
-        """Remember a checkout the shop opens; False if another order holds its id."""
-        ...
-
     def report_unknown_payment(self, payment: UnbookedPayment) -> bool: ...
-
-    def park_event(self, event: ParkedEvent) -> Literal["parked", "duplicate", "known"]: ...
-
-    def mark_parked_applied(self, event: ParkedEvent, at: int) -> bool: ...
 
     def request_refund(
         self,
@@ -292,6 +278,10 @@ class DebtLink:
     currency: str
     description: str
     thanks_url: str
+
+
+class StoreError(Exception):
+    """The store refused a write for a reason other than a condition; nothing was written."""
 
 
 class GatewayError(Exception):

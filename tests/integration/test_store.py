@@ -96,7 +96,7 @@ def test_twenty_payments_from_eight_threads_are_all_credited(table: str) -> None
 
 def test_an_unknown_customer_is_none(ledger: DynamoLedger) -> None:
     assert ledger.customer("nobody@example.com") is None
-    assert ledger.stripe_customer_id("nobody@example.com") is None
+    assert ledger.account("nobody@example.com") is None
 
 
 def test_a_refused_transaction_leaves_items_and_stream_as_they_were(table: str) -> None:

@@ -41,6 +41,7 @@ from blockhours.domain.ledger import DAY_SECONDS, Payment
 from blockhours.domain.money import bill_minutes
 from blockhours.domain.parked import ParkedEvent
 from blockhours.emails import Email
+from blockhours.services.purchases import record_order
 from blockhours.standin import StripeStandIn
 from blockhours.standin.payments import paid_intent
 from stripe_events import opened_payment, order_of
@@ -349,7 +350,7 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
             presentment_details={"presentment_amount": cents * 92 // 100, "presentment_currency": "eur"},
         )
         order = replace(order_of(session), currency=CURRENCY, amount_cents=cents)  # the shop sells in its currency
-        assert self.reader.open_order(order, self.now)
+        assert record_order(self.reader, order, self.now)
         self.payments[pi] = (email, ("lot", session["id"]) if adaptive else ("foreign",))
         self.standin.send_event("checkout.session.completed", session)
         self._emitted(deliver_now, crash)

@@ -8,15 +8,19 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from blockhours.adapters.dynamo import DynamoLedger, StoreError
+from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.domain.changes import Outcome
 from blockhours.domain.ledger import Payment, purchase_entry, purchase_lot
+from blockhours.domain.payment_changes import credited
+from blockhours.ports import StoreError
 
 PAYMENT = Payment(
     "cs_1", "pi_1", "cus_1", "ana@example.com", "block-60", "block", 60, 12900, "usd", "v1", int(time.time())
 )
 
 
-def cancelled(*codes: str) -> dict[str, object]:
+def cancelled(*first: str) -> dict[str, object]:
+    codes = [*first, *["None"] * (6 - len(first))]  # a credit writes six items
     return {
         "service_error_code": "TransactionCanceledException",
         "service_message": "Transaction cancelled",
@@ -26,9 +30,9 @@ def cancelled(*codes: str) -> dict[str, object]:
     }
 
 
-def credit(ledger: DynamoLedger) -> str:
+def credit(ledger: DynamoLedger) -> Outcome:
     lot = purchase_lot(PAYMENT, 365)
-    return ledger.credit_purchase("evt_1", PAYMENT, lot, purchase_entry(PAYMENT, lot), 0)
+    return ledger.commit(credited("evt_1", PAYMENT, lot, purchase_entry(PAYMENT, lot), 0))
 
 
 @pytest.fixture
@@ -42,22 +46,22 @@ def test_a_conflicting_transaction_is_retried(stubbed: tuple[DynamoLedger, Stubb
     stub.add_client_error("transact_write_items", **cancelled("None", "None", "None", "TransactionConflict"))
     stub.add_response("transact_write_items", {}, {"TransactItems": ANY})
     with stub:
-        assert credit(ledger).outcome == "credited"
+        assert credit(ledger).committed
     stub.assert_no_pending_responses()
 
 
 def test_a_failed_condition_means_already_done(stubbed: tuple[DynamoLedger, Stubber]) -> None:
     ledger, stub = stubbed
-    stub.add_client_error("transact_write_items", **cancelled("ConditionalCheckFailed", "None", "None", "None"))
+    stub.add_client_error("transact_write_items", **cancelled("ConditionalCheckFailed"))
     with stub:
-        assert credit(ledger).outcome == "duplicate"
+        assert credit(ledger).refused == {"event"}
 
 
 def test_endless_conflicts_and_other_cancellations_are_errors(stubbed: tuple[DynamoLedger, Stubber]) -> None:
     ledger, stub = stubbed
     for _ in range(8):
-        stub.add_client_error("transact_write_items", **cancelled("TransactionConflict", "None", "None", "None"))
-    stub.add_client_error("transact_write_items", **cancelled("ValidationError", "None", "None", "None"))
+        stub.add_client_error("transact_write_items", **cancelled("TransactionConflict"))
+    stub.add_client_error("transact_write_items", **cancelled("ValidationError"))
     with stub:
         with pytest.raises(StoreError, match="TransactionConflict"):
             credit(ledger)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, replace
 from decimal import Decimal
@@ -12,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from ..domain.debts import Debt
 from ..domain.ledger import Account, JournalEntry, LotShare, RefundRecord, SessionRecord
 from ..domain.lots import Lot
+from ..domain.parked import ParkedEvent
 from ..domain.quotes import Quote
 from ..domain.refunds import RefundPart
 
@@ -176,3 +178,15 @@ def quote_values(quote: Quote) -> dict[str, Any]:
 
 def quote_from(row: Mapping[str, Any]) -> Quote:
     return Quote(**_fields(row, tuple(Quote.__dataclass_fields__)))
+
+
+def parked_from(row: dict[str, Any]) -> ParkedEvent:
+    return ParkedEvent(
+        payment_intent=str(row["payment_intent"]),
+        parked_id=str(row["parked_id"]),
+        kind=row["kind"],
+        event_type=str(row["event_type"]),
+        at=int(row["at"]),
+        fields=json.loads(str(row.get("fields", "{}"))),
+        applied_at=row.get("applied_at"),
+    )

@@ -11,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..domain.changes import Expect
+from ..ports import StoreError
 from .dynamo_items import item, key, plain
 from .expressions import Expressions, request
 from .layout import INDEXES, Op
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
 
 _CONFLICT_RETRIES = 8
 _NEW = "attribute_not_exists(pk)"
-
-
-class StoreError(Exception):
-    """DynamoDB refused a write for a reason other than a condition; nothing was written."""
 
 
 class DynamoTable:

@@ -134,10 +134,12 @@ def _index_moves(kind: str, update: Update) -> tuple[dict[str, Any], dict[str, A
     if kind == "account":
         if update.set.get("refund_due_at") is not None or "refund_due_at" in update.set_if_absent:
             sets["due_shard"] = DUE_SHARD
-        if "refund_due_at" in update.remove:
+        if "refund_due_at" in update.remove or ("refund_due_at" in update.set and update.set["refund_due_at"] is None):
             removes.append("due_shard")
-        if "next_bill_at" in update.set:
+        if update.set.get("next_bill_at") is not None:
             sets |= {"chore": CHORE_BILL, "chore_at": update.set["next_bill_at"]}
+        elif "next_bill_at" in update.set:
+            removes += ["chore", "chore_at"]
         if "next_bill_at" in update.set_if_absent:
             sets["chore"] = CHORE_BILL
             if_absent["chore_at"] = update.set_if_absent["next_bill_at"]
@@ -165,17 +167,19 @@ def resolve(write: Write) -> Op:
         item = {**encode(write.record), **{k: plain_value(v) for k, v in write.fields.items()}}
         if ref.kind == "debt" and "next_at" in item:
             item |= {"chore": CHORE_DEBT, "chore_at": item.pop("next_at") or NEVER}
+        item = {name: value for name, value in item.items() if value is not None}  # DynamoDB keeps no None
         return Op("put", key_of(ref), name, write.expect, item=item, show_old=write.show_old)
     if isinstance(write, Check):
         return Op("check", key_of(ref), name, write.expect, show_old=write.show_old)
     sets, if_absent, removes = _index_moves(ref.kind, write)
     hidden = _DOMAIN_ONLY.get(ref.kind, ())
+    removes += tuple(name for name, value in write.set.items() if value is None)  # set to None: gone
     return Op(
         "update",
         key_of(ref),
         name,
         write.expect,
-        set={**{k: plain_value(v) for k, v in write.set.items() if k not in hidden}, **sets},
+        set={**{k: plain_value(v) for k, v in write.set.items() if k not in hidden and v is not None}, **sets},
         set_if_absent={**{k: v for k, v in write.set_if_absent.items() if k not in hidden}, **if_absent},
         add=dict(write.add),
         remove=tuple(dict.fromkeys(f for f in (*write.remove, *removes) if f not in hidden)),

@@ -29,12 +29,12 @@ from .dynamo_items import (
     debt_from,
     entry_from,
     lot_from,
+    parked_from,
     quote_from,
     refund_from,
     session_from,
 )
 from .dynamo_jobs import job_from
-from .dynamo_parked import parked_from
 from .layout import key_of, resolve
 
 T = TypeVar("T")

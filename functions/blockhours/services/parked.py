@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..domain.parked import ParkedEvent
+from ..domain.payment_changes import EVENT, event_parked, parked_applied
 from ..ports import LedgerStore, StripeRefund
 from .disputes import dispute_changed
 from .refunds import stripe_refund_changed
@@ -19,11 +20,13 @@ def payment_event(store: LedgerStore, event: ParkedEvent) -> EventOutcome:
         return outcome
     if not event.payment_intent:  # a refund or dispute of no payment we could ever know: nothing to keep
         return "ignored"
-    parked = store.park_event(event)
-    if parked == "known":  # the credit landed between the two: apply it now
-        again = _apply(store, event)
-        return "ignored" if again == "unknown_payment" else again
-    return parked if parked == "parked" else "duplicate"
+    parked = store.commit(event_parked(event))
+    if parked.committed:
+        return "parked"
+    if EVENT in parked.refused:
+        return "duplicate"
+    again = _apply(store, event)  # the credit landed between the two: apply it now
+    return "ignored" if again == "unknown_payment" else again
 
 
 def apply_parked(store: LedgerStore, payment_intent: str, at: int) -> int:
@@ -38,7 +41,7 @@ def apply_parked(store: LedgerStore, payment_intent: str, at: int) -> int:
             continue
         if _apply(store, event) == "unknown_payment":
             break
-        applied += store.mark_parked_applied(event, at)
+        applied += store.commit(parked_applied(event, at)).committed
     return applied
 
 

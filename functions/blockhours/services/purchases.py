@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 from urllib.parse import urljoin
 
 from ..catalog import Catalog
 from ..domain.client_email import client_email
-from ..domain.ledger import CustomerLedger, Payment, purchase_entry, purchase_lot, refund_due_at
-from ..ports import CheckoutOrder, LedgerStore, PaymentGateway, UnbookedPayment
+from ..domain.ledger import CustomerLedger, JournalEntry, Payment, purchase_entry, purchase_lot, refund_due_at
+from ..domain.lots import Lot
+from ..domain.payment_changes import EVENT, LOT, ORDER, POINTER, QUOTE, alert_raised, credited, order_opened
+from ..ports import CheckoutOrder, Credit, LedgerStore, PaymentGateway, StoreError, UnbookedPayment
 from .errors import ShopError
 from .parked import apply_parked
 
@@ -49,7 +51,7 @@ def start_checkout(
     order = CheckoutOrder(
         order_id=request.order_id or uuid.uuid4().hex,
         email=email,
-        stripe_customer_id=store.stripe_customer_id(email),
+        stripe_customer_id=_stripe_customer_id(store, email),
         sku=product.sku,
         kind=product.kind,
         product_name=product.name,
@@ -66,13 +68,20 @@ def start_checkout(
 
 def open_checkout(store: LedgerStore, gateway: PaymentGateway, order: CheckoutOrder) -> str:
     """Remember the checkout as the shop opens it (its credit must match), then ask Stripe for the page."""
-    if not store.open_order(order, int(time.time())):
+    if not record_order(store, order, int(time.time())):
         raise ShopError(
             "order_conflict",
             f"order {order.order_id} was already opened for another purchase; reload the page and buy again",
             409,
         )
     return gateway.create_checkout(order)
+
+
+def record_order(store: LedgerStore, order: CheckoutOrder, at: int) -> bool:
+    """The shop's record of a checkout it opens; False if another order holds its id."""
+    names = ("order_id", "email", "sku", "kind", "minutes", "amount_cents", "currency", "quote_id")
+    values: dict[str, object] = {name: getattr(order, name) for name in names} | {"opened_at": at}
+    return store.commit(order_opened(values)).committed
 
 
 def record_payment(
@@ -88,15 +97,45 @@ def record_payment(
     lot = purchase_lot(payment, stale_days)
     entry = purchase_entry(payment, lot)
     if payment.currency.lower() != catalog.shop.currency.lower():
-        store.report_unknown_payment(_unbooked(payment, foreign_currency(catalog, payment.currency)))
+        report_unbooked(store, _unbooked(payment, foreign_currency(catalog, payment.currency)))
         return "not_ours"
-    credit = store.credit_purchase(event_id, payment, lot, entry, refund_due_at(payment.paid_at, stale_days))
+    credit = _credit(store, event_id, payment, lot, entry, refund_due_at(payment.paid_at, stale_days))
     if credit.outcome == "not_ours":
-        store.report_unknown_payment(_unbooked(payment, _mismatch(payment, credit.order)))
+        report_unbooked(store, _unbooked(payment, _mismatch(payment, credit.order)))
         return "not_ours"
     if credit.parked_waiting:
         apply_parked(store, payment.payment_intent, payment.paid_at)
     return credit.outcome
+
+
+def _credit(store: LedgerStore, event_id: str, payment: Payment, lot: Lot, entry: JournalEntry, due_at: int) -> Credit:
+    """Credit once; what a refusal means is read from the writes it names, in the same round trip."""
+    taken_over, with_quote = False, True
+    for _ in range(3):
+        outcome = store.commit(
+            credited(event_id, payment, lot, entry, due_at, pointer_taken_over=taken_over, with_quote=with_quote)
+        )
+        pointer = dict(outcome.seen.get(POINTER, {}))
+        waiting = int(pointer.get("parked_events", 0)) > int(pointer.get("applied_events", 0))
+        if outcome.committed:
+            return Credit("credited", taken_over)
+        if outcome.refused & {EVENT, LOT}:
+            return Credit("duplicate", waiting)
+        if ORDER in outcome.refused:
+            return Credit("not_ours", order=dict(outcome.seen.get(ORDER, {})))
+        if outcome.refused == {QUOTE}:  # the quote is unknown here (deleted by hand): credit the payment all the same
+            with_quote = False
+        elif outcome.refused <= {POINTER, QUOTE} and "lot_id" not in pointer:
+            taken_over = True  # events for this payment arrived first and wait under its pointer: take it over
+        else:
+            break
+    raise StoreError(f"payment {payment.payment_intent} could not be credited: {sorted(outcome.refused)} {pointer}")
+
+
+def report_unbooked(store: LedgerStore, payment: UnbookedPayment) -> bool:
+    """A payment the ledger will not book, kept once for the shop; False if it was already reported."""
+    values = {"what": "payment not credited", **asdict(payment)}
+    return store.commit(alert_raised(payment.checkout_id, values)).committed
 
 
 def foreign_currency(catalog: Catalog, currency: str) -> str:
@@ -124,6 +163,11 @@ def _mismatch(payment: Payment, order: dict[str, object]) -> str:
         f"{order.get('amount_cents')} {str(order.get('currency', '')).upper()}; Stripe reports {payment.email}: "
         f"{payment.sku}, {payment.minutes} minutes, {payment.amount_cents} {payment.currency.upper()}"
     )
+
+
+def _stripe_customer_id(store: LedgerStore, email: str) -> str | None:
+    account = store.account(email)
+    return account.stripe_customer_id if account is not None else None
 
 
 def customer_ledger(store: LedgerStore, email: str) -> CustomerLedger:
