@@ -175,8 +175,8 @@ def job_progress(job_id: str) -> Response[str]:
     require_staff(app)
     found = wiring.ledger().job(unquote(job_id)) if len(job_id) <= 200 else None
     if found is None:
-        raise services.ShopError(
-            "unknown_job", f"there is no job {unquote(job_id)[:200]}: start one with `blockhours reconcile`", 404
+        raise services.NotFound(
+            "unknown_job", f"there is no job {unquote(job_id)[:200]}: start one with `blockhours reconcile`"
         )
     return json_response(200, reports.job_report(found, int(time.time())))
 

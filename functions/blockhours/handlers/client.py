@@ -70,14 +70,14 @@ def _client_email(token: str) -> str:
     """The customer a balance link names, or a 4xx the client can act on."""
     if not token:
         raise services.ShopError(
-            "missing_link", "open this page from the link in your email; the address must end in ?t=...", 400
+            "missing_link", "open this page from the link in your email; the address must end in ?t=..."
         )
     settings = config.links()
     try:
         return links.read_balance_token(token, settings.secret, settings.max_age_seconds)
     except links.LinkError as exc:
         logger.info("balance link rejected", extra={"reason": exc.code})
-        raise services.ShopError(exc.code, exc.message, 401) from exc
+        raise services.BadLink(exc.code, exc.message) from exc
 
 
 @app.post("/api/refunds")

@@ -12,7 +12,7 @@ from ..catalog import Catalog
 from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger, Payment, purchase_entry, purchase_lot, refund_due_at
 from ..ports import CheckoutOrder, LedgerStore, PaymentGateway, UnbookedPayment
-from .errors import ShopError
+from .errors import Conflict, NotFound, ShopError
 from .parked import apply_parked
 
 
@@ -67,10 +67,9 @@ def start_checkout(
 def open_checkout(store: LedgerStore, gateway: PaymentGateway, order: CheckoutOrder) -> str:
     """Remember the checkout as the shop opens it (its credit must match), then ask Stripe for the page."""
     if not store.open_order(order, int(time.time())):
-        raise ShopError(
+        raise Conflict(
             "order_conflict",
             f"order {order.order_id} was already opened for another purchase; reload the page and buy again",
-            409,
         )
     return gateway.create_checkout(order)
 
@@ -130,5 +129,5 @@ def customer_ledger(store: LedgerStore, email: str) -> CustomerLedger:
     email = client_email(email)
     found = store.customer(email)
     if found is None:
-        raise ShopError("unknown_customer", f"no customer with email {email} has bought anything", 404)
+        raise NotFound("unknown_customer", f"no customer with email {email} has bought anything")
     return found

@@ -14,7 +14,7 @@ from ..domain.lots import Lot, fifo_order, minutes_worth
 from ..domain.money import format_cents
 from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
 from ..ports import LedgerStore, PaymentGateway, StripeRefund
-from .errors import ShopError
+from .errors import Conflict, NotFound
 from .retry import backoff
 from .set_off import pay_debts_from_balance
 
@@ -41,19 +41,18 @@ def request_refund(
         backoff(attempt)
         lots = read.lots if read is not None and attempt == 0 else store.lots(email)
         if not lots:
-            raise ShopError("unknown_customer", f"{email} has not bought any time; there is nothing to refund", 404)
+            raise NotFound("unknown_customer", f"{email} has not bought any time; there is nothing to refund")
         try:
             parts, after, stranded = _plan(lots, minutes, scope)
         except NothingToRefund as nothing:
-            raise ShopError("nothing_to_refund", f"{email}: {nothing}", 409) from nothing
+            raise Conflict("nothing_to_refund", f"{email}: {nothing}") from nothing
         total = sum(part.amount_cents for part in parts)
         if reason != "staff" and total < catalog.refunds.minimum_refund_cents and not stranded:
-            raise ShopError(
+            raise Conflict(
                 "below_minimum",
                 f"{format_cents(total, catalog.shop.currency)} is below the shop's minimum refund of "
                 f"{format_cents(catalog.refunds.minimum_refund_cents, catalog.shop.currency)}; it stays on the "
                 "balance for the next session and is never forfeited",
-                409,
             )
         record = RefundRecord(refund_id, email, reason, at, tuple(parts))
         open_lots = {lot.lot_id for lot in lots if lot.closed_at is None}
@@ -77,8 +76,8 @@ def request_refund(
             return record
         account = store.account(email)
         if account is not None and account.status != "active":
-            raise ShopError("account_frozen", FROZEN.format(email=email), 409)
-    raise ShopError("busy", f"{email}'s balance kept changing while the refund was set aside; ask again", 409)
+            raise Conflict("account_frozen", FROZEN.format(email=email))
+    raise Conflict("busy", f"{email}'s balance kept changing while the refund was set aside; ask again")
 
 
 def _plan(lots: list[Lot], minutes: int | None, scope: Scope) -> tuple[list[RefundPart], list[Lot], bool]:
@@ -145,7 +144,7 @@ def _give_back(store: LedgerStore, email: str, refund_id: str, lot_id: str, fail
         )
         if store.give_back_refund_part(record, index, lot, give_back(lot, part), failure, entry):
             return True
-    raise ShopError("busy", f"{email}'s balance kept changing while a failed refund was given back; retry", 409)
+    raise Conflict("busy", f"{email}'s balance kept changing while a failed refund was given back; retry")
 
 
 def process_refund(
@@ -254,7 +253,7 @@ def _outside_refund(store: LedgerStore, refund: StripeRefund, email: str, lot_id
         if store.record_outside_refund(refund.id, email, lot, after, entry):
             return "recorded"
         # the lot changed since it was read (a session, a refund), or another delivery recorded it: read again
-    raise ShopError("busy", f"{email}'s balance kept changing while a refund made in Stripe was recorded; retry", 409)
+    raise Conflict("busy", f"{email}'s balance kept changing while a refund made in Stripe was recorded; retry")
 
 
 def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int) -> RefundOutcome:
@@ -304,7 +303,7 @@ def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str,
         )
         if store.record_outside_refund(f"{refund.id}-failed", email, lot, after, entry):
             return "recorded"
-    raise ShopError("busy", f"{email}'s balance kept changing while a failed Stripe refund was given back; retry", 409)
+    raise Conflict("busy", f"{email}'s balance kept changing while a failed Stripe refund was given back; retry")
 
 
 def refund_warning_due(catalog: Catalog, refund_due_at: int, now: int) -> bool:
