@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import config, reports, services, wiring
 from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger
-from .http import EmailField, json_response, logger, metrics, require_staff, resolver
+from .http import EmailField, json_response, logger, metrics, require_staff, resolver, tracer
 
 app = resolver()
 config.at_cold_start(config.store, config.site, config.queues, config.jobs, secrets=("STRIPE_API_KEY",))
@@ -232,5 +232,6 @@ def debts() -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -23,6 +23,7 @@ from ..services import BadLink, Conflict, NotFound, ShopError, StaffOnly, Stripe
 
 logger = Logger(service="blockhours")
 metrics = Metrics(namespace="Blockhours", service="blockhours")
+tracer = Tracer(service="blockhours")  # POWERTOOLS_TRACE_DISABLED=true where no X-Ray daemon listens
 # An email in a body is read by domain.client_email in the service: a bad one is a 400 invalid_email saying why.
 EmailField = Annotated[str, Field(json_schema_extra={"format": "email", "maxLength": 254})]
 
