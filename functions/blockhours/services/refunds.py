@@ -9,7 +9,7 @@ from typing import Literal
 
 from ..catalog import Catalog
 from ..domain.client_email import client_email
-from ..domain.ledger import DAY_SECONDS, JournalEntry, LotShare, RefundReason, RefundRecord
+from ..domain.ledger import JournalEntry, LotShare, RefundReason, RefundRecord
 from ..domain.lots import Lot, fifo_order, minutes_worth
 from ..domain.money import format_cents
 from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
@@ -304,7 +304,3 @@ def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str,
         if store.record_outside_refund(f"{refund.id}-failed", email, lot, after, entry):
             return "recorded"
     raise Conflict("busy", f"{email}'s balance kept changing while a failed Stripe refund was given back; retry")
-
-
-def refund_warning_due(catalog: Catalog, refund_due_at: int, now: int) -> bool:
-    return now < refund_due_at <= now + catalog.refunds.warning_days * DAY_SECONDS
