@@ -73,8 +73,8 @@ def customers() -> Response[str]:
 @app.get("/api/reports/liability")
 def liability() -> Response[str]:
     require_staff(app)
-    holders = wiring.ledger().accounts_with_balance()
-    return json_response(200, reports.liability(holders, int(time.time()), wiring.catalog().shop.currency))
+    accounts = services.accounts_holding_or_owing(wiring.ledger())
+    return json_response(200, reports.liability(accounts, int(time.time()), wiring.catalog().shop.currency))
 
 
 @app.post("/api/sessions")
