@@ -16,6 +16,9 @@ HEADER = """\
 # at the version the tests run, with the sha256 of its wheel for Lambda (arm64, CPython 3.12).
 # Written by `make lock` from functions/requirements.txt; tests/unit/test_packaging.py keeps the two in step.
 """
+# Lambda's Python runtime has boto3 and these under it: a second botocore in the layer would shadow the one that
+# runtime's boto3 was built with (aws-xray-sdk, for the Tracer, asks for botocore).
+RUNTIME_PROVIDES = frozenset({"botocore", "python-dateutil", "six"})
 
 
 def lock_lines(folder: Path) -> list[str]:
@@ -25,6 +28,8 @@ def lock_lines(folder: Path) -> list[str]:
     lines = []
     for wheel in files:
         name, version = wheel.name.split("-")[:2]
+        if re.sub(r"[-_.]+", "-", name).lower() in RUNTIME_PROVIDES:
+            continue
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
         lines.append(f"{re.sub(r'[-_.]+', '-', name).lower()}=={version} --hash=sha256:{digest}")
     return lines

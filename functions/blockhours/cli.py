@@ -184,18 +184,24 @@ def customers(api: ApiOption = None) -> None:
 
 @app.command()
 def liability(api: ApiOption = None) -> None:
-    """Prepaid balance outstanding (the shop's deferred revenue), by age."""
+    """What the shop holds for clients (available, set aside for a refund, being refunded) and what they owe it."""
     report = _call(api, "GET", "/api/reports/liability")
     currency = report["currency"]
-    table = Table("since last activity", "accounts", "minutes", "balance", title="prepaid liability")
-    for group in report["by_age"]:
-        table.add_row(
-            group["label"], str(group["accounts"]), str(group["minutes"]), format_cents(group["cents"], currency)
+    rows = [*report["by_age"], {"label": "total", **{k.removeprefix("total_"): v for k, v in report.items()}}]
+    held = Table("since last activity", "accounts", "minutes", "available", "set aside for refund", "being refunded")
+    held.add_column("held", style="bold")
+    held.title = "held for clients (prepaid liability)"
+    owed = Table("since last activity", "overage owed", "on account", title="owed by clients")
+    owed.add_column("owed", style="bold")
+    for row in rows:
+        cents = [format_cents(row[name], currency) for name in ("cents", "awaiting_refund_cents", "refunding_cents")]
+        held.add_row(
+            row["label"], str(row["accounts"]), str(row["minutes"]), *cents, format_cents(row["held_cents"], currency)
         )
-    table.add_row(
-        "total", str(report["accounts"]), str(report["total_minutes"]), format_cents(report["total_cents"], currency)
-    )
-    out.print(table)
+        owing = [format_cents(row[name], currency) for name in ("owed_cents", "on_account_cents", "clients_owe_cents")]
+        owed.add_row(row["label"], *owing)
+    out.print(held)
+    out.print(owed)
 
 
 @app.command()

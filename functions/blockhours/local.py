@@ -180,6 +180,7 @@ class LocalStack:
         calls.close()
         env[local_iam.CALLS_FILE] = calls.name
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon listens on a laptop
         env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the terminal shows emails and problems; INFO for more
         env.setdefault("BLOCKHOURS_TIME_ZONE", "UTC")  # the template's ShopTimeZone default; set it to try another
         env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_local_{secrets.token_hex(16)}")

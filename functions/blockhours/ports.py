@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, overload
 
@@ -10,7 +9,7 @@ from .domain.changes import Change, Outcome, Ref
 from .domain.debts import Debt, SetOff
 from .domain.disputes import DisputeChange
 from .domain.jobs import Job
-from .domain.ledger import Account, CustomerLedger, JournalEntry, RefundRecord, SessionRecord
+from .domain.ledger import Account, CustomerLedger, JournalEntry, SessionRecord
 from .domain.lots import Lot
 from .domain.parked import ParkedEvent
 from .domain.quotes import Quote
@@ -63,28 +62,6 @@ class LedgerStore(Protocol):
         ...
 
     def report_unknown_payment(self, payment: UnbookedPayment) -> bool: ...
-
-    def request_refund(
-        self,
-        record: RefundRecord,
-        lots_before: Sequence[Lot],
-        lots_after: Sequence[Lot],
-        entry: JournalEntry,
-        spendable: tuple[int, int],
-        balance_left_minutes: int,
-    ) -> Literal["recorded", "duplicate", "changed"]: ...
-
-    def record_refund_part(
-        self, record: RefundRecord, index: int, part: RefundPart, entry: JournalEntry | None
-    ) -> bool: ...
-
-    def give_back_refund_part(
-        self, record: RefundRecord, index: int, lot: Lot, lot_after: Lot, failure: str, entry: JournalEntry
-    ) -> bool: ...
-
-    def record_outside_refund(
-        self, stripe_refund_id: str, email: str, lot: Lot, lot_after: Lot, entry: JournalEntry
-    ) -> bool: ...
 
     def payment_owner(self, payment_intent: str) -> tuple[str, str] | None: ...
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .domain.jobs import Job
-from .domain.ledger import DAY_SECONDS, SessionRecord
+from .domain.ledger import DAY_SECONDS, Account, SessionRecord
 from .domain.money import format_cents, format_minutes
 
 AGE_BUCKETS = ((30, "0-30 days"), (90, "31-90 days"), (180, "91-180 days"), (365, "181-365 days"))
@@ -33,24 +33,38 @@ def _bucket(age_days: int) -> str:
     return next((label for limit, label in AGE_BUCKETS if age_days <= limit), OLDEST)
 
 
-def liability(rows: Sequence[Mapping[str, Any]], now: int, currency: str) -> dict[str, Any]:
-    """Prepaid balance outstanding (deferred revenue), grouped by days since each client's last activity."""
-    labels = [label for _, label in AGE_BUCKETS] + [OLDEST]
-    buckets: dict[str, dict[str, Any]] = {
-        label: {"label": label, "accounts": 0, "cents": 0, "minutes": 0} for label in labels
+# What each age group and the totals add up: held for clients (theirs until used or refunded), and owed by them.
+HELD = ("available_cents", "awaiting_refund_cents", "refunding_cents")
+OWED = ("owed_cents", "on_account_cents")
+
+
+def _amounts(account: Account) -> dict[str, int]:
+    amounts = {"minutes": account.available_minutes} | {name: getattr(account, name) for name in HELD + OWED}
+    return amounts | {
+        "held_cents": sum(amounts[name] for name in HELD),
+        "clients_owe_cents": sum(amounts[name] for name in OWED),
     }
-    for holder in credit_holders(rows):
-        bucket = buckets[_bucket(max(0, now - holder["last_activity_at"]) // DAY_SECONDS)]
+
+
+def liability(accounts: Sequence[Account], now: int, currency: str) -> dict[str, Any]:
+    """Everything held for clients (available, set aside for a refund, being refunded) and everything they owe
+    (overage owed, time on account not paid), grouped by days since each client's last activity."""
+    labels = [label for _, label in AGE_BUCKETS] + [OLDEST]
+    buckets: dict[str, dict[str, Any]] = {label: {"label": label, "accounts": 0} for label in labels}
+    for account in accounts:
+        bucket = buckets[_bucket(max(0, now - account.last_activity_at) // DAY_SECONDS)]
         bucket["accounts"] += 1
-        bucket["cents"] += holder["available_cents"]
-        bucket["minutes"] += holder["available_minutes"]
-    groups = list(buckets.values())
+        for name, value in _amounts(account).items():
+            bucket[name] = bucket.get(name, 0) + value
+    groups = [group | {"cents": group.get("available_cents", 0)} for group in buckets.values()]
+    names = ["minutes", "cents", *HELD, "held_cents", *OWED, "clients_owe_cents"]
     return {
         "currency": currency,
         "accounts": sum(g["accounts"] for g in groups),
-        "total_cents": sum(g["cents"] for g in groups),
-        "total_minutes": sum(g["minutes"] for g in groups),
-        "by_age": groups,
+        **{f"total_{name}": sum(g.get(name, 0) for g in groups) for name in names},
+        "by_age": [
+            {name: g.get(name, 0) for name in names} | {"label": g["label"], "accounts": g["accounts"]} for g in groups
+        ],
     }
 
 

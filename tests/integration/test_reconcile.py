@@ -150,3 +150,20 @@ def test_staff_run_reconcile_past_an_unknown_payment(stack: LocalStack) -> None:
 def test_unknown_jobs_are_a_404_in_words(stack: LocalStack) -> None:
     answer = requests.get(f"{stack.url}/api/jobs/reconcile-0-nope", timeout=10)
     assert answer.status_code == 404 and answer.json()["error"] == "unknown_job"
+
+
+@pytest.mark.parametrize("field", ["owed_cents", "on_account_minutes", "billed_cents", "awaiting_refund_cents"])
+def test_an_account_field_tampered_with_in_dynamodb_is_reported(
+    ledger: DynamoLedger, stripe_standin: ServedStandIn, gateway: StripeGateway, field: str
+) -> None:
+    email, _ = client_with_history(ledger, stripe_standin, gateway)
+    boto3.client("dynamodb").update_item(
+        TableName=ledger.table,
+        Key={"pk": {"S": f"CUST#{email}"}, "sk": {"S": "ACCOUNT"}},
+        UpdateExpression="ADD #field :n",
+        ExpressionAttributeNames={"#field": field},
+        ExpressionAttributeValues={":n": {"N": "500"}},
+    )
+    _, found = services.reconcile(ledger, gateway)
+    shows = {"on_account_minutes": "credit_left_minutes"}.get(field, field)  # its limit's remainder is what is off
+    assert [d.email for d in found] == [email] and f"account's {shows} is" in found[0].what

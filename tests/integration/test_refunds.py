@@ -15,6 +15,7 @@ from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
+from blockhours.domain.changes import Change, Outcome, Update
 from blockhours.domain.ledger import Payment
 from blockhours.ports import GatewayError
 from blockhours.standin.payments import paid_intent
@@ -102,17 +103,19 @@ def test_a_crash_after_stripe_refunds_and_before_the_ledger_write(
 ) -> None:
     email, _, _ = two_lots
     requested = services.request_refund(CATALOG, ledger, email, "client", email)
-    real = ledger.record_refund_part
+    real = ledger.commit
 
-    def crash(*args: Any, **kwargs: Any) -> bool:
-        raise TimeoutError("Lambda timed out right after Stripe answered")
+    def crash(change: Change) -> Outcome:
+        if any(isinstance(write, Update) and write.ref.kind == "refund" for write in change.writes):
+            raise TimeoutError("Lambda timed out right after Stripe answered")
+        return real(change)
 
-    monkeypatch.setattr(ledger, "record_refund_part", crash)
+    monkeypatch.setattr(ledger, "commit", crash)
     with pytest.raises(TimeoutError):
         services.process_refund(ledger, gateway, email, requested.refund_id)
     assert len(stripe_standin.standin.refunds) == 1, "Stripe refunded the first lot; the ledger does not know yet"
 
-    monkeypatch.setattr(ledger, "record_refund_part", real)
+    monkeypatch.setattr(ledger, "commit", real)
     stripe_standin.standin._replays.clear()  # a retry days later: Stripe has forgotten the idempotency key
     done = services.process_refund(ledger, gateway, email, requested.refund_id)
     assert done is not None and done.status == "succeeded"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from blockhours.domain.audit import audit
 from blockhours.domain.ledger import CustomerLedger
 from blockhours.standin import StripeStandIn
 
@@ -269,6 +270,7 @@ def check_ledger(ledger: CustomerLedger) -> None:
     """What holds for any ledger, model or no model: per lot and in total, nothing created or lost, nothing below
     zero, and every unpaid amount a debt (or on account, with a billing day to come)."""
     account = ledger.account
+    assert audit(ledger) == [], f"{account.email}: account fields the items contradict: {audit(ledger)}"
     journal: dict[str, dict[str, int]] = {
         lot.lot_id: dict.fromkeys(("paid", "used_m", "used_c", "refunded_m", "refunded_c", "done"), 0)
         for lot in ledger.lots

@@ -25,6 +25,7 @@ for name, value in {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }.items():
     os.environ.setdefault(name, value)  # never a real AWS account nor Stripe

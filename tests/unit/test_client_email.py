@@ -7,6 +7,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from blockhours.adapters.stripe_keys import client_of
 from blockhours.domain.client_email import InvalidEmail, client_email
 
 LOCAL = st.from_regex(r"[a-z0-9](?:[a-z0-9_+-]|\.(?=[a-z0-9])){0,20}", fullmatch=True)
@@ -82,6 +83,7 @@ def test_dots_tags_and_accents_are_not_folded(one: str, other: str) -> None:
     ("address", "key"),
     [
         ("Ana@Example.com", "ana@example.com"),
+        ("  ana@example.com\t\n", "ana@example.com"),  # pasted with the spaces around it
         ("Ａｎａ@Ｅｘａｍｐｌｅ.com", "ana@example.com"),  # noqa: RUF001 - the fullwidth letters are the point
         ("ana@bücher.example", "ana@xn--bcher-kva.example"),
         ("ANA@XN--BCHER-KVA.EXAMPLE", "ana@xn--bcher-kva.example"),
@@ -110,3 +112,10 @@ def test_what_cannot_be_an_address_is_refused_in_words(address: str, says: str) 
     assert refused.value.code == "invalid_email"
     assert "is not an email address" in refused.value.message and says in refused.value.message
     assert "\x00" not in refused.value.message
+
+
+def test_stripe_idempotency_keys_name_the_client_by_the_same_spelling() -> None:
+    spellings = ["Ana@Example.com", " ana@example.com ", "Ａｎａ@Ｅｘａｍｐｌｅ.com"]  # noqa: RUF001 - fullwidth on purpose
+
+    assert {client_of(spelling) for spelling in spellings} == {client_of("ana@example.com")}
+    assert client_of("ana@example.com") != client_of("an.a@example.com")

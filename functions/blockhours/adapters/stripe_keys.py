@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 
+from ..domain.client_email import client_email
+
 MAX_KEY_LENGTH = 255  # Stripe's limit
 _SEPARATOR = "/"  # not in our ids (one that holds it is hashed): two sets of ids never make one key
 
 
 def client_of(email: str) -> str:
-    """The owner part of a key: the client's email, normalised and hashed."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+    """The owner part of a key: the client's email, spelt as the ledger keys it, hashed."""
+    return hashlib.sha256(client_email(email).encode()).hexdigest()[:24]
 
 
 def idempotency_key(purpose: str, email: str, *ours: str) -> str:

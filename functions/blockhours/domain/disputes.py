@@ -43,11 +43,6 @@ class Dispute:
     def lost(self) -> bool:
         return self.closed_at is not None and self.status == LOST
 
-    @property
-    def money_out(self) -> bool:
-        """The lot's money is out with the bank now: taken and not given back."""
-        return self.withdrawn and not self.reinstated
-
 
 @dataclass(frozen=True)
 class Withdrawal:

@@ -7,7 +7,6 @@ from typing import Literal
 
 JobKind = Literal["reconcile", "requeue"]
 JobStatus = Literal["running", "done", "failed"]
-JOB_KINDS: tuple[JobKind, ...] = ("reconcile", "requeue")
 LISTED_AT_MOST = 200  # discrepancies or refunds kept on the job for reading; the count says how many in all
 STALLED_AFTER_SECONDS = 900  # past every retry Lambda makes of a step (two more timeouts, and its waits between)
 RECONCILE_ALERT = "reconcile found discrepancies"  # an alert item's `what`: the shop is emailed, from the stream

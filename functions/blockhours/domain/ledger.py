@@ -111,10 +111,6 @@ class Account:
         """What the client has, below zero when a trusted client owes time on account."""
         return self.available_minutes - self.on_account_minutes
 
-    @property
-    def balance_cents(self) -> int:
-        return self.available_cents - self.on_account_cents
-
 
 @dataclass(frozen=True)
 class CustomerLedger:

@@ -21,7 +21,8 @@ def order_ref(order_id: str) -> Ref[dict[str, Any]]:
 def order_opened(order: dict[str, Any]) -> Change:
     """The shop's record of a checkout it opens: the same order again is fine, another under its id is not."""
     same = tuple(Expect(name, "=", order[name]) for name in _ORDER_FIELDS)
-    return Change.of(Put(order_ref(str(order["order_id"])), {"type": "order", **order}, expect=(AnyOf(((NEW,), same)),)))
+    new_or_same = AnyOf(((NEW,), same))
+    return Change.of(Put(order_ref(str(order["order_id"])), {"type": "order", **order}, expect=(new_or_same,)))
 
 
 def alert_raised(alert_id: str, values: dict[str, Any]) -> Change:

@@ -19,7 +19,7 @@ from .. import config, reports, services, wiring
 from ..domain.changes import job_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger
-from .http import EmailField, json_response, logger, metrics, require_staff, resolver
+from .http import EmailField, json_response, logger, metrics, require_staff, resolver, tracer
 
 app = resolver()
 config.at_cold_start(config.store, config.site, config.queues, config.jobs, secrets=("STRIPE_API_KEY",))
@@ -74,8 +74,8 @@ def customers() -> Response[str]:
 @app.get("/api/reports/liability")
 def liability() -> Response[str]:
     require_staff(app)
-    holders = wiring.ledger().accounts_with_balance()
-    return json_response(200, reports.liability(holders, int(time.time()), wiring.catalog().shop.currency))
+    accounts = services.accounts_holding_or_owing(wiring.ledger())
+    return json_response(200, reports.liability(accounts, int(time.time()), wiring.catalog().shop.currency))
 
 
 @app.post("/api/sessions")
@@ -176,8 +176,8 @@ def job_progress(job_id: str) -> Response[str]:
     require_staff(app)
     found = wiring.ledger().find(job_ref(unquote(job_id))) if len(job_id) <= 200 else None
     if found is None:
-        raise services.ShopError(
-            "unknown_job", f"there is no job {unquote(job_id)[:200]}: start one with `blockhours reconcile`", 404
+        raise services.NotFound(
+            "unknown_job", f"there is no job {unquote(job_id)[:200]}: start one with `blockhours reconcile`"
         )
     return json_response(200, reports.job_report(found, int(time.time())))
 
@@ -233,5 +233,6 @@ def debts() -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, services, wiring
-from .http import EmailField, json_response, logger, metrics, resolver
+from .http import EmailField, json_response, logger, metrics, resolver, tracer
 
 app = resolver()
 config.at_cold_start(config.store, config.site, secrets=("STRIPE_API_KEY",))
@@ -46,5 +46,6 @@ def checkout(body: Annotated[CheckoutBody, Body()]) -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import config, links, services, shop_time, wiring
 from ..domain.ledger import CustomerLedger
 from ..domain.money import format_cents
-from .http import logger, metrics, resolver
+from .http import logger, metrics, resolver, tracer
 
 app = resolver()
 config.at_cold_start(config.store, secrets=("BLOCKHOURS_LINK_SECRET",))
@@ -70,14 +70,14 @@ def _client_email(token: str) -> str:
     """The customer a balance link names, or a 4xx the client can act on."""
     if not token:
         raise services.ShopError(
-            "missing_link", "open this page from the link in your email; the address must end in ?t=...", 400
+            "missing_link", "open this page from the link in your email; the address must end in ?t=..."
         )
     settings = config.links()
     try:
         return links.read_balance_token(token, settings.secret, settings.max_age_seconds)
     except links.LinkError as exc:
         logger.info("balance link rejected", extra={"reason": exc.code})
-        raise services.ShopError(exc.code, exc.message, 401) from exc
+        raise services.BadLink(exc.code, exc.message) from exc
 
 
 @app.post("/api/refunds")
@@ -113,5 +113,6 @@ def balance() -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

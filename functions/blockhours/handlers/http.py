@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -19,12 +19,29 @@ from ..catalog import CatalogError
 from ..config import ConfigError
 from ..domain.client_email import InvalidEmail
 from ..ports import GatewayError
-from ..services import ShopError
+from ..services import BadLink, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
 
 logger = Logger(service="blockhours")
 metrics = Metrics(namespace="Blockhours", service="blockhours")
+tracer = Tracer(service="blockhours")  # POWERTOOLS_TRACE_DISABLED=true where no X-Ray daemon listens
 # An email in a body is read by domain.client_email in the service: a bad one is a 400 invalid_email saying why.
 EmailField = Annotated[str, Field(json_schema_extra={"format": "email", "maxLength": 254})]
+
+# Each kind of refusal and its HTTP status: the services say why, only the edge speaks HTTP.
+STATUS_OF_REFUSAL: dict[type[ShopError], int] = {
+    ShopError: 400,
+    BadLink: 401,
+    StaffOnly: 403,
+    NotFound: 404,
+    Conflict: 409,
+    StripeUnreachable: 502,
+    TryLater: 503,
+}
+
+
+def refusal_status(exc: ShopError) -> int:
+    """The status of the nearest kind in the table (a new subclass answers as its parent does)."""
+    return next(STATUS_OF_REFUSAL[kind] for kind in type(exc).__mro__ if kind in STATUS_OF_REFUSAL)
 
 
 def error(status: int, code: str, message: str) -> Response[str]:
@@ -106,9 +123,10 @@ def resolver() -> APIGatewayHttpResolver:
         return error(502, "payment_provider_unavailable", f"{exc} Nothing was charged; try again in a minute.")
 
     def _refused(exc: ShopError) -> Response[str]:
-        if exc.status >= 500:  # not the caller's mistake (Stripe out of reach mid-way): the log says what is left
+        status = refusal_status(exc)
+        if status >= 500:  # not the caller's mistake (Stripe out of reach mid-way): the log says what is left
             logger.warning("refused for a fault of ours or Stripe's", extra={"code": exc.code, "problem": exc.message})
-        return error(exc.status, exc.code, exc.message)
+        return error(status, exc.code, exc.message)
 
     def _not_an_email(exc: InvalidEmail) -> Response[str]:
         return error(400, exc.code, exc.message)
@@ -142,4 +160,4 @@ def require_staff(app: APIGatewayHttpResolver) -> None:
     """Staff routes are IAM-authorized by API Gateway; refuse if that authorization is not there."""
     authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
     if not authorizer.get("iam"):
-        raise ShopError("forbidden", "this route is for shop staff: sign the request with AWS credentials", 403)
+        raise StaffOnly("forbidden", "this route is for shop staff: sign the request with AWS credentials")

@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, services, wiring
-from .http import logger
+from .http import logger, tracer
 
 config.at_cold_start(config.store, config.queues, config.jobs, secrets=("STRIPE_API_KEY",))
 
@@ -19,6 +19,7 @@ def _now() -> int:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     job_id, step = str(event["job_id"]), int(event["step"])
     tools = services.JobTools(gateway=wiring.gateway, refund_queue=wiring.refund_queue)

@@ -11,12 +11,13 @@ import time
 from html import escape
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config
 
 logger = Logger(service="blockhours")
+tracer = Tracer(service="blockhours")
 config.at_cold_start(config.site_bucket)
 
 PAGE_KEY = "404.html"
@@ -54,6 +55,7 @@ def _plain_page(path: str) -> str:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     path = str(event.get("rawPath") or "/")
     page = _site_page()

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, outbox, wiring
-from .http import logger
+from .http import logger, tracer
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 config.at_cold_start(config.site, config.mail, config.owner, config.queues, secrets=("BLOCKHOURS_LINK_SECRET",))
@@ -30,5 +30,6 @@ def carry_out(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(process_partial_response(event=event, record_handler=carry_out, processor=processor, context=context))

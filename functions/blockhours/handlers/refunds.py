@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, services, wiring
-from .http import logger, metrics
+from .http import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 config.at_cold_start(config.store, secrets=("STRIPE_API_KEY",))
@@ -31,5 +31,6 @@ def refund(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(process_partial_response(event=event, record_handler=refund, processor=processor, context=context))

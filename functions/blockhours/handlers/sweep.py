@@ -11,13 +11,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, services, wiring
-from .http import logger, metrics
+from .http import logger, metrics, tracer
 
 config.at_cold_start(config.store, config.site, config.mail, secrets=("STRIPE_API_KEY",))
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     catalog, store, site = wiring.catalog(), wiring.ledger(), config.site().url
     now = int(event["now"]) if event.get("source") == "local" and event.get("now") else None  # the local clock

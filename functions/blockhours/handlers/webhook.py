@@ -15,7 +15,7 @@ from .. import config, services, wiring
 from ..adapters.stripe_gateway import WebhookRejected, checkout_event, refund_from_event
 from ..adapters.stripe_objects import charge_payment_intent, read_dispute
 from ..domain.parked import ParkedEvent
-from .http import error, json_response, logger, metrics, resolver
+from .http import error, json_response, logger, metrics, resolver, tracer
 
 app = resolver()
 config.at_cold_start(config.store, secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"))
@@ -121,5 +121,6 @@ def _refund_or_dispute(event: stripe.Event) -> str:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry clients' emails and links: not in X-Ray
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -3,8 +3,9 @@
 from ..domain.jobs import Discrepancy
 from .debts import DunningReport, chase_debts, record_debt_payment
 from .disputes import dispute_changed, release, waive
-from .errors import ShopError
+from .errors import BadLink, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
 from .jobs import JobTools, reconcile, run_here, run_step, start_job
+from .liability import accounts_holding_or_owing
 from .on_account import BillingReport, bill_on_account, set_trust
 from .overage import finish_pending_overages
 from .parked import apply_parked, payment_event
@@ -15,15 +16,22 @@ from .sessions import SessionRequest, redeem, settle
 from .sweep import SweepReport, sweep
 
 __all__ = [
+    "BadLink",
     "BillingReport",
     "CheckoutRequest",
+    "Conflict",
     "Discrepancy",
     "DunningReport",
     "JobTools",
+    "NotFound",
     "QuoteRequest",
     "SessionRequest",
     "ShopError",
+    "StaffOnly",
+    "StripeUnreachable",
     "SweepReport",
+    "TryLater",
+    "accounts_holding_or_owing",
     "apply_parked",
     "bill_on_account",
     "chase_debts",

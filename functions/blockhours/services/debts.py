@@ -13,7 +13,7 @@ from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
 from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents
 from ..ports import DebtPayment, LedgerStore, UnbookedPayment
-from .errors import ShopError
+from .errors import Conflict
 from .purchases import foreign_currency
 from .retry import backoff
 
@@ -144,4 +144,4 @@ def record_debt_payment(
         )
         if store.pay_debt(debt, entry, paid.payment_intent or "link"):
             return "credited"
-    raise ShopError("busy", f"{email}'s debt {debt_id} kept changing while its payment was recorded; retry", 409)
+    raise Conflict("busy", f"{email}'s debt {debt_id} kept changing while its payment was recorded; retry")

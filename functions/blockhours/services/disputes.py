@@ -17,7 +17,7 @@ from ..domain.disputes import Dispute, DisputeChange, DisputeFact, WaitingPart, 
 from ..domain.ledger import CustomerLedger, EntryKind, JournalEntry, LotShare
 from ..domain.money import format_cents
 from ..ports import LedgerStore
-from .errors import ShopError
+from .errors import Conflict, NotFound
 from .retry import backoff
 
 _ATTEMPTS = 12
@@ -64,7 +64,7 @@ def dispute_changed(
             outcome = "recorded"
             break
     else:
-        raise ShopError("busy", f"{email}'s balance kept changing while dispute {dispute_id} was recorded; retry", 409)
+        raise Conflict("busy", f"{email}'s balance kept changing while dispute {dispute_id} was recorded; retry")
     thaw(store, email, at)  # on every delivery: a retry finishes a thaw that stopped after the dispute's write
     return outcome
 
@@ -83,17 +83,16 @@ def release(store: LedgerStore, email: str, actor: str, at: int) -> CustomerLedg
     email = client_email(email)
     account = store.account(email)
     if account is None:
-        raise ShopError("unknown_customer", f"no customer with email {email} has bought anything", 404)
+        raise NotFound("unknown_customer", f"no customer with email {email} has bought anything")
     if account.dispute_holds <= 0:
         if thaw(store, email, at):  # a release retried after its first write: finish it
             found_ledger = store.customer(email)
             assert found_ledger is not None
             return found_ledger
-        raise ShopError(
+        raise Conflict(
             "not_on_hold",
             f"{email} is not on hold for a lost dispute"
             + (" (a dispute is still open: it thaws when the dispute closes)" if account.open_disputes > 0 else ""),
-            409,
         )
     entry = JournalEntry(f"released-{at}", "dispute", at, actor, 0, 0, "released by the shop after a lost dispute")
     store.release_hold(email, entry)
@@ -108,13 +107,12 @@ def waive(store: LedgerStore, email: str, debt_id: str, actor: str, at: int) -> 
     email = client_email(email)
     debt = store.find(debt_ref(email, debt_id))
     if debt is None or debt.kind != "dispute":
-        raise ShopError(
+        raise NotFound(
             "unknown_debt",
             f"{email} has no debt {debt_id} from a lost dispute (see `blockhours debts`; other debts are paid by link)",
-            404,
         )
     if debt.status != "open":
-        raise ShopError("debt_closed", f"debt {debt_id} is already {debt.status}", 409)
+        raise Conflict("debt_closed", f"debt {debt_id} is already {debt.status}")
     note = f"{format_cents(debt.amount_cents)} owed after a lost dispute waived by the shop"
     entry = JournalEntry(f"waived-{debt_id}", "payment", at, actor, 0, debt.amount_cents, note)
     store.waive_debt(debt, entry)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from ..domain.changes import job_ref
 from ..domain.jobs import RECONCILE_ALERT, Discrepancy, Job, JobKind
 from ..ports import JobNotStarted, JobStarter, JobStore, LedgerStore, PaymentGateway, RefundQueue
-from .errors import ShopError
+from .errors import TryLater
 from .reconcile import check_account, parked_too_long, waiting_refunds
 
 WORKERS = 8  # accounts checked at once: ~27 Stripe reads a second at 300 ms each, under live mode's 100
@@ -46,13 +46,13 @@ def start_job(store: JobStore, starter: JobStarter, kind: JobKind, now: int) -> 
     """Record the job as running and hand its first step to the background."""
     job = Job(f"{kind}-{now}-{secrets.token_hex(4)}", kind, "running", started_at=now, updated_at=now)
     if not store.create_job(job):
-        raise ShopError("busy", "a job with the same id was just started; send the request again", 503)
+        raise TryLater("busy", "a job with the same id was just started; send the request again")
     try:
         starter.start(job.job_id, 0)
     except JobNotStarted as exc:
         store.fail_job(job.job_id, 0, now, f"could not be started: {exc}")
-        raise ShopError(
-            "job_not_started", f"the {kind} could not be started in the background ({exc}); try again in a minute", 503
+        raise TryLater(
+            "job_not_started", f"the {kind} could not be started in the background ({exc}); try again in a minute"
         ) from exc
     return job
 

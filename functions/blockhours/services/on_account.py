@@ -15,7 +15,7 @@ from ..domain.money import format_cents, format_minutes
 from ..emails import format_day
 from ..ports import DebtLink, LedgerStore, PaymentGateway
 from .debts import notice_entry
-from .errors import ShopError
+from .errors import Conflict, ShopError
 from .retry import backoff
 
 _ATTEMPTS = 6
@@ -33,7 +33,7 @@ def set_trust(
         backoff(attempt)
         seen = store.account(email)
         if limit_minutes == 0 and (seen is None or seen.trust_limit_minutes == 0):
-            raise ShopError("not_trusted", f"{email} already prepays: there is no limit on account to end", 409)
+            raise Conflict("not_trusted", f"{email} already prepays: there is no limit on account to end")
         if seen is not None and 0 < limit_minutes == seen.trust_limit_minutes:
             return seen  # already so: this request retried after its write, or the same limit given again
         note = (
@@ -47,7 +47,7 @@ def set_trust(
             account = store.account(email)
             assert account is not None
             return account
-    raise ShopError("busy", f"{email}'s account kept changing; send it again", 409)
+    raise Conflict("busy", f"{email}'s account kept changing; send it again")
 
 
 @dataclass

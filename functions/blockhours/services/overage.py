@@ -16,7 +16,7 @@ from ..domain.sessions import lot_to_charge
 from ..emails import format_day
 from ..ports import CardCharge, DebtLink, GatewayError, LedgerStore, OverageCharge, PaymentGateway
 from .debts import notice_entry
-from .errors import ShopError
+from .errors import ShopError, StripeUnreachable
 
 
 def collect_overage(
@@ -31,12 +31,11 @@ def collect_overage(
         return _charge_or_owe(catalog, store, gateway(), record)
     except GatewayError as exc:
         owed = format_cents(record.overage_cents, catalog.shop.currency)
-        raise ShopError(
+        raise StripeUnreachable(
             "overage_pending",
             f"session {record.session_id} is recorded but its overage of {owed} is not charged yet ({exc}); "
             f"send the same session again, with session id {record.session_id}, to finish it: "
             "nothing is charged twice",
-            502,
         ) from exc
 
 

@@ -14,7 +14,7 @@ from ..domain.ledger import CustomerLedger, JournalEntry, Payment, purchase_entr
 from ..domain.lots import Lot
 from ..domain.payment_changes import EVENT, LOT, ORDER, POINTER, QUOTE, alert_raised, credited, order_opened
 from ..ports import CheckoutOrder, Credit, LedgerStore, PaymentGateway, StoreError, UnbookedPayment
-from .errors import ShopError
+from .errors import Conflict, NotFound, ShopError
 from .parked import apply_parked
 
 
@@ -69,10 +69,9 @@ def start_checkout(
 def open_checkout(store: LedgerStore, gateway: PaymentGateway, order: CheckoutOrder) -> str:
     """Remember the checkout as the shop opens it (its credit must match), then ask Stripe for the page."""
     if not record_order(store, order, int(time.time())):
-        raise ShopError(
+        raise Conflict(
             "order_conflict",
             f"order {order.order_id} was already opened for another purchase; reload the page and buy again",
-            409,
         )
     return gateway.create_checkout(order)
 
@@ -174,5 +173,5 @@ def customer_ledger(store: LedgerStore, email: str) -> CustomerLedger:
     email = client_email(email)
     found = store.customer(email)
     if found is None:
-        raise ShopError("unknown_customer", f"no customer with email {email} has bought anything", 404)
+        raise NotFound("unknown_customer", f"no customer with email {email} has bought anything")
     return found

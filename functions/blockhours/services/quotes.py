@@ -14,7 +14,7 @@ from ..domain.money import bill_minutes, format_minutes
 from ..domain.quotes import Quote, new_quote_id
 from ..domain.sessions import overage_cents
 from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
-from .errors import ShopError
+from .errors import Conflict
 from .purchases import open_checkout
 
 
@@ -45,11 +45,10 @@ def send_quote(
     minutes = bill_minutes(request.minutes, catalog.billing.increment_minutes, catalog.billing.minimum_minutes)
     if (earlier := store.find(quote_ref(quote_id))) is not None:
         if (earlier.email, earlier.minutes) != (email, minutes):
-            raise ShopError(
+            raise Conflict(
                 "quote_conflict",
                 f"quote {quote_id} was already sent to {earlier.email} for {format_minutes(earlier.minutes)}; "
                 "leave out the quote id to send a new quote",
-                409,
             )
         return earlier
     amount = overage_cents(minutes, catalog.shop.hourly_rate_cents)

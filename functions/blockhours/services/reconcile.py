@@ -3,6 +3,7 @@ jobs in services/jobs.py walk every account); and what refunds still wait for th
 
 from __future__ import annotations
 
+from ..domain.audit import audit
 from ..domain.jobs import Discrepancy
 from ..domain.ledger import CustomerLedger
 from ..domain.lots import Lot
@@ -36,8 +37,16 @@ def _ledger_checks(ledger: CustomerLedger) -> list[Discrepancy]:
                 "the lots are the truth: correct the account's available_minutes and available_cents to match",
             )
         )
-    if account.paid_cents != sum(lot.amount_cents for lot in ledger.lots):
-        found.append(Discrepancy(email, "paid_cents differs from the sum of the lots", "check for a lost lot"))
+    for wrong in audit(ledger):  # every other field the lots, refunds and debts determine
+        if wrong.field in ("available_minutes", "available_cents"):
+            continue  # said above, both at once
+        found.append(
+            Discrepancy(
+                email,
+                f"the account's {wrong.field} is {wrong.stored}; its lots, refunds and debts make it {wrong.derived}",
+                f"the items are the truth: correct {wrong.field} to {wrong.derived}, or find the entry that is missing",
+            )
+        )
     journal = sum(_JOURNAL_SIGN.get(e.kind, 0) * e.amount_cents for e in ledger.entries)
     journal -= sum(e.amount_cents for e in ledger.entries if e.kind == "refunded" and e.actor == "stripe dashboard")
     held = sum(lot.remaining_cents for lot in ledger.lots)

@@ -8,14 +8,21 @@ from dataclasses import replace
 from typing import Literal
 
 from ..catalog import Catalog
-from ..domain.changes import account_ref, refund_ref
+from ..domain.changes import account_ref, payment_ref, refund_ref
 from ..domain.client_email import client_email
-from ..domain.ledger import DAY_SECONDS, JournalEntry, LotShare, RefundReason, RefundRecord
+from ..domain.ledger import JournalEntry, LotShare, RefundReason, RefundRecord
 from ..domain.lots import Lot, fifo_order, minutes_worth
 from ..domain.money import format_cents
+from ..domain.payment_changes import payment_owner
+from ..domain.refund_changes import (
+    outside_refund_recorded,
+    refund_part_given_back,
+    refund_part_recorded,
+    refund_requested,
+)
 from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
 from ..ports import LedgerStore, PaymentGateway, StripeRefund
-from .errors import ShopError
+from .errors import Conflict, NotFound
 from .retry import backoff
 from .set_off import pay_debts_from_balance
 
@@ -42,19 +49,18 @@ def request_refund(
         backoff(attempt)
         lots = read.lots if read is not None and attempt == 0 else store.lots(email)
         if not lots:
-            raise ShopError("unknown_customer", f"{email} has not bought any time; there is nothing to refund", 404)
+            raise NotFound("unknown_customer", f"{email} has not bought any time; there is nothing to refund")
         try:
             parts, after, stranded = _plan(lots, minutes, scope)
         except NothingToRefund as nothing:
-            raise ShopError("nothing_to_refund", f"{email}: {nothing}", 409) from nothing
+            raise Conflict("nothing_to_refund", f"{email}: {nothing}") from nothing
         total = sum(part.amount_cents for part in parts)
         if reason != "staff" and total < catalog.refunds.minimum_refund_cents and not stranded:
-            raise ShopError(
+            raise Conflict(
                 "below_minimum",
                 f"{format_cents(total, catalog.shop.currency)} is below the shop's minimum refund of "
                 f"{format_cents(catalog.refunds.minimum_refund_cents, catalog.shop.currency)}; it stays on the "
                 "balance for the next session and is never forfeited",
-                409,
             )
         record = RefundRecord(refund_id, email, reason, at, tuple(parts))
         open_lots = {lot.lot_id for lot in lots if lot.closed_at is None}
@@ -72,14 +78,12 @@ def request_refund(
             f"refund to the card ({reason})",
             tuple(LotShare(p.lot_id, p.minutes, p.amount_cents) for p in parts),
         )
-        left = sum(lot.remaining_minutes for lot in after)  # settled lots' too: what is left stays due for the sweep
-        outcome = store.request_refund(record, lots, after, entry, spendable, left)
-        if outcome == "recorded":
+        if store.commit(refund_requested(record, lots, after, entry, spendable)):
             return record
         account = store.account(email)
         if account is not None and account.status != "active":
-            raise ShopError("account_frozen", FROZEN.format(email=email), 409)
-    raise ShopError("busy", f"{email}'s balance kept changing while the refund was set aside; ask again", 409)
+            raise Conflict("account_frozen", FROZEN.format(email=email))
+    raise Conflict("busy", f"{email}'s balance kept changing while the refund was set aside; ask again")
 
 
 def _plan(lots: list[Lot], minutes: int | None, scope: Scope) -> tuple[list[RefundPart], list[Lot], bool]:
@@ -144,9 +148,9 @@ def _give_back(store: LedgerStore, email: str, refund_id: str, lot_id: str, fail
             f"the refund of {format_cents(part.amount_cents)} could not be made ({failure}); it is back on the balance",
             (LotShare(lot_id, part.minutes, part.amount_cents),),
         )
-        if store.give_back_refund_part(record, index, lot, give_back(lot, part), failure, entry):
+        if store.commit(refund_part_given_back(record, index, lot, give_back(lot, part), failure, entry)):
             return True
-    raise ShopError("busy", f"{email}'s balance kept changing while a failed refund was given back; retry", 409)
+    raise Conflict("busy", f"{email}'s balance kept changing while a failed refund was given back; retry")
 
 
 def process_refund(
@@ -177,7 +181,7 @@ def process_refund(
                 part, status="succeeded" if made.status == "succeeded" else "pending", stripe_refund_id=made.id
             )
             entry = _refunded_entry(record, done, at) if done.status == "succeeded" else None
-            recorded = store.record_refund_part(record, index, done, entry)
+            recorded = store.commit(refund_part_recorded(record, index, done, entry)).committed
         if recorded:
             parts = list(record.parts)
             parts[index] = done
@@ -196,7 +200,7 @@ def stripe_refund_changed(store: LedgerStore, refund: StripeRefund, at: int) -> 
 
     "unknown_payment": no lot has the refund's PaymentIntent yet (its credit has not arrived).
     """
-    owner = store.payment_owner(refund.payment_intent)
+    owner = payment_owner(store.find(payment_ref(refund.payment_intent)))
     if owner is None:
         return "unknown_payment"
     email, lot_id = owner
@@ -217,7 +221,7 @@ def stripe_refund_changed(store: LedgerStore, refund: StripeRefund, at: int) -> 
             done = replace(part, status="succeeded", stripe_refund_id=refund.id)
             return (
                 "recorded"
-                if store.record_refund_part(record, index, done, _refunded_entry(record, done, at))
+                if store.commit(refund_part_recorded(record, index, done, _refunded_entry(record, done, at)))
                 else "duplicate"
             )
         return "duplicate"
@@ -253,10 +257,10 @@ def _outside_refund(store: LedgerStore, refund: StripeRefund, email: str, lot_id
             f"refunded outside Blockhours ({refund.id})",
             (LotShare(lot.lot_id, minutes, refund.amount_cents),),
         )
-        if store.record_outside_refund(refund.id, email, lot, after, entry):
+        if store.commit(outside_refund_recorded(refund.id, email, lot, after, entry)):
             return "recorded"
         # the lot changed since it was read (a session, a refund), or another delivery recorded it: read again
-    raise ShopError("busy", f"{email}'s balance kept changing while a refund made in Stripe was recorded; retry", 409)
+    raise Conflict("busy", f"{email}'s balance kept changing while a refund made in Stripe was recorded; retry")
 
 
 def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int) -> RefundOutcome:
@@ -285,7 +289,7 @@ def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str,
                 0,
                 f"a refund made outside Blockhours ({refund.id}) failed before it was recorded; nothing was taken",
             )
-            if store.record_outside_refund(refund.id, email, lot, lot, failed_first):
+            if store.commit(outside_refund_recorded(refund.id, email, lot, lot, failed_first)):
                 return "recorded"
             continue
         after = replace(
@@ -304,10 +308,6 @@ def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str,
             "it is back on the balance",
             (LotShare(lot.lot_id, taken.minutes, taken.amount_cents),),
         )
-        if store.record_outside_refund(f"{refund.id}-failed", email, lot, after, entry):
+        if store.commit(outside_refund_recorded(f"{refund.id}-failed", email, lot, after, entry)):
             return "recorded"
-    raise ShopError("busy", f"{email}'s balance kept changing while a failed Stripe refund was given back; retry", 409)
-
-
-def refund_warning_due(catalog: Catalog, refund_due_at: int, now: int) -> bool:
-    return now < refund_due_at <= now + catalog.refunds.warning_days * DAY_SECONDS
+    raise Conflict("busy", f"{email}'s balance kept changing while a failed Stripe refund was given back; retry")

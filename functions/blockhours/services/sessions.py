@@ -14,7 +14,7 @@ from ..domain.lots import InsufficientBalance, Lot
 from ..domain.session_changes import SESSION, deposits_settled, session_recorded
 from ..domain.sessions import BillingRules, SessionPlan, plan_session
 from ..ports import LedgerStore, PaymentGateway
-from .errors import ShopError
+from .errors import Conflict, NotFound
 from .overage import collect_overage
 from .purchases import customer_ledger
 from .retry import backoff
@@ -145,14 +145,14 @@ def redeem(
             assert done is not None, "a duplicate session must be readable"
             return _replay(catalog, store, gateway, done, request)
         _refuse_if_closed(store.account(email), email)
-    raise ShopError("busy", f"{email}'s balance kept changing while the session was recorded; send it again", 409)
+    raise Conflict("busy", f"{email}'s balance kept changing while the session was recorded; send it again")
 
 
 def _known_account(store: LedgerStore, email: str) -> Account:
     """A client with no lots may still be trusted to pay afterwards; anyone else has nothing to redeem."""
     account = store.account(email)
     if account is None:
-        raise ShopError("unknown_customer", f"{email} has not bought any time yet; nothing to redeem", 404)
+        raise NotFound("unknown_customer", f"{email} has not bought any time yet; nothing to redeem")
     return account
 
 
@@ -177,31 +177,26 @@ def _on_account_or_refuse(
     except InsufficientBalance:
         pass
     if account is not None and account.trust_limit_minutes > 0:
-        raise ShopError(
+        raise Conflict(
             "over_limit",
             f"{email} has {short.available_minutes} minutes and {max(credit, 0)} of their "
             f"{account.trust_limit_minutes}-minute limit on account left; the session needs {short.needed_minutes} "
             "(pass --charge-overage to charge the saved card, or ask them to pay their bill or buy time)",
-            409,
         ) from short
-    raise ShopError(
+    raise Conflict(
         "insufficient_balance",
         f"{email} has {short.available_minutes} minutes; the session needs {short.needed_minutes} "
         "(pass --charge-overage to charge the saved card for the rest, or ask them to buy more time)",
-        409,
     ) from short
 
 
 def _refuse_if_closed(account: Account | None, email: str) -> None:
     if account is not None and account.status != "active":
-        raise ShopError(
-            "account_frozen", f"{email}'s account is {account.status}: no sessions until the shop clears it", 409
-        )
+        raise Conflict("account_frozen", f"{email}'s account is {account.status}: no sessions until the shop clears it")
     if account is not None and account.collections_debts > 0:
-        raise ShopError(
+        raise Conflict(
             "in_collections",
             f"{email} has a debt in collections: no new sessions until it is paid (see `blockhours debts`)",
-            409,
         )
 
 
@@ -214,11 +209,10 @@ def _replay(
 ) -> SessionRecord:
     """A retried session id gets its first outcome; the same id for a different session is a conflict."""
     if done.requested_minutes != request.minutes:
-        raise ShopError(
+        raise Conflict(
             "session_conflict",
             f"session {done.session_id} was already recorded with {done.requested_minutes} minutes, not "
             f"{request.minutes}; give a new session id to record another session",
-            409,
         )
     if done.overage_status == "pending":  # the first attempt stopped before the card was charged
         return collect_overage(catalog, store, gateway, done)
@@ -234,7 +228,7 @@ def settle(store: LedgerStore, email: str, technician: str, now: int | None = No
         lots = store.lots(email)
         closing = [lot for lot in lots if lot.kind == "deposit" and lot.closed_at is None]
         if not closing:
-            raise ShopError("no_open_deposit", f"{email} has no open deposit to settle", 409)
+            raise Conflict("no_open_deposit", f"{email} has no open deposit to settle")
         left_minutes = sum(lot.remaining_minutes for lot in closing)
         left_cents = sum(lot.remaining_cents for lot in closing)
         entry = JournalEntry(
@@ -249,4 +243,4 @@ def settle(store: LedgerStore, email: str, technician: str, now: int | None = No
         )
         if store.commit(deposits_settled(email, lots, entry)):
             return customer_ledger(store, email)
-    raise ShopError("busy", f"{email}'s balance kept changing while settling; send it again", 409)
+    raise Conflict("busy", f"{email}'s balance kept changing while settling; send it again")

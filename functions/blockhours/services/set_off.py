@@ -6,7 +6,7 @@ from ..domain.debts import set_off
 from ..domain.ledger import CustomerLedger, JournalEntry, LotShare
 from ..domain.money import format_cents
 from ..ports import LedgerStore
-from .errors import ShopError
+from .errors import Conflict
 from .retry import backoff
 
 _ATTEMPTS = 12
@@ -31,12 +31,11 @@ def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: in
         if plan is None:
             held = sum(max(lot.remaining_cents, 0) for lot in ledger.lots)
             how = f"with the link in the notice ({debt.pay_url})" if debt.pay_url else "by contacting the shop"
-            raise ShopError(
+            raise Conflict(
                 "debt_exceeds_balance",
                 f"{email} owes {format_cents(debt.amount_cents, currency)} ({debt.description}) and the balance holds "
                 f"{format_cents(held, currency)}: nothing goes back to the card while money is owed; pay the debt "
                 f"{how}, then ask for the refund again",
-                409,
             )
         entry = JournalEntry(
             f"set-off-{debt.debt_id}",
@@ -50,4 +49,4 @@ def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: in
             tuple(LotShare(lot_id, minutes, cents) for lot_id, minutes, cents in plan.draws),
         )
         store.pay_debt_from_balance(plan, ledger.lots, entry)  # paid, or the lots moved: read again either way
-    raise ShopError("busy", f"{email}'s balance kept changing while debts were paid from it; ask again", 409)
+    raise Conflict("busy", f"{email}'s balance kept changing while debts were paid from it; ask again")

@@ -1,0 +1,45 @@
+"""The in-memory store for service tests: a writer that races the next commit, and a client's purchase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from blockhours import catalog as catalog_module
+from blockhours.adapters.memory_ledger import MemoryLedger
+from blockhours.domain.changes import Change, Outcome
+from blockhours.domain.ledger import Payment
+from blockhours.services import record_payment
+from stripe_events import opened_payment
+
+CATALOG_FILE = Path(__file__).parents[1] / "catalog.yaml"  # the shop's catalog, as the functions load it
+
+
+class RacingLedger(MemoryLedger):
+    """Lets another writer in just before its next commit, once: the commit then meets what that writer did."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.racer: Callable[[], object] | None = None
+        self.commits = 0
+        self.refused = 0
+
+    def commit(self, change: Change) -> Outcome:
+        racer, self.racer = self.racer, None
+        if racer is not None:
+            racer()
+        self.commits += 1
+        outcome = super().commit(change)
+        self.refused += not outcome.committed
+        return outcome
+
+
+def bought(
+    catalog: catalog_module.Catalog, store: MemoryLedger, email: str, minutes: int, cents: int, at: int, lot: str
+) -> Payment:
+    """`email` paid `cents` for `minutes` through a checkout the shop opened, credited as the webhook credits it."""
+    payment = opened_payment(
+        store, Payment(lot, f"pi_{lot}", "cus_1", email, "block-60", "block", minutes, cents, "usd", "v1", at)
+    )
+    assert record_payment(catalog, store, f"evt_{lot}", payment) == "credited"
+    return payment
