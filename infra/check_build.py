@@ -38,8 +38,8 @@ def sizes(folder: Path) -> tuple[int, int]:
 
 
 def handlers() -> dict[str, str]:
-    sys.path.insert(0, str(next(p for p in BUILD.iterdir() if (p / "blockhours").is_dir())))
-    from blockhours.template import load_template
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))  # the template reader ships in no function
+    from blockhours_dev.template import load_template
 
     resources = load_template(BUILD / "template.yaml")["Resources"]
     return {

@@ -17,7 +17,7 @@ from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
 from blockhours.domain.ledger import Payment
 from blockhours.ports import GatewayError
-from blockhours.standin.payments import paid_intent
+from blockhours_dev.standin.payments import paid_intent
 from conftest import ServedStandIn
 from stripe_events import opened_payment
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from blockhours.domain.ledger import CustomerLedger
-from blockhours.standin import StripeStandIn
+from blockhours_dev.standin import StripeStandIn
 
 from .reference import CURRENCY, MAccount, MLot, MQuote
 from .world import StoredLedger

@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .domain.money import format_cents, format_minutes
+from blockhours.domain.money import format_cents, format_minutes
+
 from .staff_client import StaffClient, StaffError, is_loopback
 
 app = typer.Typer(help="Blockhours: prepaid remote-support time.", no_args_is_help=True, add_completion=False)
@@ -342,6 +343,6 @@ def main() -> None:
 from . import cli_jobs, cli_playbook  # noqa: E402, F401 - register reconcile, requeue, job; quote, trust, debts...
 
 if __name__ == "__main__":
-    from blockhours.cli import main as registered  # the module as imported, with cli_playbook's commands on it
+    from blockhours_dev.cli import main as registered  # the module as imported, with cli_playbook's commands on it
 
     registered()

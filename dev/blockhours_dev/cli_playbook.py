@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from blockhours.domain.money import format_cents, format_minutes
+from blockhours.domain.quotes import new_quote_id
+
 from .cli import ApiOption, _call, _date, app, out
-from .domain.money import format_cents, format_minutes
-from .domain.quotes import new_quote_id
 from .staff_client import StaffClient
 
 

@@ -21,7 +21,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from . import catalog, config, local_iam, template, wiring
+from blockhours import catalog, config, wiring
+
+from . import local_iam, template
 from .embedded_aws import EmbeddedAWS
 from .local_api import MAX_BODY_BYTES, STAFF_ARN, LambdaRoutes
 from .local_invoke import AsyncInvocations, invoke_api
