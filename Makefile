@@ -55,8 +55,8 @@ $(SAM_STAMP):
 # cfn-lint reads .cfnlintrc.yaml (informational rules too, strict types, eight regions); checkov reads
 # .checkov.yaml. Both must report nothing.
 lint: install $(CHECKOV_STAMP)
-	$(BIN)/ruff check functions tests benchmarks site/hooks infra
-	$(BIN)/ruff format --check functions tests benchmarks site/hooks infra
+	$(BIN)/ruff check functions dev tests benchmarks site/hooks infra
+	$(BIN)/ruff format --check functions dev tests benchmarks site/hooks infra
 	$(BIN)/mypy
 	$(BIN)/cfn-lint
 	$(CHECKOV_VENV)/bin/checkov

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
 
-    from blockhours.local import LocalStack
+    from blockhours_dev.local import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 STAFF = {"iam": {"userArn": "arn:aws:iam::000000000000:user/bench", "accountId": "000000000000", "userId": "bench"}}
@@ -42,7 +42,7 @@ def quiet() -> None:
 def local_stack() -> Iterator[LocalStack]:
     """`blockhours dev` without the site and without its stream and queue pumps: each benchmark drives the
     handlers itself, so nothing else talks to the embedded AWS meanwhile."""
-    from blockhours.local import LocalStack
+    from blockhours_dev.local import LocalStack
 
     stack = LocalStack(port=0, with_site=False).start()
     try:
@@ -150,7 +150,7 @@ def refund_job_event(email: str, refund_id: str) -> dict[str, Any]:
 
 def call(handler: Handler, item: dict[str, Any], function: str, status: int = 200) -> dict[str, Any]:
     """Invoke a handler as Lambda would; any other answer than `status` stops the benchmark with it."""
-    from blockhours.local import LocalContext
+    from blockhours_dev.local import LocalContext
 
     answer = handler(item, LocalContext(function))
     if "statusCode" in answer:

@@ -20,7 +20,7 @@ import harness
 harness.quiet()  # before any handler module is imported
 
 from blockhours import wiring  # noqa: E402
-from blockhours.local import LocalStack  # noqa: E402
+from blockhours_dev.local import LocalStack  # noqa: E402
 from stripe_events import clients_with_hours  # noqa: E402
 
 LOTS = 3
@@ -42,7 +42,7 @@ def main() -> int:
         stack.standin.requests.clear()
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "blockhours.cli", "reconcile", "--api", stack.url, "--wait", "1800"],
+            [sys.executable, "-m", "blockhours_dev.cli", "reconcile", "--api", stack.url, "--wait", "1800"],
             capture_output=True,
             text=True,
             env={**os.environ, "COLUMNS": "200"},

@@ -41,7 +41,7 @@ class Trip:
 def measure() -> list[Trip]:
     from blockhours import links, services, wiring
     from blockhours.handlers import api, client, refunds, webhook
-    from blockhours.standin.payments import paid_intent
+    from blockhours_dev.standin.payments import paid_intent
 
     trips: list[Trip] = []
     with local_stack() as stack:

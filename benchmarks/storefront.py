@@ -138,7 +138,7 @@ def lighthouse(url: str) -> dict[str, Any] | str:
 
 
 def main() -> None:
-    from blockhours.local import build_site
+    from blockhours_dev.local import build_site
 
     if not CHROMIUM.exists():
         sys.exit(f"{CHROMIUM} is missing: `make bench` installs it, or run `apt-get install -y chromium`")

@@ -67,9 +67,10 @@ def measure(sizes: Iterable[int], budget: float) -> list[SweepAtSize]:
     from botocore.config import Config
 
     from blockhours import catalog as catalog_module
-    from blockhours import services, template
+    from blockhours import services
     from blockhours.adapters.dynamo import DynamoLedger
-    from blockhours.embedded_aws import EmbeddedAWS
+    from blockhours_dev import template
+    from blockhours_dev.embedded_aws import EmbeddedAWS
 
     catalog = catalog_module.load()
     aws = EmbeddedAWS().start()

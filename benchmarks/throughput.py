@@ -25,6 +25,8 @@ WSGI = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 OURS, SDK, AWS = "Blockhours (functions/blockhours)", "botocore / boto3 / urllib3", "embedded AWS (moto)"
 COMPONENTS = (
     ("/functions/blockhours/", OURS),
+    ("/dev/blockhours_dev/embedded_aws.py", AWS),  # our patch of moto's transactions
+    ("/dev/blockhours_dev/", "the local stack (dev/blockhours_dev)"),
     ("/site-packages/moto/", AWS),
     ("/site-packages/werkzeug/", AWS),  # moto's HTTP server
     ("/site-packages/flask/", AWS),

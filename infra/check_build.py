@@ -1,4 +1,4 @@
-"""After `sam build`: the size of every artifact, and each function importing its handler from what it ships.
+"""After `sam build`: the size of every artifact, no dev module in any function, and each handler importing.
 
 Run by `make sam-build` with a Python 3.12 virtualenv that holds only functions/requirements.txt and boto3
 (the Lambda runtime's own), so an import of a development-only package (moto, typer, ...) fails here.
@@ -14,7 +14,10 @@ import zipfile
 from pathlib import Path
 
 BUILD = Path(".aws-sam/build")
-DEVELOPMENT_ONLY = ("moto", "werkzeug", "typer", "rich", "mkdocs", "pytest", "hypothesis")
+DEVELOPMENT_ONLY = ("blockhours_dev", "moto", "werkzeug", "typer", "rich", "mkdocs", "pytest", "hypothesis")
+# What lives in dev/blockhours_dev and must never be copied into a function (a folder, or a module's file name).
+DEV_FOLDERS = ("blockhours_dev", "standin")
+DEV_FILES = ("local.py", "local_*.py", "cli.py", "cli_*.py", "embedded_aws.py", "openapi.py")  # not client.py
 
 IMPORT_CHECK = f"""
 import importlib, sys
@@ -37,9 +40,23 @@ def sizes(folder: Path) -> tuple[int, int]:
     return unpacked, buffer.tell()
 
 
+def dev_modules_in(folder: Path) -> list[str]:
+    """Each dev folder or module the built function holds, relative to it; the tests plant one to see it named."""
+    found: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part in DEV_FOLDERS for part in relative.parts[:-1]):
+            continue  # inside a dev folder already named
+        if (path.is_dir() and path.name in DEV_FOLDERS) or (
+            path.is_file() and any(path.match(pattern) for pattern in DEV_FILES)
+        ):
+            found.append(relative.as_posix())
+    return found
+
+
 def handlers() -> dict[str, str]:
-    sys.path.insert(0, str(next(p for p in BUILD.iterdir() if (p / "blockhours").is_dir())))
-    from blockhours.template import load_template
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))  # the template reader ships in no function
+    from blockhours_dev.template import load_template
 
     resources = load_template(BUILD / "template.yaml")["Resources"]
     return {
@@ -57,6 +74,9 @@ def main() -> int:
         print(f"{folder.name:<24} {unpacked / 1e6:>8.1f} MB {zipped / 1e6:>7.2f} MB")
     for name, handler in handlers().items():
         code = BUILD / name
+        if shipped_dev := dev_modules_in(code):
+            failures += 1
+            print(f"{name}: ships development-only code: {', '.join(shipped_dev)}")
         env = {**os.environ, "PYTHONPATH": str(code), "LAMBDA_TASK_ROOT": str(code)}
         result = subprocess.run(  # noqa: S603 - this interpreter, and handler names from our template
             [sys.executable, "-c", IMPORT_CHECK, handler], env=env, capture_output=True, text=True, check=False

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from blockhours import catalog as catalog_module
-from blockhours.adapters.memory_ledger import MemoryLedger
 from blockhours.domain.changes import Change, Outcome
 from blockhours.domain.ledger import Payment
 from blockhours.services import record_payment
+from blockhours_dev.memory_ledger import MemoryLedger
 from stripe_events import opened_payment
 
 CATALOG_FILE = Path(__file__).parents[1] / "catalog.yaml"  # the shop's catalog, as the functions load it

@@ -12,7 +12,7 @@ import stripe
 
 from blockhours.ports import CheckoutOrder
 from blockhours.services.purchases import record_order
-from blockhours.standin.server import _fixtures
+from blockhours_dev.standin.server import _fixtures
 
 FIXTURES = _fixtures()
 
@@ -140,7 +140,7 @@ def hour_bought(store: Any, standin: Any, email: str, paid_at: int | None = None
     whose order the shop opened: the PaymentIntent Stripe holds for it."""
     from blockhours import catalog, services
     from blockhours.domain.ledger import Payment
-    from blockhours.standin.payments import paid_intent
+    from blockhours_dev.standin.payments import paid_intent
 
     pi = paid_intent(standin, 12900)
     at = int(time.time()) if paid_at is None else paid_at

@@ -33,7 +33,7 @@ def dev() -> Iterator[DevStack]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "AWS_ENDPOINT", "BLOCKHOURS_"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "blockhours.cli", "dev", "--port", str(port)],
+        [sys.executable, "-m", "blockhours_dev.cli", "dev", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -24,8 +24,8 @@ from playwright.sync_api import Browser, Page, Playwright, Request, expect, sync
 from blockhours import links, wiring
 from blockhours.catalog import load
 from blockhours.domain.money import format_cents
-from blockhours.local import LocalStack, build_site
-from blockhours.standin.payments import paid_intent
+from blockhours_dev.local import LocalStack, build_site
+from blockhours_dev.standin.payments import paid_intent
 from stripe_events import checkout_session, event, opened, signed, stack_store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from conftest import DevStack, buy
 def cli(dev: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BLOCKHOURS_API": dev.url, "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "blockhours.cli", *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "blockhours_dev.cli", *args], capture_output=True, text=True, env=env, timeout=60
     )
 
 

@@ -37,7 +37,7 @@ def test_it_prints_where_everything_is(dev: DevStack) -> None:
 def test_a_slow_stripe_is_one_flag_away_and_a_stop_signal_stops_it_cleanly() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "AWS_ENDPOINT", "BLOCKHOURS_"))}
-    command = [sys.executable, "-m", "blockhours.cli", "dev", "--port", str(port), "--no-site"]
+    command = [sys.executable, "-m", "blockhours_dev.cli", "dev", "--port", str(port), "--no-site"]
     process = subprocess.Popen(
         [*command, "--stripe-latency-ms", "250"],
         cwd=ROOT,

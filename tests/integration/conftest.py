@@ -13,11 +13,12 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from blockhours import catalog, outbox, template
+from blockhours import catalog, outbox
 from blockhours.adapters.dynamo import DynamoLedger
-from blockhours.embedded_aws import EmbeddedAWS
-from blockhours.local import LocalStack
-from blockhours.standin import StripeStandIn
+from blockhours_dev import template
+from blockhours_dev.embedded_aws import EmbeddedAWS
+from blockhours_dev.local import LocalStack
+from blockhours_dev.standin import StripeStandIn
 
 
 @pytest.fixture(scope="session")

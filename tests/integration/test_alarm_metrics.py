@@ -11,8 +11,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from blockhours.handlers.http import metrics
-from blockhours.local import LambdaRoutes, LocalContext, LocalStack
-from blockhours.template import http_routes
+from blockhours_dev.local import LambdaRoutes, LocalContext, LocalStack
+from blockhours_dev.template import http_routes
 from stripe_events import checkout_session, event, signed
 
 

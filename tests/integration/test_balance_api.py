@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from blockhours import links, wiring
-from blockhours.local import LocalStack
-from blockhours.template import http_routes, load_template
+from blockhours_dev.local import LocalStack
+from blockhours_dev.template import http_routes, load_template
 
 TERMS = "2026-11-01"
 DAY = 86_400
@@ -71,7 +71,7 @@ def test_reading_a_balance_is_one_dynamodb_query(stack: LocalStack) -> None:
     wiring.ledger().client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
 
     from blockhours.handlers import client
-    from blockhours.local import LocalContext
+    from blockhours_dev.local import LocalContext
 
     event = {
         "version": "2.0",

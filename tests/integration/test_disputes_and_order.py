@@ -12,8 +12,8 @@ import pytest
 import requests
 from test_refund_events import ledger, wait_for
 
-from blockhours.local import LocalStack
-from blockhours.standin import StripeStandIn
+from blockhours_dev.local import LocalStack
+from blockhours_dev.standin import StripeStandIn
 from conftest import finished_job
 from stripe_events import FIXTURES, event, signed
 
@@ -216,7 +216,7 @@ def test_reconcile_lists_events_parked_for_over_an_hour(stack: LocalStack) -> No
 
 
 def test_a_checkout_the_shop_never_opened_is_reported_not_credited(stack: LocalStack) -> None:
-    from blockhours.local_streams import sent_mail
+    from blockhours_dev.local_streams import sent_mail
     from stripe_events import checkout_session
 
     email = f"stranger-{secrets.token_hex(3)}@example.com"

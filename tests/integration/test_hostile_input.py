@@ -29,9 +29,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from blockhours import links, openapi
-from blockhours.local import MAX_BODY_BYTES, LocalStack
-from blockhours.standin.payments import paid_intent
+from blockhours import links
+from blockhours_dev import openapi
+from blockhours_dev.local import MAX_BODY_BYTES, LocalStack
+from blockhours_dev.standin.payments import paid_intent
 from stripe_events import checkout_session, event, opened, signed, stack_store
 
 SCHEMA = schemathesis.openapi.from_path(

@@ -10,7 +10,7 @@ import boto3
 import pytest
 import requests
 
-from blockhours.local import LocalStack
+from blockhours_dev.local import LocalStack
 from stripe_events import checkout_session, event, opened, signed, stack_store
 
 TERMS = "2026-11-01"
@@ -226,7 +226,7 @@ def test_errors_are_json_a_person_can_read(api: str) -> None:
 def test_the_staff_route_needs_iam_authorization(stack: LocalStack) -> None:
     """Behind API Gateway the route is IAM-authorized; the function refuses an event without that."""
     from blockhours.handlers import api as api_handler
-    from blockhours.local import LocalContext
+    from blockhours_dev.local import LocalContext
 
     event = {
         "version": "2.0",

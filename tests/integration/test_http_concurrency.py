@@ -27,8 +27,8 @@ from typing import Any
 import requests
 
 from blockhours import links, services, wiring
-from blockhours.local import LocalStack
-from blockhours.standin.payments import paid_intent
+from blockhours_dev.local import LocalStack
+from blockhours_dev.standin.payments import paid_intent
 from stripe_events import checkout_session, event, opened, signed, stack_store
 
 THREADS = 12

@@ -15,7 +15,7 @@ from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
 from blockhours.domain.changes import job_ref
-from blockhours.template import function_statements, load_template
+from blockhours_dev.template import function_statements, load_template
 from conftest import CallCounter, ServedStandIn
 from stripe_events import hour_bought
 

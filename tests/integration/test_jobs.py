@@ -235,8 +235,8 @@ def staff(method: str, path: str, body: dict[str, Any] | None = None) -> tuple[i
     from werkzeug.wrappers import Request
 
     from blockhours.handlers import api
-    from blockhours.local import LambdaRoutes, LocalContext
-    from blockhours.template import http_routes
+    from blockhours_dev.local import LambdaRoutes, LocalContext
+    from blockhours_dev.template import http_routes
 
     request = Request(EnvironBuilder(path=path, method=method, json=body).get_environ())
     [route] = [r for r in http_routes() if r.method == method and LambdaRoutes([r]).map.bind("x").test(path, method)]

@@ -17,10 +17,10 @@ from typing import Any
 import boto3
 import pytest
 
-from blockhours import failed_records, template
-from blockhours.local_invoke import AsyncInvocations
-from blockhours.local_lambda import LocalLambda
-from blockhours.local_streams import Destinations, QueuePump, StreamPump
+from blockhours_dev import failed_records, template
+from blockhours_dev.local_invoke import AsyncInvocations
+from blockhours_dev.local_lambda import LocalLambda
+from blockhours_dev.local_streams import Destinations, QueuePump, StreamPump
 
 
 def probe(handler: str, timeout: int = 10, **extra: Any) -> dict[str, template.FunctionSpec]:

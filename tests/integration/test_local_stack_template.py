@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from blockhours import catalog
-from blockhours.local import REPO_ROOT, LocalStack
-from blockhours.template import load_template
+from blockhours_dev.local import REPO_ROOT, LocalStack
+from blockhours_dev.template import load_template
 
 TERMS = catalog.load().terms.version
 

@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
-from blockhours.local import LocalStack
-from blockhours.local_streams import SentMail, sent_mail
+from blockhours_dev.local import LocalStack
+from blockhours_dev.local_streams import SentMail, sent_mail
 
 AUTH_REQUIRED = "4000002760003184"
 

@@ -10,8 +10,8 @@ from urllib.parse import quote
 import requests
 
 from blockhours import links
-from blockhours.local import LocalStack
-from blockhours.standin import StripeStandIn
+from blockhours_dev.local import LocalStack
+from blockhours_dev.standin import StripeStandIn
 
 
 def buy_and_pay(stack: LocalStack, email: str) -> str:

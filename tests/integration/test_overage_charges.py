@@ -15,8 +15,8 @@ import stripe
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_keys import client_of, idempotency_key
 from blockhours.domain.changes import Change, Outcome, Update
-from blockhours.local import LocalStack
-from blockhours.standin import StripeStandIn
+from blockhours_dev.local import LocalStack
+from blockhours_dev.standin import StripeStandIn
 
 TERMS = "2026-11-01"
 CARD_A, CARD_B = "4242424242424242", "5555555555554444"
@@ -41,7 +41,7 @@ def redeem(stack: LocalStack, email: str, minutes: int, session_id: str) -> requ
 def redeem_in_this_process(email: str, minutes: int, session_id: str) -> dict[str, Any]:
     """The API function called here rather than in an instance of its own, so a test can break one of its parts."""
     from blockhours.handlers import api
-    from blockhours.local import STAFF_ARN, LocalContext
+    from blockhours_dev.local import STAFF_ARN, LocalContext
 
     body = {"email": email, "minutes": minutes, "technician": "sam", "note": "server move", "session_id": session_id}
     event = {

@@ -15,9 +15,9 @@ import requests
 
 from blockhours import catalog, config
 from blockhours.adapters.stripe_keys import idempotency_key
-from blockhours.local import LocalStack
-from blockhours.local_streams import SentMail, sent_mail
-from blockhours.standin import StripeStandIn
+from blockhours_dev.local import LocalStack
+from blockhours_dev.local_streams import SentMail, sent_mail
+from blockhours_dev.standin import StripeStandIn
 
 DAY = 86_400
 DECLINED = "4000000000000341"

@@ -20,8 +20,8 @@ from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
-from blockhours.local import LocalStack
-from blockhours.local_streams import sent_mail
+from blockhours_dev.local import LocalStack
+from blockhours_dev.local_streams import sent_mail
 from conftest import ServedStandIn, finished_job
 from stripe_events import hour_bought
 
@@ -140,7 +140,7 @@ def test_staff_run_reconcile_past_an_unknown_payment(stack: LocalStack) -> None:
 
     env = {**os.environ, "BLOCKHOURS_API": stack.url, "COLUMNS": "300"}
     cli = subprocess.run(
-        [sys.executable, "-m", "blockhours.cli", "reconcile"], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "blockhours_dev.cli", "reconcile"], capture_output=True, text=True, env=env, timeout=60
     )
     assert cli.returncode == 1 and "1 discrepancy in 2 accounts" in cli.stderr, cli.stderr
     assert "reconcile: " in cli.stderr, "progress while it runs"

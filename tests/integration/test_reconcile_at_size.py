@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from blockhours import wiring
-from blockhours.local import LocalStack
+from blockhours_dev.local import LocalStack
 from stripe_events import clients_with_hours
 
 CLIENTS, LOTS = 100, 3
@@ -39,7 +39,7 @@ def test_reconcile_of_a_hundred_clients_finishes_in_the_background_with_stripe_s
     stack.standin.requests.clear()
 
     done = subprocess.run(
-        [sys.executable, "-m", "blockhours.cli", "reconcile", "--api", stack.url, "--wait", "600"],
+        [sys.executable, "-m", "blockhours_dev.cli", "reconcile", "--api", stack.url, "--wait", "600"],
         capture_output=True,
         text=True,
         timeout=660,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from blockhours.local import LocalStack
-from blockhours.standin import StripeStandIn
+from blockhours_dev.local import LocalStack
+from blockhours_dev.standin import StripeStandIn
 from stripe_events import signed
 
 
@@ -52,7 +52,7 @@ def test_a_refund_request_reaches_stripe_through_the_queue(stack: LocalStack, st
 
 
 def test_a_failed_refund_puts_the_money_back_and_alerts_the_shop(stack: LocalStack, standin: StripeStandIn) -> None:
-    from blockhours.local_streams import sent_mail
+    from blockhours_dev.local_streams import sent_mail
 
     email, pi = buy_hour(stack, standin)
     staff_refund(stack, email)

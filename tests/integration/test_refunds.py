@@ -18,7 +18,7 @@ from blockhours.config import StripeSettings
 from blockhours.domain.changes import Change, Outcome, Update
 from blockhours.domain.ledger import Payment
 from blockhours.ports import GatewayError
-from blockhours.standin.payments import paid_intent
+from blockhours_dev.standin.payments import paid_intent
 from conftest import ServedStandIn
 from stripe_events import opened_payment
 

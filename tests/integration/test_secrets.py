@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from blockhours import config, wiring
-from blockhours.local import LocalContext
+from blockhours_dev.local import LocalContext
 from conftest import ServedStandIn
 from stripe_events import FIXTURES, event, signed
 

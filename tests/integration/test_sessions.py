@@ -13,8 +13,8 @@ import requests
 from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.stripe_keys import idempotency_key
-from blockhours.local import LocalStack
-from blockhours.standin import StripeStandIn
+from blockhours_dev.local import LocalStack
+from blockhours_dev.standin import StripeStandIn
 
 TERMS = "2026-11-01"
 AUTH_REQUIRED, DECLINED = "4000002760003184", "4000000000000341"

@@ -17,9 +17,9 @@ import pytest
 import requests
 
 from blockhours import links, wiring
-from blockhours.local import LocalStack
-from blockhours.local_streams import SentMail, sent_mail
-from blockhours.standin.payments import paid_intent
+from blockhours_dev.local import LocalStack
+from blockhours_dev.local_streams import SentMail, sent_mail
+from blockhours_dev.standin.payments import paid_intent
 from stripe_events import checkout_session, event, opened, signed, stack_store
 
 PAID_AT = int(datetime(2026, 1, 15, 3, 0, tzinfo=UTC).timestamp())
@@ -82,7 +82,7 @@ def test_a_chicago_shop_dates_the_receipt_the_balance_and_the_statement_in_chica
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "blockhours.cli", *args],
+            [sys.executable, "-m", "blockhours_dev.cli", *args],
             capture_output=True,
             text=True,
             env={**env, "COLUMNS": "200", "TZ": "UTC"},

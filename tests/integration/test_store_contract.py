@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from blockhours import template
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.layout import INDEXES
-from blockhours.adapters.memory_ledger import MemoryLedger
 from blockhours.adapters.store import TableStore
 from blockhours.domain.changes import (
     EXISTS,
@@ -34,6 +32,8 @@ from blockhours.domain.debts import Debt
 from blockhours.domain.ledger import RefundRecord
 from blockhours.domain.lots import Lot
 from blockhours.domain.refunds import RefundPart
+from blockhours_dev import template
+from blockhours_dev.memory_ledger import MemoryLedger
 
 EMAIL = "ada@example.com"
 LOT = Lot("cs_1", 5000, 60, "pi_1", "v1", created_at=1_700_000_000)

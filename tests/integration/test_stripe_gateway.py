@@ -12,7 +12,7 @@ from blockhours.adapters.stripe_gateway import StripeGateway, WebhookRejected, c
 from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
 from blockhours.ports import GatewayError
-from blockhours.standin.payments import paid_intent
+from blockhours_dev.standin.payments import paid_intent
 from conftest import ServedStandIn
 from stripe_events import checkout_order as order
 from stripe_events import checkout_session, event, signed

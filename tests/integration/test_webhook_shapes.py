@@ -19,8 +19,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blockhours.local import LocalStack
-from blockhours.standin.payments import paid_intent
+from blockhours_dev.local import LocalStack
+from blockhours_dev.standin.payments import paid_intent
 from stripe_events import FIXTURES, checkout_session, event, opened, signed, stack_store
 
 HANDLED = [

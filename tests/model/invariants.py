@@ -7,7 +7,7 @@ from typing import Any
 
 from blockhours.domain.audit import audit
 from blockhours.domain.ledger import CustomerLedger
-from blockhours.standin import StripeStandIn
+from blockhours_dev.standin import StripeStandIn
 
 from .reference import CURRENCY, MAccount, MLot, MQuote
 from .world import StoredLedger

@@ -42,8 +42,8 @@ from blockhours.domain.money import bill_minutes
 from blockhours.domain.parked import ParkedEvent
 from blockhours.emails import Email
 from blockhours.services.purchases import record_order
-from blockhours.standin import StripeStandIn
-from blockhours.standin.payments import paid_intent
+from blockhours_dev.standin import StripeStandIn
+from blockhours_dev.standin.payments import paid_intent
 from stripe_events import opened_payment, order_of
 
 from .invariants import LedgerInvariants, check_ledger, debt_key

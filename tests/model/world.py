@@ -17,11 +17,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from werkzeug.serving import make_server
 
-from blockhours import template
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.dynamo_items import plain
-from blockhours.embedded_aws import lighter_rollback
-from blockhours.standin import StripeStandIn
+from blockhours_dev import template
+from blockhours_dev.embedded_aws import lighter_rollback
+from blockhours_dev.standin import StripeStandIn
 
 # The table as template.yaml shapes it, less its stream: nothing here reads the stream, and every write would add a
 # record to it.

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from blockhours.template import load_template
+from blockhours_dev.template import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template()

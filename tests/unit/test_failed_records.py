@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aws_lambda_powertools.utilities.parser.models.dynamodb import DynamoDBStreamLambdaOnFailureDestinationModel
 
-from blockhours.failed_records import GivenUp, batch_event, kept_batch
+from blockhours_dev.failed_records import GivenUp, batch_event, kept_batch
 
 # Lambda developer guide, "Retain discarded records for a DynamoDB event source", example Amazon S3 invocation
 # record; its "payload" is "<Whole Event>" there: the invocation event as an escaped JSON string.

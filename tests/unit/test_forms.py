@@ -1,4 +1,4 @@
-from blockhours.standin.forms import decode
+from blockhours_dev.standin.forms import decode
 
 
 def test_stripe_form_encoding_decodes_to_nested_values() -> None:

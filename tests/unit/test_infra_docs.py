@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from blockhours.template import load_template
+from blockhours_dev.template import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GUIDE = (REPO_ROOT / "infra" / "README.md").read_text(encoding="utf-8")

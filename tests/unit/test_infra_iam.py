@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from blockhours.template import function_statements, http_routes, load_template
+from blockhours_dev.template import function_statements, http_routes, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = REPO_ROOT / "functions" / "blockhours" / "handlers"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from blockhours import local_iam, template
+from blockhours_dev import local_iam, template
 
 TEMPLATE = template.load_template()
 TABLE = "arn:aws:dynamodb:us-east-1:000000000000:table/ledger"

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from blockhours.handlers import missing_page
-from blockhours.local import LocalContext
+from blockhours_dev.local import LocalContext
 
 SITE_404 = '<!doctype html><html><head><link href="/assets/shop.css"></head><body>Not here. <a href="/.">Shop</a>'
 

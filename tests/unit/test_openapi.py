@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from blockhours import openapi
-from blockhours.template import http_routes, load_template
+from blockhours_dev import openapi
+from blockhours_dev.template import http_routes, load_template
 
 
 def test_the_committed_description_is_up_to_date() -> None:
     committed = openapi.DOCUMENT_PATH.read_text(encoding="utf-8")
     assert committed == openapi.rendered(), (
-        "docs/openapi.json is out of date: run .venv/bin/python -m blockhours.openapi"
+        "docs/openapi.json is out of date: run .venv/bin/python -m blockhours_dev.openapi"
     )
 
 

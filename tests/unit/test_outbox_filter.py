@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from blockhours import catalog, outbox, template
+from blockhours import catalog, outbox
 from blockhours.adapters.dynamo_items import debt_values, item, quote_values, session_values
 from blockhours.domain.debts import Debt
 from blockhours.domain.jobs import RECONCILE_ALERT
 from blockhours.domain.ledger import SessionRecord
 from blockhours.domain.quotes import Quote
-from blockhours.local_streams import Filter
+from blockhours_dev import template
+from blockhours_dev.local_streams import Filter
 
 CONTEXT = outbox.MailContext(catalog.load(), "https://shop.example", "s" * 40, "owner@example.com")
 AT = 1_900_000_000

@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from blockhours import emails, shop_time, staff_client, wiring
+from blockhours import emails, shop_time, wiring
 from blockhours.catalog import load
 from blockhours.config import ConfigError
 from blockhours.domain.debts import bill_id, next_bill_at
 from blockhours.domain.ledger import SessionRecord
+from blockhours_dev import staff_client
 
 CHICAGO = ZoneInfo("America/Chicago")
 # 03:00 UTC on 15 January 2027 is 21:00 on the 14th in Chicago (UTC-6 in winter).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from blockhours.staff_client import StaffClient, StaffError, is_loopback
+from blockhours_dev.staff_client import StaffClient, StaffError, is_loopback
 
 
 def test_loopback_is_recognised() -> None:

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from blockhours.template import (
+from blockhours_dev.template import (
     DEFAULT_TEMPLATE_PATH,
     Route,
     function_statements,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Tracer
 
-from blockhours.template import load_template
+from blockhours_dev.template import load_template
 
 TEMPLATE = load_template()
 FUNCTIONS = {n: r for n, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from blockhours import catalog
-from blockhours.adapters.memory_ledger import MemoryLedger
 from blockhours.domain.changes import Change, Put, Update, account_ref, lot_ref
 from blockhours.domain.lots import Lot
 from blockhours.domain.refunds import RefundPart
 from blockhours.services import ShopError, request_refund
+from blockhours_dev.memory_ledger import MemoryLedger
 
 CATALOG = catalog.load()
 EMAIL = "ana@example.com"

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from .domain.client_email import InvalidEmail, client_email
+from blockhours.domain.client_email import InvalidEmail, client_email
 
 DEFAULT_API = "http://127.0.0.1:8000"
 SHOP_TIME_ZONE_HEADER = "X-Shop-Time-Zone"  # shop_time.HEADER, without importing the server's settings

@@ -13,7 +13,6 @@ import importlib
 import logging
 import multiprocessing
 import os
-import re
 import signal
 import threading
 import time
@@ -275,30 +274,6 @@ class LocalFunction:
             instance.process.kill()
 
 
-_SUB = re.compile(r"\$\{([^}!]+)\}")
-
-
-def resolve(value: Any, refs: Mapping[str, str]) -> str | None:
-    """An environment value of the template, with `Ref`, `GetAtt` and `Sub` resolved from `refs`; None if unknown."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str | int | float):
-        return str(value)
-    if not isinstance(value, dict) or len(value) != 1:
-        return None
-    [(function, argument)] = value.items()
-    if function == "Ref":
-        return refs.get(str(argument))
-    if function == "Fn::GetAtt":
-        return refs.get(".".join(argument))
-    if function == "Fn::Sub":
-        text, local = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-        names = {**refs, **{k: v for k, v in ((k, resolve(v, refs)) for k, v in local.items()) if v is not None}}
-        missing = [m for m in _SUB.findall(text) if m not in names]
-        return None if missing else _SUB.sub(lambda m: names[m.group(1)], text)
-    return None
-
-
 class LocalLambda:
     """Every function of the template, each with its own instances, invoked by name or logical id."""
 
@@ -313,7 +288,7 @@ class LocalLambda:
 
     def _environment_of(self, spec: template.FunctionSpec) -> Callable[[], dict[str, str]]:
         def environment() -> dict[str, str]:
-            resolved = {key: resolve(value, self.refs) for key, value in spec.environment.items()}
+            resolved = {key: template.resolve(value, self.refs) for key, value in spec.environment.items()}
             lambdas_own = {  # what Lambda sets in every execution environment (handlers check settings by it)
                 "AWS_LAMBDA_FUNCTION_NAME": self.refs.get(spec.name, spec.name),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli import ApiOption, _call, _date, app, out
-from .domain.money import format_cents, format_minutes
-from .domain.quotes import new_quote_id
+from blockhours.domain.money import format_cents, format_minutes
+from blockhours.domain.quotes import new_quote_id
+
+from .cli_app import ApiOption, app, call, out, shop_date
 from .staff_client import StaffClient
 
 
@@ -33,10 +34,10 @@ def quote(
         "technician": tech,
         "quote_id": quote_id or new_quote_id(int(time.time())),
     }
-    sent = _call(api, "POST", "/api/quotes", body)
+    sent = call(api, "POST", "/api/quotes", body)
     out.print(
         f"quote {sent['quote_id']} for {sent['email']}: {format_minutes(sent['minutes'])} = "
-        f"{format_cents(sent['amount_cents'])}, valid until {_date(sent['expires_at'])}; emailed. Pay link:",
+        f"{format_cents(sent['amount_cents'])}, valid until {shop_date(sent['expires_at'])}; emailed. Pay link:",
         highlight=False,
     )
     print(sent["pay_url"])  # alone on its line, to paste into the remote session's chat
@@ -45,14 +46,14 @@ def quote(
 @app.command()
 def quotes(api: ApiOption = None) -> None:
     """Recent quotes, newest first: open, paid or expired."""
-    found = _call(api, "GET", "/api/quotes")["quotes"]
+    found = call(api, "GET", "/api/quotes")["quotes"]
     table = Table("sent", "quote", "client", "estimate", "amount", "status", "note")
     for q in found:
-        status = q["status"] + (f" {_date(q['closed_at'])}" if q.get("closed_at") else "")
+        status = q["status"] + (f" {shop_date(q['closed_at'])}" if q.get("closed_at") else "")
         if q["status"] == "open":
-            status += f" (until {_date(q['expires_at'])})"
+            status += f" (until {shop_date(q['expires_at'])})"
         table.add_row(
-            _date(q["created_at"]),
+            shop_date(q["created_at"]),
             q["quote_id"],
             q["email"],
             format_minutes(q["minutes"]),
@@ -71,12 +72,12 @@ def trust(
     api: ApiOption = None,
 ) -> None:
     """Let a long-standing client pay afterwards, down to a limit; usage is billed on the catalog's schedule."""
-    account = _call(
+    account = call(
         api, "POST", StaffClient.customer_path(email, "/trust"), {"limit_minutes": limit, "technician": tech}
     )
     out.print(
         f"{account['email']} may now go down to {format_minutes(-limit)} on account; "
-        f"next bill {_date(account.get('next_bill_at'))}; balance {format_minutes(account['balance_minutes'])}",
+        f"next bill {shop_date(account.get('next_bill_at'))}; balance {format_minutes(account['balance_minutes'])}",
         highlight=False,
     )
 
@@ -88,11 +89,13 @@ def untrust(
     api: ApiOption = None,
 ) -> None:
     """Move the client back to prepaying; what they already used on account is still billed."""
-    account = _call(api, "POST", StaffClient.customer_path(email, "/trust"), {"limit_minutes": 0, "technician": tech})
+    account = call(api, "POST", StaffClient.customer_path(email, "/trust"), {"limit_minutes": 0, "technician": tech})
     owed = account["on_account_minutes"]
     out.print(
         f"{account['email']} prepays again"
-        + (f"; {format_minutes(owed)} on account is billed on {_date(account.get('next_bill_at'))}" if owed else ""),
+        + (
+            f"; {format_minutes(owed)} on account is billed on {shop_date(account.get('next_bill_at'))}" if owed else ""
+        ),
         highlight=False,
     )
 
@@ -100,7 +103,7 @@ def untrust(
 @app.command()
 def debts(api: ApiOption = None) -> None:
     """What is owed, oldest first: amount, age, every notice sent, and whether it is in collections."""
-    report = _call(api, "GET", "/api/debts")
+    report = call(api, "GET", "/api/debts")
     now = report["now"]
     table = Table("client", "what", "amount", "age", "notices sent", "stage", "pay link")
     for debt in report["debts"]:
@@ -117,7 +120,7 @@ def debts(api: ApiOption = None) -> None:
             debt["description"],
             format_cents(debt["amount_cents"]),
             f"{(now - debt['opened_at']) // 86_400} days",
-            ", ".join(_date(at)[:10] for at in debt["notices"]),
+            ", ".join(shop_date(at)[:10] for at in debt["notices"]),
             stage,
             debt["pay_url"],
         )

@@ -45,7 +45,7 @@ class Delivery:
 
 
 def _fixtures() -> dict[str, Any]:
-    text = resources.files("blockhours.standin").joinpath("fixtures.json").read_text(encoding="utf-8")
+    text = resources.files("blockhours_dev.standin").joinpath("fixtures.json").read_text(encoding="utf-8")
     resources_by_name: dict[str, Any] = json.loads(text)["resources"]
     return resources_by_name
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .memory import MemoryTable
-from .store import TableStore
+from blockhours.adapters.store import TableStore
+
+from .memory_table import MemoryTable
 
 
 class MemoryLedger(TableStore):

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from . import template
-from .local_lambda import resolve
 
 CALLS_FILE = "BLOCKHOURS_LOCAL_AWS_CALLS"  # where each instance appends the calls it makes
 _TRANSACTION_KINDS = {
@@ -136,5 +135,5 @@ def _grant(statement: dict[str, Any], refs: Mapping[str, str]) -> tuple[list[str
         return [], []
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
     written = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-    resources = [r for r in (resolve(item, refs) for item in written) if r is not None]
+    resources = [r for r in (template.resolve(item, refs) for item in written) if r is not None]
     return [str(a) for a in actions], resources

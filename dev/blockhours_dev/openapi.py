@@ -5,7 +5,7 @@ cannot see (the balance link in the query, the webhook's raw body and signature 
 IAM-authorized in template.yaml) and replaces Powertools' 422 with the answers our handlers give: each
 route's success, and every 4xx with the `{"error", "message"}` body of handlers/http.py.
 
-`python -m blockhours.openapi` rewrites the file; tests/unit/test_openapi.py fails when it is out of date.
+`python -m blockhours_dev.openapi` rewrites the file; tests/unit/test_openapi.py fails when it is out of date.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
 def _answered(method: str, path: str, operation: dict[str, Any], staff: bool) -> dict[str, Any]:
     key = (method, path)
     if key not in ANSWERS:
-        raise KeyError(f"{method} {path} has no documented answers: add it to ANSWERS in blockhours/openapi.py")
+        raise KeyError(f"{method} {path} has no documented answers: add it to ANSWERS in blockhours_dev/openapi.py")
     answers = ANSWERS[key]
     done = {name: value for name, value in operation.items() if name != "responses"}
     if key in _PARAMETERS:
@@ -231,7 +231,7 @@ def _answered(method: str, path: str, operation: dict[str, Any], staff: bool) ->
 
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 description of every route, merged from the handlers' resolvers."""
-    from .handlers import api, checkout, client, webhook  # importing a handler builds no client
+    from blockhours.handlers import api, checkout, client, webhook  # importing a handler builds no client
 
     staff = {(route.method, route.path) for route in template.http_routes() if route.iam_auth}
     paths: dict[str, dict[str, Any]] = {}
@@ -275,13 +275,13 @@ def rendered() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m blockhours.openapi`: rewrite docs/openapi.json (`--check`: exit 1 if it is out of date)."""
+    """`python -m blockhours_dev.openapi`: rewrite docs/openapi.json (`--check`: exit 1 if it is out of date)."""
     args = sys.argv[1:] if argv is None else argv
     text = rendered()
     if "--check" in args:
         current = DOCUMENT_PATH.read_text(encoding="utf-8") if DOCUMENT_PATH.exists() else ""
         if current != text:
-            print(f"{DOCUMENT_PATH} is out of date: run python -m blockhours.openapi", file=sys.stderr)
+            print(f"{DOCUMENT_PATH} is out of date: run python -m blockhours_dev.openapi", file=sys.stderr)
             return 1
         return 0
     DOCUMENT_PATH.parent.mkdir(parents=True, exist_ok=True)

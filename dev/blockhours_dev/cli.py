@@ -6,70 +6,17 @@ import faulthandler
 import signal
 import time
 import uuid
-from contextvars import ContextVar
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from .domain.money import format_cents, format_minutes
+from blockhours.domain.money import format_cents, format_minutes
+
+from .cli_app import ApiOption, app, call, client_for, err, fail, out, shop_date, shop_zone
 from .staff_client import StaffClient, StaffError, is_loopback
-
-app = typer.Typer(help="Blockhours: prepaid remote-support time.", no_args_is_help=True, add_completion=False)
-out = Console()
-err = Console(stderr=True)
-ApiOption = Annotated[
-    str | None,
-    typer.Option("--api", envvar="BLOCKHOURS_API", help="The Blockhours API (default: the local stack)."),
-]
-
-
-# The shop's time zone, as the API names it on every answer: a technician in another zone, or on a laptop
-# set to UTC, reads the times the shop and its clients read (emails, the balance page).
-_shop_zone: ContextVar[tzinfo] = ContextVar("shop_zone", default=UTC)
-
-
-def _client(api: str | None) -> StaffClient:
-    return StaffClient(api)
-
-
-def _fail(problem: StaffError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
-def _date(epoch: int | None) -> str:
-    """A date and time in the shop's zone, with its abbreviation: 2027-01-14 21:00 CST."""
-    return datetime.fromtimestamp(epoch, _shop_zone.get()).strftime("%Y-%m-%d %H:%M %Z") if epoch else "-"
-
-
-def _learn_zone(client: StaffClient) -> None:
-    if not client.shop_time_zone:
-        return  # an API from before the header: its dates were UTC
-    try:
-        _shop_zone.set(ZoneInfo(client.shop_time_zone))
-    except (ZoneInfoNotFoundError, ValueError):
-        unknown = StaffError(f"the API names a time zone this machine does not know: {client.shop_time_zone}")
-        raise _fail(unknown) from None
-
-
-def _call(api: str | None, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    client = _client(api)
-    try:
-        answer = client.call(method, path, body)
-    except StaffError as problem:
-        raise _fail(problem) from None
-    _learn_zone(client)
-    return answer
-
-
-@app.callback()
-def _root() -> None:
-    """Blockhours: prepaid remote-support time."""
 
 
 @app.command()
@@ -97,11 +44,11 @@ def redeem(
     }
     for attempt in range(4):
         try:
-            record = _client(api).call("POST", "/api/sessions", body)
+            record = client_for(api).call("POST", "/api/sessions", body)
             break
         except StaffError as problem:
             if problem.code != "busy" or attempt == 3:
-                raise _fail(problem) from None
+                raise fail(problem) from None
             time.sleep(0.2 * (attempt + 1))  # the same session id again: recorded once, whatever happened
     out.print(record["summary"], highlight=False)
     if record["draws"]:
@@ -114,7 +61,7 @@ def redeem(
 @app.command()
 def balance(email: str, api: ApiOption = None) -> None:
     """What the client has left, lot by lot."""
-    ledger = _call(api, "GET", StaffClient.customer_path(email))
+    ledger = call(api, "GET", StaffClient.customer_path(email))
     account = ledger["account"]
     out.print(
         f"{account['email']}: {format_minutes(account['available_minutes'])} "
@@ -133,13 +80,13 @@ def balance(email: str, api: ApiOption = None) -> None:
     table = Table("bought", "lot", "kind", "minutes", "left", "left $", "refund by")
     for lot in ledger["lots"]:
         table.add_row(
-            _date(lot["created_at"]),
+            shop_date(lot["created_at"]),
             lot["lot_id"],
             lot["kind"] + (" (settled)" if lot.get("closed_at") else ""),
             str(lot["minutes"]),
             str(lot["remaining_minutes"]),
             format_cents(lot["remaining_cents"]),
-            _date(lot.get("expires_at")),
+            shop_date(lot.get("expires_at")),
         )
     out.print(table)
 
@@ -147,13 +94,13 @@ def balance(email: str, api: ApiOption = None) -> None:
 @app.command()
 def statement(email: str, api: ApiOption = None) -> None:
     """Every purchase, session, overage and refund on the client's account."""
-    ledger = _call(api, "GET", StaffClient.customer_path(email))
+    ledger = call(api, "GET", StaffClient.customer_path(email))
     table = Table(
         "date", "what", "by", "minutes", "amount", "note", title=f"statement for {ledger['account']['email']}"
     )
     for entry in sorted(ledger["entries"], key=lambda e: (e["at"], e["entry_id"])):
         table.add_row(
-            _date(entry["at"]),
+            shop_date(entry["at"]),
             entry["kind"],
             entry["actor"],
             str(entry["minutes"]),
@@ -168,15 +115,15 @@ def statement(email: str, api: ApiOption = None) -> None:
 @app.command()
 def customers(api: ApiOption = None) -> None:
     """Who holds prepaid credit, largest first."""
-    holders = _call(api, "GET", "/api/customers")["customers"]
+    holders = call(api, "GET", "/api/customers")["customers"]
     table = Table("customer", "minutes", "balance", "last session or purchase", "refund due")
     for holder in holders:
         table.add_row(
             holder["email"],
             str(holder["available_minutes"]),
             format_cents(holder["available_cents"]),
-            _date(holder["last_activity_at"]),
-            _date(holder["refund_due_at"]),
+            shop_date(holder["last_activity_at"]),
+            shop_date(holder["refund_due_at"]),
         )
     out.print(table)
     out.print(f"{len(holders)} customers hold credit")
@@ -185,7 +132,7 @@ def customers(api: ApiOption = None) -> None:
 @app.command()
 def liability(api: ApiOption = None) -> None:
     """What the shop holds for clients (available, set aside for a refund, being refunded) and what they owe it."""
-    report = _call(api, "GET", "/api/reports/liability")
+    report = call(api, "GET", "/api/reports/liability")
     currency = report["currency"]
     rows = [*report["by_age"], {"label": "total", **{k.removeprefix("total_"): v for k, v in report.items()}}]
     held = Table("since last activity", "accounts", "minutes", "available", "set aside for refund", "being refunded")
@@ -211,7 +158,7 @@ def release(
     api: ApiOption = None,
 ) -> None:
     """Lift the hold a lost dispute put on the client's account: sessions and refunds run again."""
-    ledger = _call(api, "POST", StaffClient.customer_path(email, "/release"), {"technician": tech})
+    ledger = call(api, "POST", StaffClient.customer_path(email, "/release"), {"technician": tech})
     account = ledger["account"]
     owed = sum(d["amount_cents"] for d in ledger["debts"] if d["status"] == "open")
     out.print(
@@ -230,7 +177,7 @@ def waive(
 ) -> None:
     """Waive what a lost dispute left owed (the debt id from `blockhours debts`)."""
     path = StaffClient.customer_path(email, f"/debts/{quote(debt_id, safe='')}/waive")
-    ledger = _call(api, "POST", path, {"technician": tech})
+    ledger = call(api, "POST", path, {"technician": tech})
     out.print(f"{ledger['account']['email']}: debt {debt_id} waived", highlight=False)
 
 
@@ -241,7 +188,7 @@ def settle(
     api: ApiOption = None,
 ) -> None:
     """Close the client's deposit; what is left of it awaits its refund."""
-    ledger = _call(api, "POST", StaffClient.customer_path(email, "/settle"), {"technician": tech})
+    ledger = call(api, "POST", StaffClient.customer_path(email, "/settle"), {"technician": tech})
     settled = [e for e in ledger["entries"] if e["kind"] == "settled"][-1]
     out.print(
         f"{ledger['account']['email']}: deposit settled; {format_minutes(settled['minutes'])} "
@@ -263,7 +210,7 @@ def refund(
     body: dict[str, Any] = {"technician": tech}
     if minutes is not None:
         body["minutes"] = minutes
-    record = _call(api, "POST", StaffClient.customer_path(email, "/refund"), body)
+    record = call(api, "POST", StaffClient.customer_path(email, "/refund"), body)
     out.print(
         f"{record['email']}: refund of {format_minutes(record['minutes'])} ({format_cents(record['amount_cents'])}) "
         f"requested as {record['refund_id']}; the worker asks Stripe now",
@@ -284,9 +231,9 @@ def sweep(
     api: ApiOption = None,
 ) -> None:
     """Run the daily run now (local stack): refund warnings and stale refunds, bills on account, dunning."""
-    client = _client(api)
+    client = client_for(api)
     if not is_loopback(client.api):
-        raise _fail(
+        raise fail(
             StaffError(
                 "the deployed sweep runs daily on its schedule; run it now with `aws lambda invoke "
                 "--function-name <the stack's SweepFunction> out.json`"
@@ -294,9 +241,9 @@ def sweep(
         )
     day = ""
     if at:
-        _call(api, "GET", "/api/health")  # the shop's zone: the run goes at 10:00 there, as the schedule's does
-        day = f"?now={int(at.replace(hour=10, tzinfo=_shop_zone.get()).timestamp())}"
-    report = _call(api, "POST", f"/_local/sweep{day}")
+        call(api, "GET", "/api/health")  # the shop's zone: the run goes at 10:00 there, as the schedule's does
+        day = f"?now={int(at.replace(hour=10, tzinfo=shop_zone.get()).timestamp())}"
+    report = call(api, "POST", f"/_local/sweep{day}")
     billing, dunning = report["billing"], report["dunning"]
     out.print(
         f"read {report['read']} accounts due: {len(report['warned'])} warned, {len(report['refunded'])} refunded, "
@@ -345,9 +292,8 @@ def main() -> None:
     app()
 
 
-from . import cli_jobs, cli_playbook  # noqa: E402, F401 - register reconcile, requeue, job; quote, trust, debts...
+# After the commands above, so `blockhours --help` lists redeem first: reconcile, requeue, job; quote, trust...
+from . import cli_jobs, cli_playbook  # noqa: E402, F401
 
 if __name__ == "__main__":
-    from blockhours.cli import main as registered  # the module as imported, with cli_playbook's commands on it
-
-    registered()
+    main()

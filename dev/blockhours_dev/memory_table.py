@@ -11,9 +11,9 @@ import re
 import threading
 from typing import Any
 
-from ..domain.changes import AnyOf, Condition, Expect
-from .expressions import holds
-from .layout import INDEXES, Op
+from blockhours.adapters.expressions import holds
+from blockhours.adapters.layout import INDEXES, Op
+from blockhours.domain.changes import AnyOf, Condition, Expect
 
 _SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _MISSING = object()

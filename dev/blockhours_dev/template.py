@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -264,3 +266,27 @@ def resources_of_type(kind: str, template: dict[str, Any] | None = None) -> dict
         for name, resource in tpl.get("Resources", {}).items()
         if resource.get("Type") == kind
     }
+
+
+_SUB = re.compile(r"\$\{([^}!]+)\}")
+
+
+def resolve(value: Any, refs: Mapping[str, str]) -> str | None:
+    """An environment value of the template, with `Ref`, `GetAtt` and `Sub` resolved from `refs`; None if unknown."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    [(function, argument)] = value.items()
+    if function == "Ref":
+        return refs.get(str(argument))
+    if function == "Fn::GetAtt":
+        return refs.get(".".join(argument))
+    if function == "Fn::Sub":
+        text, local = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+        names = {**refs, **{k: v for k, v in ((k, resolve(v, refs)) for k, v in local.items()) if v is not None}}
+        missing = [m for m in _SUB.findall(text) if m not in names]
+        return None if missing else _SUB.sub(lambda m: names[m.group(1)], text)
+    return None

@@ -21,11 +21,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from . import catalog, config, local_iam, template, wiring
+from blockhours import catalog, config, wiring
+
+from . import local_iam, template
 from .embedded_aws import EmbeddedAWS
 from .local_api import MAX_BODY_BYTES, STAFF_ARN, LambdaRoutes
 from .local_invoke import AsyncInvocations, invoke_api
-from .local_lambda import LocalContext, LocalLambda, resolve
+from .local_lambda import LocalContext, LocalLambda
 from .local_streams import Destinations, QueuePump, StreamPump, sent_mail
 from .standin import StripeStandIn
 
@@ -245,7 +247,7 @@ class LocalStack:
             refs[f"{name}.Arn"] = f"arn:aws:s3:::{buckets[name]}"
         for name in template.functions(spec):
             declared = spec["Resources"][name]["Properties"].get("FunctionName")  # else Lambda makes one up
-            physical = resolve(declared, refs) if declared is not None else name
+            physical = template.resolve(declared, refs) if declared is not None else name
             refs[name] = physical or name
             refs[f"{name}.Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{refs[name]}"
         os.environ["BLOCKHOURS_REFUND_QUEUE_URL"] = refs["RefundQueue"]

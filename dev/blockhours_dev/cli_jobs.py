@@ -10,7 +10,7 @@ from urllib.parse import quote
 import typer
 from rich.table import Table
 
-from .cli import ApiOption, _call, _fail, app, err, out
+from .cli_app import ApiOption, app, call, err, fail, out
 from .staff_client import StaffError
 
 WaitOption = Annotated[
@@ -22,9 +22,9 @@ def _follow(api: str | None, job_id: str, wait: int) -> dict[str, Any]:
     """The job once it is done or failed, printing its progress as it changes; exits if it stalls or `wait` passes."""
     deadline, shown, pause = time.monotonic() + wait, None, 0.2
     while True:
-        job: dict[str, Any] = _call(api, "GET", f"/api/jobs/{quote(job_id, safe='')}")
+        job: dict[str, Any] = call(api, "GET", f"/api/jobs/{quote(job_id, safe='')}")
         if job["status"] == "failed":
-            raise _fail(StaffError(f"the {job['kind']} job {job_id} failed: {job['error']}; run it again"))
+            raise fail(StaffError(f"the {job['kind']} job {job_id} failed: {job['error']}; run it again"))
         if job["status"] == "done":
             return job
         progress = (job["accounts"], job["discrepancy_count"], job["requeued_count"])
@@ -32,7 +32,7 @@ def _follow(api: str | None, job_id: str, wait: int) -> dict[str, Any]:
             err.print(_progress(job), highlight=False)
             shown = progress
         if job["stalled"]:
-            raise _fail(
+            raise fail(
                 StaffError(
                     f"the {job['kind']} job {job_id} stopped after "
                     f"{_many(job['accounts'], 'account', 'accounts')}: read the jobs function's log (JobsLogGroup) "
@@ -40,7 +40,7 @@ def _follow(api: str | None, job_id: str, wait: int) -> dict[str, Any]:
                 )
             )
         if time.monotonic() > deadline:
-            raise _fail(StaffError(f"the {job['kind']} job {job_id} is still running: `blockhours job {job_id}`"))
+            raise fail(StaffError(f"the {job['kind']} job {job_id} is still running: `blockhours job {job_id}`"))
         time.sleep(pause)  # polling the job record: a person waits, nothing else depends on it
         pause = min(pause * 1.5, 2.0)
 
@@ -105,7 +105,7 @@ def reconcile(
     api: ApiOption = None,
 ) -> None:
     """Check the ledger against itself and against Stripe, in the background; exits non-zero if anything disagrees."""
-    started = _call(api, "POST", "/api/reports/reconcile", {"requeue": requeue})
+    started = call(api, "POST", "/api/reports/reconcile", {"requeue": requeue})
     err.print(f"reconcile started: job {started['job_id']}", highlight=False)
     if "requeue_job_id" in started:
         _requeued(_follow(api, started["requeue_job_id"], wait))
@@ -115,7 +115,7 @@ def reconcile(
 @app.command("requeue")
 def requeue_refunds(wait: WaitOption = 900, api: ApiOption = None) -> None:
     """Send every refund still waiting for the worker to it again (the ledger only; Stripe is not asked)."""
-    started = _call(api, "POST", "/api/refunds/requeue")
+    started = call(api, "POST", "/api/refunds/requeue")
     err.print(f"requeue started: job {started['job_id']}", highlight=False)
     _requeued(_follow(api, started["job_id"], wait))
 

@@ -1,0 +1,68 @@
+"""The command line's app and what every command shares: the API client, errors, and dates in the shop's zone.
+
+cli.py, cli_jobs.py and cli_playbook.py each add commands to `app`; none imports another's commands.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import UTC, datetime, tzinfo
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.console import Console
+
+from .staff_client import StaffClient, StaffError
+
+app = typer.Typer(help="Blockhours: prepaid remote-support time.", no_args_is_help=True, add_completion=False)
+out = Console()
+err = Console(stderr=True)
+ApiOption = Annotated[
+    str | None,
+    typer.Option("--api", envvar="BLOCKHOURS_API", help="The Blockhours API (default: the local stack)."),
+]
+
+
+# The shop's time zone, as the API names it on every answer: a technician in another zone, or on a laptop
+# set to UTC, reads the times the shop and its clients read (emails, the balance page).
+shop_zone: ContextVar[tzinfo] = ContextVar("shop_zone", default=UTC)
+
+
+def client_for(api: str | None) -> StaffClient:
+    return StaffClient(api)
+
+
+def fail(problem: StaffError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def shop_date(epoch: int | None) -> str:
+    """A date and time in the shop's zone, with its abbreviation: 2027-01-14 21:00 CST."""
+    return datetime.fromtimestamp(epoch, shop_zone.get()).strftime("%Y-%m-%d %H:%M %Z") if epoch else "-"
+
+
+def _learn_zone(client: StaffClient) -> None:
+    if not client.shop_time_zone:
+        return  # an API from before the header: its dates were UTC
+    try:
+        shop_zone.set(ZoneInfo(client.shop_time_zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        unknown = StaffError(f"the API names a time zone this machine does not know: {client.shop_time_zone}")
+        raise fail(unknown) from None
+
+
+def call(api: str | None, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    client = client_for(api)
+    try:
+        answer = client.call(method, path, body)
+    except StaffError as problem:
+        raise fail(problem) from None
+    _learn_zone(client)
+    return answer
+
+
+@app.callback()
+def _root() -> None:
+    """Blockhours: prepaid remote-support time."""
