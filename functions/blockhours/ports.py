@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, overload
 
 from .domain.changes import Change, Outcome, Ref
-from .domain.debts import Debt, SetOff
-from .domain.disputes import DisputeChange
+from .domain.debts import Debt
 from .domain.jobs import Job
 from .domain.ledger import Account, CustomerLedger, JournalEntry, Payment, RefundRecord, SessionRecord
 from .domain.lots import Lot
@@ -102,22 +101,6 @@ class LedgerStore(Protocol):
 
     def payment_owner(self, payment_intent: str) -> tuple[str, str] | None: ...
 
-    def commit_dispute(
-        self,
-        change: DisputeChange,
-        stored: bool,
-        entries: list[JournalEntry],
-        refund_statuses: dict[str, str],
-        debt: Debt | None,
-        waived: Debt | None,
-    ) -> bool: ...
-
-    def thaw(self, email: str, waiting_refunds: list[str], at: int) -> bool: ...
-
-    def release_hold(self, email: str, entry: JournalEntry) -> bool: ...
-
-    def waive_debt(self, debt: Debt, entry: JournalEntry) -> bool: ...
-
     def mark_warned(self, email: str, refund_due_at: int) -> bool: ...
 
     def warned_for(self, email: str) -> int | None:
@@ -127,32 +110,6 @@ class LedgerStore(Protocol):
     def account(self, email: str) -> Account | None: ...
 
     def stripe_customer_id(self, email: str) -> str | None: ...
-
-    # --- quotes, trusted clients, debts -----------------------------------------------------
-
-    def save_quote(self, quote: Quote) -> bool: ...
-
-    def close_quote(self, quote_id: str, status: Literal["paid", "expired"], at: int, checkout_id: str) -> bool: ...
-
-    def set_trust(
-        self, email: str, limit_minutes: int, seen: Account | None, entry: JournalEntry, next_bill_at: int
-    ) -> bool: ...
-
-    def open_bill(
-        self, debt: Debt, seen: Account, entries: list[JournalEntry], debt_next_at: int, next_bill_at: int | None
-    ) -> bool: ...
-
-    def move_billing_day(self, email: str, seen_at: int | None, next_bill_at: int | None) -> bool: ...
-
-    def record_notice(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool: ...
-
-    def mark_collections(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool: ...
-
-    def switch_to_prepay(self, debt: Debt, seen: Account, entry: JournalEntry, next_at: int | None) -> bool: ...
-
-    def pay_debt(self, debt: Debt, entry: JournalEntry, settled_by: str = "") -> bool: ...
-
-    def pay_debt_from_balance(self, set_off: SetOff, lots_before: list[Lot], entry: JournalEntry) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..domain.ledger import JournalEntry, Payment
 from ..domain.lots import Lot
 from ..ports import CheckoutOrder, Credit, UnbookedPayment
-from .dynamo_disputes import DisputeWrites
 from .dynamo_items import (
     ACCOUNT_SK,
     DUE_SHARD,
@@ -23,6 +22,7 @@ from .dynamo_items import (
 )
 from .dynamo_jobs import JobWrites
 from .dynamo_parked import ParkedWrites
+from .dynamo_playbook import PlaybookWrites
 from .dynamo_refunds import RefundWrites
 from .dynamo_table import StoreError
 from .store import TableStore
@@ -39,7 +39,7 @@ def order_key(order_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", "ORDER"
 
 
-class DynamoLedger(TableStore, RefundWrites, DisputeWrites, ParkedWrites, JobWrites):
+class DynamoLedger(TableStore, RefundWrites, PlaybookWrites, ParkedWrites, JobWrites):
     def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
         super().__init__(table, client)
         self.rows = self

@@ -10,6 +10,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from ..domain.debts import Debt
+from ..domain.disputes import Dispute
 from ..domain.ledger import Account, JournalEntry, LotShare, RefundRecord, SessionRecord
 from ..domain.lots import Lot
 from ..domain.quotes import Quote
@@ -176,3 +177,24 @@ def quote_values(quote: Quote) -> dict[str, Any]:
 
 def quote_from(row: Mapping[str, Any]) -> Quote:
     return Quote(**_fields(row, tuple(Quote.__dataclass_fields__)))
+
+
+def dispute_from(row: dict[str, Any]) -> Dispute:
+    return Dispute(
+        dispute_id=str(row["dispute_id"]) if "dispute_id" in row else str(row["pk"]).removeprefix("DISPUTE#"),
+        email=str(row["email"]),
+        lot_id=str(row.get("lot_id", "")),
+        payment_intent=str(row.get("payment_intent", "")),
+        amount_cents=int(row.get("amount_cents", 0)),
+        status=str(row.get("status", "")),
+        opened_at=int(row.get("opened_at", 0)),
+        version=int(row.get("version", 0)),
+        # a dispute written before facts were kept counted open exactly while it had no closing
+        counted_open=bool(row.get("counted_open", "version" not in row and "closed_at" not in row)),
+        closed_at=row.get("closed_at"),
+        withdrawn=bool(row.get("withdrawn", False)),
+        reinstated=bool(row.get("reinstated", False)),
+        taken_minutes=int(row.get("taken_minutes", 0)),
+        taken_cents=int(row.get("taken_cents", 0)),
+        owed_cents=int(row.get("owed_cents", 0)),
+    )

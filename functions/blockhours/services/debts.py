@@ -12,6 +12,7 @@ from ..domain.client_email import client_email
 from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
 from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents
+from ..domain.playbook_changes import collections_marked, debt_paid, notice_recorded, prepay_switched
 from ..ports import DebtPayment, LedgerStore, UnbookedPayment
 from .errors import ShopError
 from .purchases import foreign_currency
@@ -65,9 +66,8 @@ def _take_step(
     currency = catalog.shop.currency
     if step == "remind":
         after = replace(debt, notices=(*debt.notices, at))
-        return store.record_notice(
-            debt, notice_entry(debt, at, len(after.notices), currency), next_step_at(after, schedule)
-        )
+        entry = notice_entry(debt, at, len(after.notices), currency)
+        return store.commit(notice_recorded(debt, entry, next_step_at(after, schedule))).committed
     if step == "collections":
         after = replace(debt, collections_at=at)
         entry = JournalEntry(
@@ -79,7 +79,7 @@ def _take_step(
             debt.amount_cents,
             f"{format_cents(debt.amount_cents, currency)} unpaid after the last reminder: no new sessions until paid",
         )
-        return store.mark_collections(debt, entry, next_step_at(after, schedule))
+        return store.commit(collections_marked(debt, entry, next_step_at(after, schedule))).committed
     account = store.account(debt.email)
     if account is None:
         return False
@@ -94,7 +94,7 @@ def _take_step(
         f"moved back to prepaying: the bill of {format_cents(debt.amount_cents, currency)} is unpaid after "
         f"{catalog.on_account.grace_days} days",
     )
-    return store.switch_to_prepay(debt, account, entry, next_step_at(after, schedule))
+    return store.commit(prepay_switched(debt, account, entry, next_step_at(after, schedule))).committed
 
 
 def record_debt_payment(
@@ -142,6 +142,6 @@ def record_debt_payment(
             debt.amount_cents,
             f"{debt.description}: paid through the payment link",
         )
-        if store.pay_debt(debt, entry, paid.payment_intent or "link"):
+        if store.commit(debt_paid(debt, entry, paid.payment_intent or "link")):
             return "credited"
     raise ShopError("busy", f"{email}'s debt {debt_id} kept changing while its payment was recorded; retry", 409)

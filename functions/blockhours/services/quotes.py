@@ -11,6 +11,7 @@ from ..catalog import Catalog
 from ..domain.changes import quote_ref
 from ..domain.client_email import client_email
 from ..domain.money import bill_minutes, format_minutes
+from ..domain.playbook_changes import quote_closed, quote_saved
 from ..domain.quotes import Quote, new_quote_id
 from ..domain.sessions import overage_cents
 from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
@@ -86,7 +87,7 @@ def send_quote(
         terms_version=catalog.terms.version,
         technician=request.technician,
     )
-    if not store.save_quote(quote):  # the same id, sent twice at once: the first one counts
+    if not store.commit(quote_saved(quote)):  # the same id, sent twice at once: the first one counts
         saved = store.find(quote_ref(quote_id))
         assert saved is not None
         return saved
@@ -95,7 +96,7 @@ def send_quote(
 
 def quote_expired(store: LedgerStore, quote_id: str, checkout_id: str, at: int) -> Literal["expired", "duplicate"]:
     """Stripe closed an unpaid quote's page: it credits nothing, and `blockhours quotes` says it expired."""
-    return "expired" if store.close_quote(quote_id, "expired", at, checkout_id) else "duplicate"
+    return "expired" if store.commit(quote_closed(quote_id, "expired", at, checkout_id)) else "duplicate"
 
 
 def recent_quotes(store: LedgerStore, limit: int = 50) -> list[Quote]:
