@@ -97,7 +97,8 @@ class MemoryTable:
     def _apply(self, op: Op) -> None:
         pk, sk = op.key
         if op.action == "put":
-            self.items[op.key] = copy.deepcopy({"pk": pk, "sk": sk, **op.item})
+            kept = {name: value for name, value in op.item.items() if value is not None}  # as DynamoDB stores it
+            self.items[op.key] = copy.deepcopy({"pk": pk, "sk": sk, **kept})
             return
         if op.action == "check":
             return

@@ -6,10 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, overload
 
 from .domain.changes import Change, Outcome, Ref
-from .domain.debts import Debt, SetOff
-from .domain.disputes import DisputeChange
-from .domain.jobs import Job
-from .domain.ledger import Account, CustomerLedger, JournalEntry, SessionRecord
+from .domain.debts import Debt
+from .domain.ledger import Account, CustomerLedger, SessionRecord
 from .domain.lots import Lot
 from .domain.parked import ParkedEvent
 from .domain.quotes import Quote
@@ -61,61 +59,7 @@ class LedgerStore(Protocol):
         """Accounts from `cursor` on (None: the first), reading at most `limit` items; for jobs over every account."""
         ...
 
-    def report_unknown_payment(self, payment: UnbookedPayment) -> bool: ...
-
-    def payment_owner(self, payment_intent: str) -> tuple[str, str] | None: ...
-
-    def commit_dispute(
-        self,
-        change: DisputeChange,
-        stored: bool,
-        entries: list[JournalEntry],
-        refund_statuses: dict[str, str],
-        debt: Debt | None,
-        waived: Debt | None,
-    ) -> bool: ...
-
-    def thaw(self, email: str, waiting_refunds: list[str], at: int) -> bool: ...
-
-    def release_hold(self, email: str, entry: JournalEntry) -> bool: ...
-
-    def waive_debt(self, debt: Debt, entry: JournalEntry) -> bool: ...
-
-    def mark_warned(self, email: str, refund_due_at: int) -> bool: ...
-
-    def warned_for(self, email: str) -> int | None:
-        """The refund date the client was last warned about, if any."""
-        ...
-
     def account(self, email: str) -> Account | None: ...
-
-    def stripe_customer_id(self, email: str) -> str | None: ...
-
-    # --- quotes, trusted clients, debts -----------------------------------------------------
-
-    def save_quote(self, quote: Quote) -> bool: ...
-
-    def close_quote(self, quote_id: str, status: Literal["paid", "expired"], at: int, checkout_id: str) -> bool: ...
-
-    def set_trust(
-        self, email: str, limit_minutes: int, seen: Account | None, entry: JournalEntry, next_bill_at: int
-    ) -> bool: ...
-
-    def open_bill(
-        self, debt: Debt, seen: Account, entries: list[JournalEntry], debt_next_at: int, next_bill_at: int | None
-    ) -> bool: ...
-
-    def move_billing_day(self, email: str, seen_at: int | None, next_bill_at: int | None) -> bool: ...
-
-    def record_notice(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool: ...
-
-    def mark_collections(self, debt: Debt, entry: JournalEntry, next_at: int | None) -> bool: ...
-
-    def switch_to_prepay(self, debt: Debt, seen: Account, entry: JournalEntry, next_at: int | None) -> bool: ...
-
-    def pay_debt(self, debt: Debt, entry: JournalEntry, settled_by: str = "") -> bool: ...
-
-    def pay_debt_from_balance(self, set_off: SetOff, lots_before: list[Lot], entry: JournalEntry) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -125,30 +69,6 @@ class AccountPage:
 
     accounts: list[tuple[str, str]]
     next_cursor: str | None
-
-
-class JobStore(Protocol):
-    """Background jobs' records: every save is conditional on the step the invocation started from."""
-
-    def create_job(self, job: Job) -> bool: ...
-
-    def claim_job(self, job_id: str, step: int, at: int) -> Job | None:
-        """Count one more attempt at this step and return the job; None if it is not running at this step."""
-        ...
-
-    def note_progress(self, job_id: str, step: int, seen: tuple[int, int, int], at: int) -> bool:
-        """Show what the step under way has done so far (accounts, discrepancies, refunds requeued); no save."""
-        ...
-
-    def save_job(self, job: Job, step: int) -> bool:
-        """Store the progress of `step` and move the job to `job.step`; False if `step` was already saved."""
-        ...
-
-    def finish_job(self, job: Job, step: int, alert: dict[str, Any] | None) -> bool:
-        """Mark the job done, and keep the alert for the shop with it (emailed from the stream), at once."""
-        ...
-
-    def fail_job(self, job_id: str, step: int, at: int, error: str) -> bool: ...
 
 
 class JobStarter(Protocol):

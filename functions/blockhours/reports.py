@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -15,16 +15,16 @@ AGE_BUCKETS = ((30, "0-30 days"), (90, "31-90 days"), (180, "91-180 days"), (365
 OLDEST = "over 365 days"
 
 
-def credit_holders(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def credit_holders(accounts: Sequence[Account]) -> list[dict[str, Any]]:
     holders = [
         {
-            "email": row.get("email", str(row["pk"]).removeprefix("CUST#")),
-            "available_minutes": int(row.get("available_minutes", 0)),
-            "available_cents": int(row.get("available_cents", 0)),
-            "last_activity_at": int(row.get("last_activity_at", 0)),
-            "refund_due_at": int(row.get("refund_due_at", 0)),
+            "email": account.email,
+            "available_minutes": account.available_minutes,
+            "available_cents": account.available_cents,
+            "last_activity_at": account.last_activity_at,
+            "refund_due_at": account.refund_due_at or 0,
         }
-        for row in rows
+        for account in accounts
     ]
     return sorted(holders, key=lambda h: (-h["available_cents"], h["email"]))
 

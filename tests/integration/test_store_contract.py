@@ -210,3 +210,23 @@ def test_of_racing_changes_on_one_balance_exactly_the_ones_it_covers_commit(stor
     assert results.count(True) == 5
     found = store.find(account_ref(EMAIL))
     assert found is not None and found.available_minutes == 0
+
+
+def test_a_list_is_compared_whole_and_a_billing_day_by_the_attribute_that_keeps_it(store: TableStore) -> None:
+    debt = Debt("d1", EMAIL, "overage", 500, 10, "overage", 100, "https://pay", notices=(100,))
+    store.commit(Change.of(Put(debt_ref(EMAIL, "d1"), debt, fields={"next_at": 150})))
+    remind = Update(debt_ref(EMAIL, "d1"), set={"notices": [100, 150]}, expect=(Expect("notices", "=", [100]),))
+    assert store.commit(Change.of(remind))
+    assert not store.commit(Change.of(remind))
+    store.commit(account(next_bill_at=300))
+    moved = Update(account_ref(EMAIL), set={"next_bill_at": 400}, expect=(Expect("next_bill_at", "=", 300),))
+    assert store.commit(Change.of(moved))
+    assert not store.commit(Change.of(moved))
+    assert [a.next_bill_at for a in store.chores("bill")] == [400]
+
+
+def test_a_field_put_as_none_is_absent(store: TableStore) -> None:
+    store.commit(Change.of(Put(lot_ref(EMAIL, LOT), LOT)))
+    assert store.commit(
+        Change.of(Update(lot_ref(EMAIL, LOT), set={"used_minutes": 1}, expect=(Expect("closed_at", "missing"),)))
+    )

@@ -42,6 +42,7 @@ from blockhours.domain.money import bill_minutes
 from blockhours.domain.parked import ParkedEvent
 from blockhours.emails import Email
 from blockhours.services.purchases import record_order
+from blockhours_dev.memory_table import MemoryTable
 from blockhours_dev.standin import StripeStandIn
 from blockhours_dev.standin.payments import paid_intent
 from stripe_events import opened_payment, order_of
@@ -74,7 +75,18 @@ from .reference import (
     set_off,
     set_trust,
 )
-from .world import TABLE, Crash, Crasher, CrashingHTTP, StoredLedger, World, crashing_ledger, dynamodb
+from .world import (
+    TABLE,
+    Crash,
+    Crasher,
+    CrashingHTTP,
+    MemoryStore,
+    StoredLedger,
+    World,
+    crashing_ledger,
+    dynamodb,
+    in_memory,
+)
 
 EMAILS = ("ana@example.com", "ben@example.com")
 CUSTOMERS = {email: f"cus_model_{email.split('@')[0]}" for email in EMAILS}
@@ -155,14 +167,20 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.table = f"model-{secrets.token_hex(4)}"
-        dynamodb().create_table(TableName=self.table, **TABLE)
+        self.memory = MemoryTable() if in_memory() else None
+        if self.memory is None:
+            dynamodb().create_table(TableName=self.table, **TABLE)
         self.standin = StripeStandIn(public_base=self.world.stripe_url)
         for email, customer in CUSTOMERS.items():  # one Stripe customer per client, as checkout made them
             self.standin.customers[customer] = self.standin._object("customer", id=customer, email=email, metadata={})
         self.world.switch.app = self.standin
         self.crasher = Crasher()
-        self.store = crashing_ledger(self.table, self.crasher)
-        self.reader = StoredLedger(self.table, dynamodb())
+        if self.memory is not None:
+            self.store: Any = MemoryStore(self.memory, self.crasher)
+            self.reader: Any = MemoryStore(self.memory)
+        else:
+            self.store = crashing_ledger(self.table, self.crasher)
+            self.reader = StoredLedger(self.table, dynamodb())
         settings_ = StripeSettings(
             api_key="sk_test_model", webhook_secret="whsec_model_unused", api_base=self.world.stripe_url
         )
@@ -1044,9 +1062,9 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
         )
 
     def forget(self) -> None:
-        if self.table:
+        if self.table and self.memory is None:
             dynamodb().delete_table(TableName=self.table)
-            self.table = ""
+        self.table = ""
 
     def finish(self) -> None:
         """Every event arrives, every waiting refund is worked; then the ledger, Stripe and reconcile agree."""

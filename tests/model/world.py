@@ -19,8 +19,10 @@ from werkzeug.serving import make_server
 
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours.adapters.dynamo_items import plain
+from blockhours.adapters.store import TableStore
 from blockhours_dev import template
 from blockhours_dev.embedded_aws import lighter_rollback
+from blockhours_dev.memory_table import MemoryTable
 from blockhours_dev.standin import StripeStandIn
 
 # The table as template.yaml shapes it, less its stream: nothing here reads the stream, and every write would add a
@@ -95,14 +97,10 @@ class StoredLedger(DynamoLedger):
         super().__init__(table, client)
         self.crasher = crasher
 
-    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
-        condition, values = kwargs["KeyConditionExpression"], kwargs["ExpressionAttributeValues"]
-        if "IndexName" in kwargs or condition not in ("pk = :pk", "pk = :pk AND begins_with(sk, :lot)"):
-            return super()._query(**kwargs)
+    def query(self, pk: str, prefix: str = "") -> list[dict[str, Any]]:
         if self.crasher:
             self.crasher.before("DynamoDB Query")
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(self.table)
-        pk, prefix = values[":pk"]["S"], values.get(":lot", {}).get("S", "")
         rows = [
             plain(item.to_json()["Attributes"])
             for hash_key, by_sort_key in table.items.items()
@@ -112,6 +110,51 @@ class StoredLedger(DynamoLedger):
         if self.crasher:
             self.crasher.after("DynamoDB Query")
         return sorted((row for row in rows if row["sk"].startswith(prefix)), key=lambda row: str(row["sk"]))
+
+
+class CrashingRows:
+    """The in-memory table, with a crash possible before and after each call, named as DynamoDB's would be."""
+
+    def __init__(self, table: MemoryTable, crasher: Crasher | None) -> None:
+        self.table, self.crasher = table, crasher
+
+    def _call(self, name: str, call: Callable[[], Any]) -> Any:
+        if self.crasher:
+            self.crasher.before(f"DynamoDB {name}")
+        answer = call()
+        if self.crasher:
+            self.crasher.after(f"DynamoDB {name}")
+        return answer
+
+    def write(self, ops: list[Any]) -> Any:
+        name = "TransactWriteItems" if len(ops) > 1 else {"put": "PutItem"}.get(ops[0].action, "UpdateItem")
+        return self._call(name, lambda: self.table.write(ops))
+
+    def get(self, pk: str, sk: str) -> Any:
+        return self._call("GetItem", lambda: self.table.get(pk, sk))
+
+    def get_many(self, keys: list[tuple[str, str]]) -> Any:
+        return self._call("BatchGetItem", lambda: self.table.get_many(keys))
+
+    def query(self, pk: str, prefix: str = "") -> Any:
+        return self._call("Query", lambda: self.table.query(pk, prefix))
+
+    def query_index(self, index: str, value: str, until: int | None = None) -> Any:
+        return self._call("Query", lambda: self.table.query_index(index, value, until))
+
+    def scan(self, where: Any, cursor: dict[str, str] | None = None, limit: int | None = None) -> Any:
+        return self._call("Scan", lambda: self.table.scan(where, cursor, limit))
+
+
+class MemoryStore(TableStore):
+    """The ledger on the in-memory table (BLOCKHOURS_MODEL_STORE=memory): tens of thousands of steps a minute."""
+
+    def __init__(self, table: MemoryTable, crasher: Crasher | None = None) -> None:
+        self.rows = CrashingRows(table, crasher)
+
+
+def in_memory() -> bool:
+    return os.environ.get("BLOCKHOURS_MODEL_STORE", "dynamodb") == "memory"
 
 
 def crashing_ledger(table: str, crasher: Crasher) -> DynamoLedger:

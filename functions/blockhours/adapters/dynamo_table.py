@@ -1,4 +1,4 @@
-"""One DynamoDB table, and the few ways the ledger writes to it: conditional puts and updates, in transactions."""
+"""One DynamoDB table: a change's operations in one conditional write, and the reads the store makes."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 _CONFLICT_RETRIES = 8
-_NEW = "attribute_not_exists(pk)"
 
 
 class DynamoTable:
@@ -134,35 +133,6 @@ class DynamoTable:
             if limit is not None or cursor is None:
                 return rows, cursor
 
-    # --- writes ---------------------------------------------------------------------------------
-
-    def _put(self, pk: str, sk: str, values: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Put": {"TableName": self.table, "Item": item({"pk": pk, "sk": sk, **values}), "ConditionExpression": _NEW}
-        }
-
-    def _update(self, pk: str, sk: str, expression: str, values: dict[str, Any], condition: str = "") -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": key(pk, sk),
-            "UpdateExpression": expression,
-            "ExpressionAttributeValues": item(values),
-        }
-        if "#status" in expression or "#status" in condition:
-            update["ExpressionAttributeNames"] = {"#status": "status"}
-        if condition:
-            update["ConditionExpression"] = condition
-        return {"Update": update}
-
-    def _transact(self, items: list[dict[str, Any]]) -> list[str]:
-        """Run one transaction; the cancellation reasons when a condition failed, [] when it committed.
-
-        One item alone is written with a plain conditional put or update: as atomic, at half the write cost.
-        """
-        if len(items) == 1:
-            return self._write_one(items[0])
-        return [code for code, _ in self._transact_seeing(items)]
-
     def _transact_seeing(self, items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         """A transaction; when a condition failed, each item's reason with what it held (for items that ask
         `ReturnValuesOnConditionCheckFailure`), in the same round trip."""
@@ -184,19 +154,6 @@ class DynamoTable:
                     raise StoreError(f"transaction cancelled: {', '.join(codes) or exc}") from exc
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
         raise AssertionError("unreachable")
-
-    def _write_one(self, operation: dict[str, Any]) -> list[str]:
-        (kind, request), *_ = operation.items()
-        try:
-            if kind == "Put":
-                self.client.put_item(**request)
-            else:
-                self.client.update_item(**request)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return ["ConditionalCheckFailed"]
-            raise
-        return []
 
     def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from typing import Any, Literal
 
-from ..domain.changes import Check, Condition, Put, Ref, Update, Write
+from ..domain.changes import AnyOf, Check, Condition, Expect, Put, Ref, Update, Write
 from ..domain.debts import Debt
 from ..domain.disputes import Dispute
 from ..domain.ledger import JournalEntry, RefundRecord, SessionRecord
@@ -158,11 +158,26 @@ def _index_moves(kind: str, update: Update) -> tuple[dict[str, Any], dict[str, A
 
 
 _DOMAIN_ONLY = {"account": ("next_bill_at",), "debt": ("next_at",)}  # kept as index attributes, not as themselves
+_KEPT_AS = {"account": {"next_bill_at": "chore_at"}}  # a condition on such a field is judged on its attribute
+
+
+def _judged_on(kind: str, conditions: tuple[Condition, ...]) -> tuple[Condition, ...]:
+    names = _KEPT_AS[kind]
+
+    def judged(expect: Expect) -> Expect:
+        return replace(expect, field=names.get(expect.field, expect.field))
+
+    return tuple(
+        AnyOf(tuple(tuple(judged(e) for e in group) for group in c.groups)) if isinstance(c, AnyOf) else judged(c)
+        for c in conditions
+    )
 
 
 def resolve(write: Write) -> Op:
     ref = write.ref
     name = write.role or ref.kind
+    if ref.kind in _KEPT_AS:
+        write = replace(write, expect=_judged_on(ref.kind, write.expect))
     if isinstance(write, Put):
         item = {**encode(write.record), **{k: plain_value(v) for k, v in write.fields.items()}}
         if ref.kind == "debt" and "next_at" in item:

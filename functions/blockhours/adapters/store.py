@@ -16,7 +16,6 @@ from ..domain.lots import Lot
 from ..domain.parked import ParkedEvent
 from ..domain.quotes import Quote
 from ..ports import AccountPage
-from .dynamo_disputes import dispute_from
 from .dynamo_items import (
     ACCOUNT_SK,
     CHORE_BILL,
@@ -27,14 +26,15 @@ from .dynamo_items import (
     account_from,
     customer_pk,
     debt_from,
+    dispute_from,
     entry_from,
+    job_from,
     lot_from,
     parked_from,
     quote_from,
     refund_from,
     session_from,
 )
-from .dynamo_jobs import job_from
 from .layout import key_of, resolve
 
 T = TypeVar("T")

@@ -105,6 +105,7 @@ class Account:
     credit_left_minutes: int = 0  # trust_limit_minutes - on_account_minutes, kept for the write condition
     collections_debts: int = 0  # debts past their last reminder: above zero, no new sessions
     next_bill_at: int | None = None
+    warned_for: int | None = None  # the refund date the client was last warned about
 
     @property
     def balance_minutes(self) -> int:

@@ -91,3 +91,9 @@ def deposits_settled(email: str, lots_before: Sequence[Lot], entry: JournalEntry
     )
     closed = (lot_move(email, lot, replace(lot, closed_at=entry.at)) for lot in closing)
     return Change.of(*journal(email, entry), *closed, account)
+
+
+def warned(email: str, refund_due_at: int) -> Change:
+    """The client was warned about this refund date; refused when they already were (a retried sweep)."""
+    not_yet = Expect("warned_for", "<>", refund_due_at, absent=0)  # never warned: no date is 0
+    return Change.of(account_move(email, set={"warned_for": refund_due_at}, expect=(EXISTS, not_yet), money=False))

@@ -68,7 +68,7 @@ def customer(email: str) -> Response[str]:
 @app.get("/api/customers")
 def customers() -> Response[str]:
     require_staff(app)
-    return json_response(200, {"customers": reports.credit_holders(wiring.ledger().accounts_with_balance())})
+    return json_response(200, {"customers": reports.credit_holders(wiring.ledger().due_accounts())})
 
 
 @app.get("/api/reports/liability")

@@ -12,7 +12,9 @@ from ..domain.client_email import client_email
 from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
 from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents
+from ..domain.playbook_changes import collections_marked, debt_paid, notice_recorded, prepay_switched
 from ..ports import DebtPayment, LedgerStore, UnbookedPayment
+from .alerts import report_unbooked
 from .errors import Conflict
 from .purchases import foreign_currency
 from .retry import backoff
@@ -65,9 +67,8 @@ def _take_step(
     currency = catalog.shop.currency
     if step == "remind":
         after = replace(debt, notices=(*debt.notices, at))
-        return store.record_notice(
-            debt, notice_entry(debt, at, len(after.notices), currency), next_step_at(after, schedule)
-        )
+        entry = notice_entry(debt, at, len(after.notices), currency)
+        return store.commit(notice_recorded(debt, entry, next_step_at(after, schedule))).committed
     if step == "collections":
         after = replace(debt, collections_at=at)
         entry = JournalEntry(
@@ -79,7 +80,7 @@ def _take_step(
             debt.amount_cents,
             f"{format_cents(debt.amount_cents, currency)} unpaid after the last reminder: no new sessions until paid",
         )
-        return store.mark_collections(debt, entry, next_step_at(after, schedule))
+        return store.commit(collections_marked(debt, entry, next_step_at(after, schedule))).committed
     account = store.account(debt.email)
     if account is None:
         return False
@@ -94,7 +95,7 @@ def _take_step(
         f"moved back to prepaying: the bill of {format_cents(debt.amount_cents, currency)} is unpaid after "
         f"{catalog.on_account.grace_days} days",
     )
-    return store.switch_to_prepay(debt, account, entry, next_step_at(after, schedule))
+    return store.commit(prepay_switched(debt, account, entry, next_step_at(after, schedule))).committed
 
 
 def record_debt_payment(
@@ -107,10 +108,11 @@ def record_debt_payment(
     email, debt_id = client_email(paid.email), paid.debt_id
     if paid.currency.lower() != catalog.shop.currency.lower():
         why = f"debt {debt_id}: {foreign_currency(catalog, paid.currency)}"
-        store.report_unknown_payment(
+        report_unbooked(
+            store,
             UnbookedPayment(
                 paid.checkout_id, email, paid.payment_intent, paid.amount_cents, paid.currency, paid.at, why
-            )
+            ),
         )
         return "not_ours"
     for attempt in range(_ATTEMPTS):
@@ -125,10 +127,11 @@ def record_debt_payment(
                 f"debt {debt_id} was already settled ({debt.settled_by}) when this payment for it came: "
                 "refund it to the client"
             )
-            store.report_unknown_payment(
+            report_unbooked(
+                store,
                 UnbookedPayment(
                     paid.checkout_id, email, paid.payment_intent, paid.amount_cents, paid.currency, paid.at, why
-                )
+                ),
             )
             return "not_ours"
         if paid.amount_cents < debt.amount_cents:
@@ -142,6 +145,6 @@ def record_debt_payment(
             debt.amount_cents,
             f"{debt.description}: paid through the payment link",
         )
-        if store.pay_debt(debt, entry, paid.payment_intent or "link"):
+        if store.commit(debt_paid(debt, entry, paid.payment_intent or "link")):
             return "credited"
     raise Conflict("busy", f"{email}'s debt {debt_id} kept changing while its payment was recorded; retry")

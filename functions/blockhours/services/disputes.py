@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from ..domain.changes import debt_ref, dispute_ref
+from ..domain.changes import debt_ref, dispute_ref, payment_ref
 from ..domain.client_email import client_email
 from ..domain.debts import Debt
+from ..domain.dispute_changes import debt_waived, dispute_recorded, hold_released, thawed
 from ..domain.disputes import Dispute, DisputeChange, DisputeFact, WaitingPart, apply_fact, describe, fact_of
 from ..domain.ledger import CustomerLedger, EntryKind, JournalEntry, LotShare
 from ..domain.money import format_cents
+from ..domain.payment_changes import payment_owner
 from ..ports import LedgerStore
 from .errors import Conflict, NotFound
 from .retry import backoff
@@ -33,7 +35,7 @@ def dispute_changed(
     at: int,
 ) -> Literal["recorded", "duplicate", "unknown_payment"]:
     """One dispute event into the ledger, once; "unknown_payment" when no lot has this PaymentIntent (yet)."""
-    owner = store.payment_owner(payment_intent)
+    owner = payment_owner(store.find(payment_ref(payment_intent)))
     if owner is None:
         return "unknown_payment"
     email, lot_id = owner
@@ -60,7 +62,7 @@ def dispute_changed(
             change = replace(
                 change, account=replace(change.account, owed_cents=change.account.owed_cents + change.after.owed_cents)
             )
-        if store.commit_dispute(change, stored is not None, entries, statuses, debt, waive):
+        if store.commit(dispute_recorded(change, stored is not None, entries, statuses, debt, waive)):
             outcome = "recorded"
             break
     else:
@@ -75,7 +77,7 @@ def thaw(store: LedgerStore, email: str, at: int) -> bool:
     if ledger is None or ledger.account.status != "frozen":
         return False
     waiting = [r.refund_id for r in ledger.refunds if any(part.status == "requested" for part in r.parts)]
-    return store.thaw(email, waiting, at)
+    return store.commit(thawed(email, waiting, at)).committed
 
 
 def release(store: LedgerStore, email: str, actor: str, at: int) -> CustomerLedger:
@@ -95,7 +97,7 @@ def release(store: LedgerStore, email: str, actor: str, at: int) -> CustomerLedg
             + (" (a dispute is still open: it thaws when the dispute closes)" if account.open_disputes > 0 else ""),
         )
     entry = JournalEntry(f"released-{at}", "dispute", at, actor, 0, 0, "released by the shop after a lost dispute")
-    store.release_hold(email, entry)
+    store.commit(hold_released(email, entry))
     thaw(store, email, at)
     found = store.customer(email)
     assert found is not None
@@ -115,7 +117,7 @@ def waive(store: LedgerStore, email: str, debt_id: str, actor: str, at: int) -> 
         raise Conflict("debt_closed", f"debt {debt_id} is already {debt.status}")
     note = f"{format_cents(debt.amount_cents)} owed after a lost dispute waived by the shop"
     entry = JournalEntry(f"waived-{debt_id}", "payment", at, actor, 0, debt.amount_cents, note)
-    store.waive_debt(debt, entry)
+    store.commit(debt_waived(debt, entry))
     found = store.customer(email)
     assert found is not None
     return found

@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from ..domain.changes import job_ref
+from ..domain.job_changes import job_claimed, job_created, job_failed, job_finished, job_saved, progress_noted
 from ..domain.jobs import RECONCILE_ALERT, Discrepancy, Job, JobKind
-from ..ports import JobNotStarted, JobStarter, JobStore, LedgerStore, PaymentGateway, RefundQueue
+from ..ports import JobNotStarted, JobStarter, LedgerStore, PaymentGateway, RefundQueue
 from .errors import TryLater
 from .reconcile import check_account, parked_too_long, waiting_refunds
 
@@ -30,10 +31,6 @@ MAX_ATTEMPTS = 3  # Lambda's first try and the two retries of the jobs function'
 ALERT_LISTS = 20  # discrepancies the shop's email lists; the job keeps more
 
 
-class JobLedger(LedgerStore, JobStore, Protocol):
-    """The one table: the ledger the job reads and the job's own record."""
-
-
 @dataclass(frozen=True)
 class JobTools:
     """What a job may need, built only when its kind needs it (requeue never opens Stripe)."""
@@ -42,15 +39,15 @@ class JobTools:
     refund_queue: Callable[[], RefundQueue]
 
 
-def start_job(store: JobStore, starter: JobStarter, kind: JobKind, now: int) -> Job:
+def start_job(store: LedgerStore, starter: JobStarter, kind: JobKind, now: int) -> Job:
     """Record the job as running and hand its first step to the background."""
     job = Job(f"{kind}-{now}-{secrets.token_hex(4)}", kind, "running", started_at=now, updated_at=now)
-    if not store.create_job(job):
+    if not store.commit(job_created(job)):
         raise TryLater("busy", "a job with the same id was just started; send the request again")
     try:
         starter.start(job.job_id, 0)
     except JobNotStarted as exc:
-        store.fail_job(job.job_id, 0, now, f"could not be started: {exc}")
+        store.commit(job_failed(job.job_id, 0, now, f"could not be started: {exc}"))
         raise TryLater(
             "job_not_started", f"the {kind} could not be started in the background ({exc}); try again in a minute"
         ) from exc
@@ -58,7 +55,7 @@ def start_job(store: JobStore, starter: JobStarter, kind: JobKind, now: int) -> 
 
 
 def run_step(
-    store: JobLedger,
+    store: LedgerStore,
     starter: JobStarter,
     tools: JobTools,
     job_id: str,
@@ -67,31 +64,33 @@ def run_step(
     now: Callable[[], int],
 ) -> Job | None:
     """One invocation's share of the job; None when the job is not at this step (a retry or duplicate)."""
-    job = store.claim_job(job_id, step, now())
+    if not store.commit(job_claimed(job_id, step, now())):
+        return None
+    job = store.find(job_ref(job_id))
     if job is None:
         return None
     try:
         job, finished = _walk(store, tools, job, remaining_ms, now)
     except Exception as exc:
         if job.attempts >= MAX_ATTEMPTS:  # Lambda will not try this step again: say so on the job
-            store.fail_job(job_id, step, now(), f"{type(exc).__name__}: {exc}")
+            store.commit(job_failed(job_id, step, now(), f"{type(exc).__name__}: {exc}"))
         raise
     if finished:
         done = replace(job, status="done", step=step + 1, finished_at=job.updated_at)
-        store.finish_job(done, step, _alert(done))
+        store.commit(job_finished(done, step, _alert(done)))
         return done
     moved = replace(job, step=step + 1, attempts=0)
-    if store.save_job(moved, step):
+    if store.commit(job_saved(moved, step)):
         try:
             starter.start(job_id, step + 1)
         except JobNotStarted as exc:
-            store.fail_job(job_id, step + 1, now(), f"the next part could not be started: {exc}")
+            store.commit(job_failed(job_id, step + 1, now(), f"the next part could not be started: {exc}"))
             raise
     return moved
 
 
 def _walk(
-    store: JobLedger, tools: JobTools, job: Job, remaining_ms: Callable[[], int], now: Callable[[], int]
+    store: LedgerStore, tools: JobTools, job: Job, remaining_ms: Callable[[], int], now: Callable[[], int]
 ) -> tuple[Job, bool]:
     """Check accounts from the job's cursor while time allows: the job with this step's progress, and whether
     every account has been checked."""
@@ -119,7 +118,7 @@ def _walk(
                 checked, cursor = checked + len(batch), batch[-1][1]
                 clock.lap()
                 if clock.note_due():
-                    store.note_progress(job.job_id, job.step, (checked, len(found), len(requeued)), now())
+                    store.commit(progress_noted(job.job_id, job.step, (checked, len(found), len(requeued)), now()))
             if whole_page:
                 cursor, finished = page.next_cursor, page.next_cursor is None
     return replace(job.counted(checked, found, requeued), cursor=cursor, updated_at=now()), finished
@@ -197,7 +196,7 @@ class StepsHere:
         self.waiting.append((job_id, step))
 
 
-def run_here(store: JobLedger, tools: JobTools, kind: JobKind, now: int | None = None) -> Job:
+def run_here(store: LedgerStore, tools: JobTools, kind: JobKind, now: int | None = None) -> Job:
     """A whole job in this process, with no time limit: the same steps the jobs function runs."""
 
     def clock() -> int:
@@ -213,7 +212,7 @@ def run_here(store: JobLedger, tools: JobTools, kind: JobKind, now: int | None =
     return done
 
 
-def reconcile(store: JobLedger, gateway: PaymentGateway, now: int | None = None) -> tuple[int, list[Discrepancy]]:
+def reconcile(store: LedgerStore, gateway: PaymentGateway, now: int | None = None) -> tuple[int, list[Discrepancy]]:
     """Reconcile in this process: how many accounts were read, and the discrepancies (the first 200)."""
     job = run_here(store, JobTools(lambda: gateway, _no_queue), "reconcile", now)
     return job.accounts, list(job.discrepancies)

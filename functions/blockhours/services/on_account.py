@@ -12,6 +12,7 @@ from ..domain.client_email import client_email
 from ..domain.debts import Debt, bill_id, next_bill_at, next_step_at
 from ..domain.ledger import Account, JournalEntry
 from ..domain.money import format_cents, format_minutes
+from ..domain.playbook_changes import bill_opened, billing_day_moved, trust_set
 from ..emails import format_day
 from ..ports import DebtLink, LedgerStore, PaymentGateway
 from .debts import notice_entry
@@ -43,7 +44,7 @@ def set_trust(
         )
         entry = JournalEntry(f"trust-{at}-{limit_minutes}", "trust", at, technician, limit_minutes, 0, note)
         first_bill = next_bill_at(at, catalog.on_account.bill_every, shop_time.zone())
-        if store.set_trust(email, limit_minutes, seen, entry, first_bill):
+        if store.commit(trust_set(email, limit_minutes, seen, entry, first_bill)):
             account = store.account(email)
             assert account is not None
             return account
@@ -90,7 +91,8 @@ def _bill(
     minutes = account.on_account_minutes - account.billed_minutes
     if cents <= 0:
         report.nothing_to_bill.append(email)
-        return store.move_billing_day(email, account.next_bill_at, following)
+        assert account.next_bill_at is not None
+        return store.commit(billing_day_moved(email, account.next_bill_at, following)).committed
     assert account.next_bill_at is not None
     debt_id = bill_id(account.next_bill_at, zone)
     description = f"{format_minutes(minutes)} of remote support on account, to {format_day(account.next_bill_at)}"
@@ -102,7 +104,8 @@ def _bill(
         debt_id, "bill", at, "billing", minutes, cents, f"{description}: {format_cents(cents, currency)}"
     )
     entries = [bill, notice_entry(debt, at, 1, currency)]
-    if store.open_bill(debt, account, entries, next_step_at(debt, catalog.dunning_schedule()) or at, following):
+    debt_next_at = next_step_at(debt, catalog.dunning_schedule()) or at
+    if store.commit(bill_opened(debt, account, entries, debt_next_at, following)):
         report.billed.append(email)
         return True
     return False

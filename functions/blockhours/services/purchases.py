@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urljoin
 
@@ -12,8 +12,9 @@ from ..catalog import Catalog
 from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger, JournalEntry, Payment, purchase_entry, purchase_lot, refund_due_at
 from ..domain.lots import Lot
-from ..domain.payment_changes import EVENT, LOT, ORDER, POINTER, QUOTE, alert_raised, credited, order_opened
+from ..domain.payment_changes import EVENT, LOT, ORDER, POINTER, QUOTE, credited, order_opened
 from ..ports import CheckoutOrder, Credit, LedgerStore, PaymentGateway, StoreError, UnbookedPayment
+from .alerts import report_unbooked
 from .errors import Conflict, NotFound, ShopError
 from .parked import apply_parked
 
@@ -51,7 +52,7 @@ def start_checkout(
     order = CheckoutOrder(
         order_id=request.order_id or uuid.uuid4().hex,
         email=email,
-        stripe_customer_id=_stripe_customer_id(store, email),
+        stripe_customer_id=stripe_customer_of(store, email),
         sku=product.sku,
         kind=product.kind,
         product_name=product.name,
@@ -131,12 +132,6 @@ def _credit(store: LedgerStore, event_id: str, payment: Payment, lot: Lot, entry
     raise StoreError(f"payment {payment.payment_intent} could not be credited: {sorted(outcome.refused)} {pointer}")
 
 
-def report_unbooked(store: LedgerStore, payment: UnbookedPayment) -> bool:
-    """A payment the ledger will not book, kept once for the shop; False if it was already reported."""
-    values = {"what": "payment not credited", **asdict(payment)}
-    return store.commit(alert_raised(payment.checkout_id, values)).committed
-
-
 def foreign_currency(catalog: Catalog, currency: str) -> str:
     """Why a payment in another currency is not booked as the shop's cents."""
     return f"it was paid in {currency.upper() or 'no currency'}, not the shop's {catalog.shop.currency.upper()}"
@@ -164,7 +159,7 @@ def _mismatch(payment: Payment, order: dict[str, object]) -> str:
     )
 
 
-def _stripe_customer_id(store: LedgerStore, email: str) -> str | None:
+def stripe_customer_of(store: LedgerStore, email: str) -> str | None:
     account = store.account(email)
     return account.stripe_customer_id if account is not None else None
 

@@ -11,11 +11,12 @@ from ..catalog import Catalog
 from ..domain.changes import quote_ref
 from ..domain.client_email import client_email
 from ..domain.money import bill_minutes, format_minutes
+from ..domain.playbook_changes import quote_closed, quote_saved
 from ..domain.quotes import Quote, new_quote_id
 from ..domain.sessions import overage_cents
 from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
 from .errors import Conflict
-from .purchases import open_checkout
+from .purchases import open_checkout, stripe_customer_of
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def send_quote(
     order = CheckoutOrder(
         order_id=quote_id,
         email=email,
-        stripe_customer_id=store.stripe_customer_id(email),
+        stripe_customer_id=stripe_customer_of(store, email),
         sku="quote",
         kind="deposit",
         product_name=name,
@@ -85,7 +86,7 @@ def send_quote(
         terms_version=catalog.terms.version,
         technician=request.technician,
     )
-    if not store.save_quote(quote):  # the same id, sent twice at once: the first one counts
+    if not store.commit(quote_saved(quote)):  # the same id, sent twice at once: the first one counts
         saved = store.find(quote_ref(quote_id))
         assert saved is not None
         return saved
@@ -94,7 +95,7 @@ def send_quote(
 
 def quote_expired(store: LedgerStore, quote_id: str, checkout_id: str, at: int) -> Literal["expired", "duplicate"]:
     """Stripe closed an unpaid quote's page: it credits nothing, and `blockhours quotes` says it expired."""
-    return "expired" if store.close_quote(quote_id, "expired", at, checkout_id) else "duplicate"
+    return "expired" if store.commit(quote_closed(quote_id, "expired", at, checkout_id)) else "duplicate"
 
 
 def recent_quotes(store: LedgerStore, limit: int = 50) -> list[Quote]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..domain.debts import set_off
 from ..domain.ledger import CustomerLedger, JournalEntry, LotShare
 from ..domain.money import format_cents
+from ..domain.playbook_changes import debt_set_off
 from ..ports import LedgerStore
 from .errors import Conflict
 from .retry import backoff
@@ -48,5 +49,5 @@ def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: in
             "before the refund",
             tuple(LotShare(lot_id, minutes, cents) for lot_id, minutes, cents in plan.draws),
         )
-        store.pay_debt_from_balance(plan, ledger.lots, entry)  # paid, or the lots moved: read again either way
+        store.commit(debt_set_off(plan, ledger.lots, entry))  # paid, or the lots moved: read again either way
     raise Conflict("busy", f"{email}'s balance kept changing while debts were paid from it; ask again")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..catalog import Catalog
 from ..domain.ledger import DAY_SECONDS
+from ..domain.session_changes import warned
 from ..emails import Email, refund_warning
 from ..ports import LedgerStore
 from .errors import ShopError
@@ -34,9 +35,10 @@ def sweep(
         email, due_at = account.email, int(account.refund_due_at or 0)
         if due_at > at:
             # Sent first, remembered after: a crash in between sends the warning twice, never not at all.
-            if store.warned_for(email) != due_at:
+            found = store.account(email)  # the index does not keep when the client was warned
+            if found is not None and found.warned_for != due_at:
                 send(refund_warning(catalog, email, account.available_cents, due_at, site_url))
-                store.mark_warned(email, due_at)
+                store.commit(warned(email, due_at))
                 report.warned.append(email)
             continue
         try:
