@@ -59,3 +59,16 @@ def test_the_check_sees_a_path_that_leaves(line: str) -> None:
     links = [next(g for g in m.groups() if g) for m in LINK.finditer(line)]
 
     assert any(_outside(page, t) for t in links) or LEAVING.search(line)
+
+
+def test_the_readme_names_every_module() -> None:
+    """README's map covers every module of both packages: a module added without a line there fails here."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    modules = [
+        path.relative_to(REPO_ROOT).as_posix()
+        for folder in ("functions/blockhours", "dev/blockhours_dev")
+        for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+        if path.name != "__init__.py" and "__pycache__" not in path.parts
+    ]
+    assert len(modules) > 50
+    assert [module for module in modules if f"`{module}`" not in readme] == []
