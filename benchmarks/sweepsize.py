@@ -28,7 +28,7 @@ class SweepAtSize:
 
 
 def _account(n: int, due_at: int) -> dict[str, Any]:
-    """An account holding credit, with what the sparse refund-due index projects: in the index, as credit_purchase
+    """An account holding credit, with what the sparse refund-due index projects: in the index, as a credit
     leaves it (the rest of an account item plays no part in the sweep and would only slow moto down)."""
     email = f"client-{n}@example.com"
     return {

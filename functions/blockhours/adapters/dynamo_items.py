@@ -154,7 +154,7 @@ def entry_from(row: Mapping[str, Any]) -> JournalEntry:
 
 def session_from(row: Mapping[str, Any]) -> SessionRecord:
     record = SessionRecord(**_fields(row, _SESSION_FIELDS), draws=_shares(row.get("draws", [])))
-    # finish_overage stores "no payment, no link" as "": a retry reads back exactly the first outcome
+    # overage_finished stores "no payment, no link" as "": a retry reads back exactly the first outcome
     return replace(record, payment_intent=record.payment_intent or None, pay_url=record.pay_url or None)
 
 
