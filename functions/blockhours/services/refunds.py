@@ -23,10 +23,9 @@ from ..domain.refund_changes import (
 from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
 from ..ports import LedgerStore, PaymentGateway, StripeRefund
 from .errors import Conflict, NotFound
-from .retry import backoff
+from .retry import replans
 from .set_off import pay_debts_from_balance
 
-_ATTEMPTS = 12
 FROZEN = "{email}'s account is frozen while a payment dispute is open: no sessions or refunds until it closes"
 
 
@@ -45,8 +44,7 @@ def request_refund(
     at = now if now is not None else int(time.time())
     read = pay_debts_from_balance(store, email, catalog.shop.currency, at)  # what is owed comes first
     refund_id = uuid.uuid4().hex[:20]
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for attempt in replans():
         lots = read.lots if read is not None and attempt == 0 else store.lots(email)
         if not lots:
             raise NotFound("unknown_customer", f"{email} has not bought any time; there is nothing to refund")
@@ -130,8 +128,7 @@ def _give_back(store: LedgerStore, email: str, refund_id: str, lot_id: str, fail
 
     The write holds only while the lot is as read: a session or another refund on it in between reads it again.
     """
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         record = store.find(refund_ref(email, refund_id))
         index = next((i for i, p in enumerate(record.parts) if p.lot_id == lot_id), None) if record else None
         if record is None or index is None or record.parts[index].status == "failed":
@@ -232,8 +229,7 @@ def stripe_refund_changed(store: LedgerStore, refund: StripeRefund, at: int) -> 
 
 def _outside_refund(store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int) -> RefundOutcome:
     """A refund made elsewhere (the Stripe dashboard): off its lot, once; charge.refunded lists it again and again."""
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         ledger = store.customer(email)
         lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
         if ledger is None or lot is None:
@@ -269,8 +265,7 @@ def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str,
     Its failure may arrive before its creation: then it is recorded as failed with nothing taken, and the
     late `refund.created` finds it and changes nothing.
     """
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         ledger = store.customer(email)
         entries = {e.entry_id: e for e in ledger.entries} if ledger else {}
         taken = entries.get(f"refunded-outside-{refund.id}")

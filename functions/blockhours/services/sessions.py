@@ -17,9 +17,7 @@ from ..ports import LedgerStore, PaymentGateway
 from .errors import Conflict, NotFound
 from .overage import collect_overage
 from .purchases import customer_ledger
-from .retry import backoff
-
-_REPLANS = 16
+from .retry import replans
 
 
 @dataclass(frozen=True)
@@ -117,8 +115,7 @@ def redeem(
     """
     email = client_email(request.email)
     at = now if now is not None else int(time.time())
-    for attempt in range(_REPLANS):
-        backoff(attempt)
+    for _ in replans():
         lots = store.lots(email)
         account = None if lots else _known_account(store, email)
         try:
@@ -223,8 +220,7 @@ def settle(store: LedgerStore, email: str, technician: str, now: int | None = No
     """Close the client's deposit: no more sessions against it; what is left awaits its refund."""
     email = client_email(email)
     at = now if now is not None else int(time.time())
-    for attempt in range(_REPLANS):
-        backoff(attempt)
+    for _ in replans():
         lots = store.lots(email)
         closing = [lot for lot in lots if lot.kind == "deposit" and lot.closed_at is None]
         if not closing:

@@ -8,9 +8,7 @@ from ..domain.money import format_cents
 from ..domain.playbook_changes import debt_set_off
 from ..ports import LedgerStore
 from .errors import Conflict
-from .retry import backoff
-
-_ATTEMPTS = 12
+from .retry import replans
 
 
 def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: int) -> CustomerLedger | None:
@@ -19,8 +17,7 @@ def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: in
     Refused (changing nothing more) when the balance cannot pay the next debt whole: nothing goes back to the
     card while the client owes the shop. An account on hold pays nothing here; its refund is refused anyway.
     """
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         ledger = store.customer(email)
         if ledger is None or ledger.account.status != "active":
             return ledger
