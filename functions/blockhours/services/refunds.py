@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Literal
 
 from ..catalog import Catalog
+from ..domain.account_rules import may_refund
 from ..domain.changes import account_ref, payment_ref, refund_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import JournalEntry, LotShare, RefundReason, RefundRecord
@@ -25,8 +26,6 @@ from ..ports import LedgerStore, PaymentGateway, StripeRefund
 from .errors import Conflict, NotFound
 from .retry import replans
 from .set_off import pay_debts_from_balance
-
-FROZEN = "{email}'s account is frozen while a payment dispute is open: no sessions or refunds until it closes"
 
 
 def request_refund(
@@ -78,9 +77,8 @@ def request_refund(
         )
         if store.commit(refund_requested(record, lots, after, entry, spendable)):
             return record
-        account = store.account(email)
-        if account is not None and account.status != "active":
-            raise Conflict("account_frozen", FROZEN.format(email=email))
+        if (refusal := may_refund(store.account(email))) is not None:
+            raise Conflict(refusal.code, refusal.message)
     raise Conflict("busy", f"{email}'s balance kept changing while the refund was set aside; ask again")
 
 
@@ -163,7 +161,7 @@ def process_refund(
     record: RefundRecord | None = found
     if record is None:
         return None
-    if account is not None and account.status != "active":
+    if may_refund(account) is not None:  # on hold: the money stays set aside until the account thaws
         return record
     for index, part in enumerate(record.parts):
         if part.status != "requested":

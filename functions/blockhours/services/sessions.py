@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..catalog import Catalog
+from ..domain.account_rules import may_take_sessions
 from ..domain.changes import session_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
@@ -141,7 +142,7 @@ def redeem(
             done = store.find(session_ref(email, request.session_id))
             assert done is not None, "a duplicate session must be readable"
             return _replay(catalog, store, gateway, done, request)
-        _refuse_if_closed(store.account(email), email)
+        _refuse_if_closed(store.account(email))
     raise Conflict("busy", f"{email}'s balance kept changing while the session was recorded; send it again")
 
 
@@ -167,7 +168,7 @@ def _on_account_or_refuse(
 ) -> SessionPlan:
     """Beyond the balance: a trusted client's session goes on account if it fits the limit; else refused."""
     email = client_email(request.email)
-    _refuse_if_closed(account, email)
+    _refuse_if_closed(account)
     credit = account.credit_left_minutes if account is not None and account.trust_limit_minutes > 0 else 0
     try:
         return plan_session(lots, request.minutes, _rules(catalog), request.charge_overage, credit)
@@ -187,14 +188,9 @@ def _on_account_or_refuse(
     ) from short
 
 
-def _refuse_if_closed(account: Account | None, email: str) -> None:
-    if account is not None and account.status != "active":
-        raise Conflict("account_frozen", f"{email}'s account is {account.status}: no sessions until the shop clears it")
-    if account is not None and account.collections_debts > 0:
-        raise Conflict(
-            "in_collections",
-            f"{email} has a debt in collections: no new sessions until it is paid (see `blockhours debts`)",
-        )
+def _refuse_if_closed(account: Account | None) -> None:
+    if (refusal := may_take_sessions(account)) is not None:
+        raise Conflict(refusal.code, refusal.message)
 
 
 def _replay(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..domain.account_rules import may_refund
 from ..domain.debts import set_off
 from ..domain.ledger import CustomerLedger, JournalEntry, LotShare
 from ..domain.money import format_cents
@@ -19,7 +20,7 @@ def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: in
     """
     for _ in replans():
         ledger = store.customer(email)
-        if ledger is None or ledger.account.status != "active":
+        if ledger is None or may_refund(ledger.account) is not None:
             return ledger
         owed = sorted((d for d in ledger.debts if d.status == "open"), key=lambda d: (d.opened_at, d.debt_id))
         if not owed:
