@@ -119,25 +119,23 @@ def measure() -> list[Trip]:
 
         # The sweep: idle clients who bought long ago, first inside the warning period, then past their refund date.
         catalog, store = wiring.catalog(), wiring.ledger()
-        sent: list[object] = []
         policy = catalog.refunds
         now = int(time.time())
         bought = now - (policy.stale_after_days - policy.warning_days // 2) * DAY
         for n in range(IDLE_CLIENTS):
             idle = checkout_session(created=bought, metadata={"email": f"idle-{n}@example.com"})
             call(webhook.handler, webhook_event(secret, "checkout.session.completed", idle), "webhook")
-        site = "https://shop.example"
         count(
             "sweep, nothing due",
             1,
             "one index query",
-            lambda: services.sweep(catalog, store, sent.append, site, bought),
+            lambda: services.sweep(catalog, store, bought),
         )
         report = count(
             f"sweep, {IDLE_CLIENTS} clients to warn",
             1 + IDLE_CLIENTS,
-            "index query, then remember each warning",
-            lambda: services.sweep(catalog, store, sent.append, site, now),
+            "index query, then each warning written (its entry with warned_for)",
+            lambda: services.sweep(catalog, store, now),
             per=IDLE_CLIENTS,
         )
         assert len(report.warned) == IDLE_CLIENTS, report
@@ -146,7 +144,7 @@ def measure() -> list[Trip]:
             f"sweep, {IDLE_CLIENTS} idle balances refunded",
             1 + 2 * IDLE_CLIENTS,
             "index query, then per account: read the lots, one transaction",
-            lambda: services.sweep(catalog, store, sent.append, site, later),
+            lambda: services.sweep(catalog, store, later),
             per=IDLE_CLIENTS,
         )
         assert len(report.refunded) == IDLE_CLIENTS, report

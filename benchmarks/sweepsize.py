@@ -96,7 +96,7 @@ def measure(sizes: Iterable[int], budget: float) -> list[SweepAtSize]:
             spent += seeding
             counter.clear()
             started = time.perf_counter()
-            report = services.sweep(catalog, store, lambda _: None, "https://shop.example", now=now)
+            report = services.sweep(catalog, store, now=now)
             took = time.perf_counter() - started
             assert report.read == DUE and len(report.kept) == DUE, report
             index = next(n for name, n in counter.read if name == "Query")

@@ -14,6 +14,7 @@ from . import emails, links
 from .adapters.dynamo_items import debt_from, plain, quote_from, session_from
 from .catalog import Catalog
 from .domain.jobs import RECONCILE_ALERT
+from .domain.ledger import warned_due_at
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ def effects_for(change: Change, context: MailContext) -> list[Effect]:
         email = str(new["pk"]).removeprefix("CUST#")
         amount, why = int(new["amount_cents"]), str(new.get("note", ""))
         return [emails.refund_failed_alert(context.catalog, context.owner_email, email, amount, why)]
+    if change.event_name == "INSERT" and kind == "entry" and new.get("kind") == "refund-warning":
+        email, amount, due_at = str(new["pk"]).removeprefix("CUST#"), int(new["amount_cents"]), new["entry_id"]
+        return [emails.refund_warning(context.catalog, email, amount, warned_due_at(str(due_at)), context.site_url)]
     if change.event_name == "INSERT" and kind == "entry" and new.get("kind") == "purchase":
         email = str(new["pk"]).removeprefix("CUST#")
         product = context.catalog.product(str(new.get("note", "")))

@@ -185,6 +185,8 @@
     refunded: { label: "Refunded to your card", sign: 0, plain: true },
     "refund-failed": { label: "Refund failed \u2014 back on your balance", sign: 1, plain: true },
     dispute: { label: "Payment disputed; account paused", sign: 0 },
+    // Nothing moves: the amount is what the reminder said would go back to the card on its day.
+    "refund-warning": { label: "Reminder: unused balance to be refunded", sign: 0, own: true },
   };
 
   var PROBLEMS = {

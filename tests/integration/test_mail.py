@@ -75,3 +75,20 @@ def test_an_overage_the_card_cannot_pay_is_emailed_with_its_payment_link(stack: 
     statement = mail_to(email, 2)[1]
     assert "We could not charge your card for the $32.25" in statement.body
     assert str(session["pay_url"]) in statement.body
+
+
+def test_the_sweep_warning_is_an_entry_the_outbox_emails(stack: LocalStack) -> None:
+    """The daily run writes the warning as a journal entry; the table's stream (through the template's filter) and
+    the outbox email it. Last in this module: its clock is 340 days ahead, inside every client's warning period."""
+    email = f"idle-{secrets.token_hex(3)}@example.com"
+    buy(stack, email, "block-60")
+    mail_to(email, 1)  # the receipt
+    ahead = int(time.time()) + 340 * 86_400
+    for _ in range(2):  # a second run the same day finds the client warned
+        answer = requests.post(f"{stack.url}/_local/sweep?now={ahead}", timeout=60)
+        assert answer.status_code == 200, answer.text
+    warning = mail_to(email, 2)[1]
+    assert "your unused balance will be refunded on" in warning.subject
+    assert "You have $129.00 of prepaid support time" in warning.body
+    statement = requests.get(f"{stack.url}/api/customers/{email}", timeout=10).json()["entries"]
+    assert [e["kind"] for e in statement].count("refund-warning") == 1

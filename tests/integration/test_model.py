@@ -91,10 +91,17 @@ def test_a_dashboard_refund_of_nearly_everything_leaves_the_rest_a_minute(machin
     machine.teardown()
 
 
-def test_a_sweep_that_crashes_after_remembering_a_warning_still_sends_it(machine: LedgerMachine) -> None:
+def test_a_sweep_that_crashes_after_a_warning_writes_its_entry_once_with_warned_for(machine: LedgerMachine) -> None:
+    """The warning is a journal entry committed with warned_for (the outbox emails it): a crash after the commit
+    cannot lose the email, and the retried run finds the client warned and writes nothing more."""
     machine.opening("block-60", "block-30", "4242424242424242")
-    machine.daily_run(340, 0, (2, "after"))  # both due in 25 days: inside the warning period
-    assert sorted({w.to for w in machine.warnings}) == sorted(EMAILS)
+    # both due in 25 days, inside the warning period; the run dies once the first warning is committed
+    machine.daily_run(340, 0, ("TransactWriteItems", "after"))
+    assert machine.crashed == 1
+    warned = machine.warnings()
+    for email in EMAILS:
+        account = machine.reader.account(email)
+        assert warned[email] == [account.warned_for] == [machine.model[email].due], (email, warned)
     machine.teardown()
 
 

@@ -10,19 +10,22 @@ from typing import Any
 import boto3
 import pytest
 
-from blockhours import catalog, services
+from blockhours import catalog, outbox, services
 from blockhours.adapters.dynamo import DynamoLedger
+from blockhours.adapters.dynamo_items import entry_sk, item
 from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
 from blockhours.domain.changes import Change, Outcome, Update
-from blockhours.domain.ledger import Payment
+from blockhours.domain.ledger import JournalEntry, Payment
+from blockhours.emails import Email, format_day
 from blockhours.ports import GatewayError
 from blockhours_dev.standin.payments import paid_intent
 from conftest import ServedStandIn
 from stripe_events import opened_payment
 
 CATALOG = catalog.load()
+MAIL = outbox.MailContext(CATALOG, "https://shop.example", "s" * 40, "owner@example.com")
 
 
 @pytest.fixture
@@ -44,6 +47,13 @@ def buy(ledger: DynamoLedger, served: ServedStandIn, email: str, cents: int, min
         == "credited"
     )
     return pi
+
+
+def stream_insert(ledger: DynamoLedger, email: str, entry: JournalEntry) -> outbox.Change:
+    """The table stream's INSERT record for a journal entry, from the item as the table holds it."""
+    key = item({"pk": f"CUST#{email}", "sk": entry_sk(entry)})
+    stored = ledger.client.get_item(TableName=ledger.table, Key=key)["Item"]
+    return outbox.Change.from_record({"eventName": "INSERT", "dynamodb": {"Keys": key, "NewImage": stored}})
 
 
 def session(ledger: DynamoLedger, email: str, minutes: int) -> None:
@@ -233,8 +243,7 @@ def test_the_sweep_reads_only_what_is_due(table: str) -> None:
             index_reads.append(int(parsed["ScannedCount"]))
 
     ledger.client.meta.events.register("after-call.dynamodb.Query", count)
-    sent: list[object] = []
-    report = services.sweep(CATALOG, ledger, sent.append, "https://shop.example", now=now)
+    report = services.sweep(CATALOG, ledger, now=now)
     assert report.read == 10
     assert index_reads[0] == 10, f"the index query read {index_reads[0]} items"
     assert len(report.kept) == 10  # these made-up accounts have no lots to refund: kept, tried again tomorrow
@@ -244,14 +253,21 @@ def test_the_sweep_warns_once_before_it_refunds(ledger: DynamoLedger, stripe_sta
     email = f"idle-{secrets.token_hex(3)}@example.com"
     bought = int(time.time()) - 340 * 86_400  # a year's refund period, 25 days to go: inside the 30-day warning
     buy(ledger, stripe_standin, email, 12900, 60, bought)
-    sent: list[Any] = []
-    first = services.sweep(CATALOG, ledger, sent.append, "https://shop.example")
-    again = services.sweep(CATALOG, ledger, sent.append, "https://shop.example")
+    first = services.sweep(CATALOG, ledger)
+    again = services.sweep(CATALOG, ledger)
     assert (first.warned, again.warned, first.refunded) == ([email], [], [])
-    [warning] = sent
-    assert warning.to == email and "$129.00" in warning.text and "refund it to the card" in warning.text
+    due_at = bought + 365 * 86_400
+    [entry] = [e for e in ledger.customer(email).entries if e.kind == "refund-warning"]  # type: ignore[union-attr]
+    assert (entry.entry_id, entry.amount_cents, entry.minutes) == (f"refund-warning-{due_at}", 12900, 60)
+    assert f"will be refunded to your card on {format_day(due_at)}" in entry.note
+    assert ledger.account(email).warned_for == due_at  # type: ignore[union-attr]
 
-    later = services.sweep(CATALOG, ledger, sent.append, "https://shop.example", now=bought + 366 * 86_400)
+    [warning] = outbox.effects_for(stream_insert(ledger, email, entry), MAIL)  # what the outbox sends for it
+    assert isinstance(warning, Email) and warning.to == email
+    assert "$129.00" in warning.text and "refund it to the card" in warning.text
+    assert format_day(due_at) in warning.subject
+
+    later = services.sweep(CATALOG, ledger, now=bought + 366 * 86_400)
     assert later.refunded == [email]
     assert ledger.account(email).available_cents == 0  # type: ignore[union-attr]
     assert ledger.account(email).refunding_cents == 12900  # type: ignore[union-attr]

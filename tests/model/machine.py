@@ -37,10 +37,9 @@ from blockhours import services
 from blockhours.adapters.stripe_gateway import StripeGateway, checkout_event, refund_from_event
 from blockhours.config import StripeSettings
 from blockhours.domain.changes import refund_ref
-from blockhours.domain.ledger import DAY_SECONDS, Payment
+from blockhours.domain.ledger import DAY_SECONDS, Payment, warned_due_at
 from blockhours.domain.money import bill_minutes
 from blockhours.domain.parked import ParkedEvent
-from blockhours.emails import Email
 from blockhours.services.purchases import record_order
 from blockhours_dev.memory_table import MemoryTable
 from blockhours_dev.standin import StripeStandIn
@@ -206,7 +205,6 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
         self.quotes: dict[str, MQuote] = {}
         self.links_paid: set[tuple[str, tuple[str, str]]] = set()  # (email, debt key) paid at Stripe
         self.payments: dict[str, tuple[str, tuple[str, ...]]] = {}  # PaymentIntent → client, what it pays for
-        self.warnings: list[Email] = []
         self.crashed = 0
 
     # --- running an operation, crashing it, retrying it ----------------------------------------
@@ -972,13 +970,23 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
         moments |= {when for a in self.model.values() for d in a.open_debts().values() for when, _ in d.schedule()}
         return min((m for m in moments if m >= self.now), default=None)
 
+    def warnings(self) -> dict[str, list[int]]:
+        """The refund dates each client was warned about: the refund-warning entries, each emailed by the outbox."""
+        warned: dict[str, list[int]] = {}
+        for email in EMAILS:
+            ledger = self.reader.customer(email)
+            entries = ledger.entries if ledger is not None else []
+            warned[email] = [warned_due_at(e.entry_id) for e in entries if e.kind == "refund-warning"]
+            assert len(set(warned[email])) == len(warned[email]), f"{email} was warned twice about one date"
+        return warned
+
     def _daily_run(self, crash: tuple[Any, ...] | None) -> None:
         now = self.now
-        warned_before = len(self.warnings)
+        warned_before = self.warnings()
         known = {email: self._refund_ids(email) for email in EMAILS}
 
         def run_the_day() -> None:  # handlers/sweep.py: the three jobs, in its order
-            services.sweep(CATALOG, self.store, self.warnings.append, SITE, now)
+            services.sweep(CATALOG, self.store, now)
             services.bill_on_account(CATALOG, self.store, self.gateway, SITE, now)
             services.chase_debts(CATALOG, self.store, now)
 
@@ -1001,8 +1009,12 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
                 continue
             assert len(made) == 1, f"the sweep made {len(made)} refunds for {email}"
             self._expect_refund(email, made.pop(), None, "all", "stale")
-        sent = sorted({w.to for w in self.warnings[warned_before:]})
+        warned_after = self.warnings()
+        sent = sorted(email for email in EMAILS if warned_after[email] != warned_before[email])
         assert sent == expected_warnings, (sent, expected_warnings)
+        for email in sent:  # the outbox emails each refund-warning entry: one entry is one email, for its date
+            new = [due for due in warned_after[email] if due not in warned_before[email]]
+            assert new == [self.model[email].due], (email, warned_before[email], warned_after[email])
         for account in self.model.values():
             bill(account, now)
         for account in self.model.values():

@@ -185,7 +185,7 @@ def test_mail_may_be_sent_only_from_the_mail_from_address() -> None:
         if any(a.startswith("ses:") for a in _as_list(s["Action"]))
     ]
 
-    assert {name for name, _ in grants} == {"OutboxFunction", "SweepFunction"}
+    assert {name for name, _ in grants} == {"OutboxFunction"}  # every email goes through the stream outbox
     for _, statement in grants:
         assert _as_list(statement["Action"]) == ["ses:SendEmail"]
         assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "MailFrom"}}}

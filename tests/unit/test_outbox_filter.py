@@ -67,6 +67,7 @@ FOUND |= {"accounts": 3, "discrepancy_count": 1, "discrepancies": [{"email": "a@
 ACTED_ON = {
     "a purchase (receipt)": record("INSERT", entry("purchase")),
     "a failed refund (alert)": record("INSERT", entry("refund-failed")),
+    "a refund warning (reminder)": record("INSERT", entry("refund-warning") | {"entry_id": f"refund-warning-{AT}"}),
     "a session (statement)": record("INSERT", session()),
     "an overage settled (statement)": record(
         "MODIFY", session(overage_status="charged"), session(overage_status="pending")

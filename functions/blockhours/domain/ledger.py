@@ -32,6 +32,7 @@ EntryKind = Literal[
     "trust",  # the client may (or may no longer) pay afterwards
     "quote",  # an estimate sent to the client to pay before the work
     "set-off",  # a debt paid from the client's balance before a refund
+    "refund-warning",  # the client was told what is left goes back to the card on a date (id: refund-warning-<date>)
 ]
 OverageStatus = Literal["none", "pending", "charged", "owed", "paid"]
 
@@ -207,6 +208,20 @@ def purchase_entry(payment: Payment, lot: Lot) -> JournalEntry:
         note=payment.sku,
         lots=(LotShare(lot.lot_id, lot.minutes, lot.amount_cents),),
     )
+
+
+_WARNING = "refund-warning-"
+
+
+def refund_warning_entry(due_at: int, at: int, minutes: int, cents: int, note: str) -> JournalEntry:
+    """The client is told that `cents` go back to the card on `due_at`; the id carries that date (epoch seconds),
+    for the email the outbox sends from the entry, and makes a second warning about the same date a duplicate."""
+    return JournalEntry(f"{_WARNING}{due_at}", "refund-warning", at, "sweep", minutes, cents, note)
+
+
+def warned_due_at(entry_id: str) -> int:
+    """The refund date a refund-warning entry told the client about."""
+    return int(entry_id.removeprefix(_WARNING))
 
 
 def refund_due_at(last_activity_at: int, stale_after_days: int) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 from .changes import Expect, Update, account_ref, lot_ref
 from .lots import Lot
 
+# account_rules.may_take_sessions / may_refund at write time: the rule read before planning, held at the commit.
 ACTIVE = Expect("status", "=", "active")  # the account takes sessions and refunds (not frozen by a dispute)
 NOT_IN_COLLECTIONS = Expect("collections_debts", "<=", 0, absent=0)  # no debt past its last reminder
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from .changes import EXISTS, Change, Expect, Put, Update, debt_ref, journal, session_ref
 from .debts import Debt
-from .ledger import JournalEntry, SessionRecord
+from .ledger import JournalEntry, SessionRecord, warned_due_at
 from .lots import Lot
 from .moves import ACTIVE, NOT_IN_COLLECTIONS, account_move, due, holding, lot_move, lot_moves
 
@@ -93,7 +93,10 @@ def deposits_settled(email: str, lots_before: Sequence[Lot], entry: JournalEntry
     return Change.of(*journal(email, entry), *closed, account)
 
 
-def warned(email: str, refund_due_at: int) -> Change:
-    """The client was warned about this refund date; refused when they already were (a retried sweep)."""
+def warned(email: str, warning: JournalEntry) -> Change:
+    """The client is warned about this refund date: the entry (the outbox emails it) and `warned_for`, at once;
+    refused when they already were (a retried sweep), so the warning is written, and sent, once."""
+    refund_due_at = warned_due_at(warning.entry_id)
     not_yet = Expect("warned_for", "<>", refund_due_at, absent=0)  # never warned: no date is 0
-    return Change.of(account_move(email, set={"warned_for": refund_due_at}, expect=(EXISTS, not_yet), money=False))
+    account = account_move(email, set={"warned_for": refund_due_at}, expect=(EXISTS, not_yet), money=False)
+    return Change.of(*journal(email, warning), account)

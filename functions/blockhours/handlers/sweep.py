@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .. import config, services, wiring
 from .http import logger, metrics, tracer
 
-config.at_cold_start(config.store, config.site, config.mail, secrets=("STRIPE_API_KEY",))
+config.at_cold_start(config.store, config.site, secrets=("STRIPE_API_KEY",))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -22,7 +22,7 @@ config.at_cold_start(config.store, config.site, config.mail, secrets=("STRIPE_AP
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     catalog, store, site = wiring.catalog(), wiring.ledger(), config.site().url
     now = int(event["now"]) if event.get("source") == "local" and event.get("now") else None  # the local clock
-    report = services.sweep(catalog, store, wiring.mailer().send, site, now=now)
+    report = services.sweep(catalog, store, now=now)
     bills = services.bill_on_account(catalog, store, wiring.gateway(), site, now=now)
     overages = services.finish_pending_overages(
         catalog, store, wiring.gateway, now if now is not None else int(time.time())

@@ -17,9 +17,7 @@ from ..ports import DebtPayment, LedgerStore, UnbookedPayment
 from .alerts import report_unbooked
 from .errors import Conflict
 from .purchases import foreign_currency
-from .retry import backoff
-
-_ATTEMPTS = 6
+from .retry import replans
 
 
 def notice_entry(debt: Debt, at: int, number: int, currency: str) -> JournalEntry:
@@ -115,8 +113,7 @@ def record_debt_payment(
             ),
         )
         return "not_ours"
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         debt = store.find(debt_ref(email, debt_id))
         if debt is None:
             return "ignored"

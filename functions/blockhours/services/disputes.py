@@ -20,9 +20,7 @@ from ..domain.money import format_cents
 from ..domain.payment_changes import payment_owner
 from ..ports import LedgerStore
 from .errors import Conflict, NotFound
-from .retry import backoff
-
-_ATTEMPTS = 12
+from .retry import replans
 
 
 def dispute_changed(
@@ -41,8 +39,7 @@ def dispute_changed(
     email, lot_id = owner
     fact = fact_of(event_type, status)
     outcome: Literal["recorded", "duplicate"] = "duplicate"
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         ledger = store.customer(email)
         lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
         if ledger is None or lot is None:

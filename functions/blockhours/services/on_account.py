@@ -17,9 +17,7 @@ from ..emails import format_day
 from ..ports import DebtLink, LedgerStore, PaymentGateway
 from .debts import notice_entry
 from .errors import Conflict, ShopError
-from .retry import backoff
-
-_ATTEMPTS = 6
+from .retry import replans
 
 
 def set_trust(
@@ -30,8 +28,7 @@ def set_trust(
     at = now if now is not None else int(time.time())
     if limit_minutes < 0:
         raise ShopError("invalid_limit", "the limit is a number of minutes, 0 or more")
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         seen = store.account(email)
         if limit_minutes == 0 and (seen is None or seen.trust_limit_minutes == 0):
             raise Conflict("not_trusted", f"{email} already prepays: there is no limit on account to end")
@@ -65,8 +62,7 @@ def bill_on_account(
     report = BillingReport()
     for due in store.chores("bill", at):
         account: Account | None = due
-        for attempt in range(_ATTEMPTS):
-            backoff(attempt)
+        for _ in replans():
             if account is None or account.next_bill_at is None or account.next_bill_at > at:
                 break
             if _bill(catalog, store, gateway, site_url, account, at, report):

@@ -3,6 +3,7 @@ jobs in services/jobs.py walk every account); and what refunds still wait for th
 
 from __future__ import annotations
 
+from ..domain.account_rules import may_refund
 from ..domain.audit import audit
 from ..domain.jobs import Discrepancy
 from ..domain.ledger import CustomerLedger
@@ -101,7 +102,7 @@ def _stripe_checks(ledger: CustomerLedger, gateway: PaymentGateway) -> list[Disc
                     "a refund was made or lost outside the ledger: resend its webhook from the Stripe dashboard",
                 )
             )
-    for refund in ledger.refunds if ledger.account.status == "active" else []:  # on hold: waits by design
+    for refund in ledger.refunds if may_refund(ledger.account) is None else []:  # on hold: waits by design
         if any(part.status == "requested" for part in refund.parts):
             found.append(
                 Discrepancy(

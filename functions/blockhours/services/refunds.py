@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Literal
 
 from ..catalog import Catalog
+from ..domain.account_rules import may_refund
 from ..domain.changes import account_ref, payment_ref, refund_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import JournalEntry, LotShare, RefundReason, RefundRecord
@@ -23,11 +24,8 @@ from ..domain.refund_changes import (
 from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
 from ..ports import LedgerStore, PaymentGateway, StripeRefund
 from .errors import Conflict, NotFound
-from .retry import backoff
+from .retry import replans
 from .set_off import pay_debts_from_balance
-
-_ATTEMPTS = 12
-FROZEN = "{email}'s account is frozen while a payment dispute is open: no sessions or refunds until it closes"
 
 
 def request_refund(
@@ -45,8 +43,7 @@ def request_refund(
     at = now if now is not None else int(time.time())
     read = pay_debts_from_balance(store, email, catalog.shop.currency, at)  # what is owed comes first
     refund_id = uuid.uuid4().hex[:20]
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for attempt in replans():
         lots = read.lots if read is not None and attempt == 0 else store.lots(email)
         if not lots:
             raise NotFound("unknown_customer", f"{email} has not bought any time; there is nothing to refund")
@@ -80,9 +77,8 @@ def request_refund(
         )
         if store.commit(refund_requested(record, lots, after, entry, spendable)):
             return record
-        account = store.account(email)
-        if account is not None and account.status != "active":
-            raise Conflict("account_frozen", FROZEN.format(email=email))
+        if (refusal := may_refund(store.account(email))) is not None:
+            raise Conflict(refusal.code, refusal.message)
     raise Conflict("busy", f"{email}'s balance kept changing while the refund was set aside; ask again")
 
 
@@ -130,8 +126,7 @@ def _give_back(store: LedgerStore, email: str, refund_id: str, lot_id: str, fail
 
     The write holds only while the lot is as read: a session or another refund on it in between reads it again.
     """
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         record = store.find(refund_ref(email, refund_id))
         index = next((i for i, p in enumerate(record.parts) if p.lot_id == lot_id), None) if record else None
         if record is None or index is None or record.parts[index].status == "failed":
@@ -166,7 +161,7 @@ def process_refund(
     record: RefundRecord | None = found
     if record is None:
         return None
-    if account is not None and account.status != "active":
+    if may_refund(account) is not None:  # on hold: the money stays set aside until the account thaws
         return record
     for index, part in enumerate(record.parts):
         if part.status != "requested":
@@ -232,8 +227,7 @@ def stripe_refund_changed(store: LedgerStore, refund: StripeRefund, at: int) -> 
 
 def _outside_refund(store: LedgerStore, refund: StripeRefund, email: str, lot_id: str, at: int) -> RefundOutcome:
     """A refund made elsewhere (the Stripe dashboard): off its lot, once; charge.refunded lists it again and again."""
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         ledger = store.customer(email)
         lot = next((lot for lot in ledger.lots if lot.lot_id == lot_id), None) if ledger else None
         if ledger is None or lot is None:
@@ -269,8 +263,7 @@ def _outside_refund_failed(store: LedgerStore, refund: StripeRefund, email: str,
     Its failure may arrive before its creation: then it is recorded as failed with nothing taken, and the
     late `refund.created` finds it and changes nothing.
     """
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         ledger = store.customer(email)
         entries = {e.entry_id: e for e in ledger.entries} if ledger else {}
         taken = entries.get(f"refunded-outside-{refund.id}")

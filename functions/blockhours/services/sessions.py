@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..catalog import Catalog
+from ..domain.account_rules import may_take_sessions
 from ..domain.changes import session_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
@@ -17,9 +18,7 @@ from ..ports import LedgerStore, PaymentGateway
 from .errors import Conflict, NotFound
 from .overage import collect_overage
 from .purchases import customer_ledger
-from .retry import backoff
-
-_REPLANS = 16
+from .retry import replans
 
 
 @dataclass(frozen=True)
@@ -117,8 +116,7 @@ def redeem(
     """
     email = client_email(request.email)
     at = now if now is not None else int(time.time())
-    for attempt in range(_REPLANS):
-        backoff(attempt)
+    for _ in replans():
         lots = store.lots(email)
         account = None if lots else _known_account(store, email)
         try:
@@ -144,7 +142,7 @@ def redeem(
             done = store.find(session_ref(email, request.session_id))
             assert done is not None, "a duplicate session must be readable"
             return _replay(catalog, store, gateway, done, request)
-        _refuse_if_closed(store.account(email), email)
+        _refuse_if_closed(store.account(email))
     raise Conflict("busy", f"{email}'s balance kept changing while the session was recorded; send it again")
 
 
@@ -170,7 +168,7 @@ def _on_account_or_refuse(
 ) -> SessionPlan:
     """Beyond the balance: a trusted client's session goes on account if it fits the limit; else refused."""
     email = client_email(request.email)
-    _refuse_if_closed(account, email)
+    _refuse_if_closed(account)
     credit = account.credit_left_minutes if account is not None and account.trust_limit_minutes > 0 else 0
     try:
         return plan_session(lots, request.minutes, _rules(catalog), request.charge_overage, credit)
@@ -190,14 +188,9 @@ def _on_account_or_refuse(
     ) from short
 
 
-def _refuse_if_closed(account: Account | None, email: str) -> None:
-    if account is not None and account.status != "active":
-        raise Conflict("account_frozen", f"{email}'s account is {account.status}: no sessions until the shop clears it")
-    if account is not None and account.collections_debts > 0:
-        raise Conflict(
-            "in_collections",
-            f"{email} has a debt in collections: no new sessions until it is paid (see `blockhours debts`)",
-        )
+def _refuse_if_closed(account: Account | None) -> None:
+    if (refusal := may_take_sessions(account)) is not None:
+        raise Conflict(refusal.code, refusal.message)
 
 
 def _replay(
@@ -223,8 +216,7 @@ def settle(store: LedgerStore, email: str, technician: str, now: int | None = No
     """Close the client's deposit: no more sessions against it; what is left awaits its refund."""
     email = client_email(email)
     at = now if now is not None else int(time.time())
-    for attempt in range(_REPLANS):
-        backoff(attempt)
+    for _ in replans():
         lots = store.lots(email)
         closing = [lot for lot in lots if lot.kind == "deposit" and lot.closed_at is None]
         if not closing:

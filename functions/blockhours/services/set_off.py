@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from ..domain.account_rules import may_refund
 from ..domain.debts import set_off
 from ..domain.ledger import CustomerLedger, JournalEntry, LotShare
 from ..domain.money import format_cents
 from ..domain.playbook_changes import debt_set_off
 from ..ports import LedgerStore
 from .errors import Conflict
-from .retry import backoff
-
-_ATTEMPTS = 12
+from .retry import replans
 
 
 def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: int) -> CustomerLedger | None:
@@ -19,10 +18,9 @@ def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: in
     Refused (changing nothing more) when the balance cannot pay the next debt whole: nothing goes back to the
     card while the client owes the shop. An account on hold pays nothing here; its refund is refused anyway.
     """
-    for attempt in range(_ATTEMPTS):
-        backoff(attempt)
+    for _ in replans():
         ledger = store.customer(email)
-        if ledger is None or ledger.account.status != "active":
+        if ledger is None or may_refund(ledger.account) is not None:
             return ledger
         owed = sorted((d for d in ledger.debts if d.status == "open"), key=lambda d: (d.opened_at, d.debt_id))
         if not owed:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..catalog import Catalog
-from ..domain.ledger import DAY_SECONDS
+from ..domain.ledger import DAY_SECONDS, refund_warning_entry
 from ..domain.session_changes import warned
-from ..emails import Email, refund_warning
+from ..emails import format_day
 from ..ports import LedgerStore
 from .errors import ShopError
 from .refunds import request_refund
@@ -23,10 +22,11 @@ class SweepReport:
     kept: list[str] = field(default_factory=list)  # below the minimum, frozen, or busy: tried again tomorrow
 
 
-def sweep(
-    catalog: Catalog, store: LedgerStore, send: Callable[[Email], object], site_url: str, now: int | None = None
-) -> SweepReport:
-    """Reads only the accounts due within the warning period, from the sparse index (and, to warn, whether it did)."""
+def sweep(catalog: Catalog, store: LedgerStore, now: int | None = None) -> SweepReport:
+    """Reads only the accounts due within the warning period, from the sparse index (and, to warn, whether it did).
+
+    A warning is a journal entry written with `warned_for`; the outbox emails it from the table's stream.
+    """
     at = now if now is not None else int(time.time())
     report = SweepReport()
     due = store.due_accounts(at + catalog.refunds.warning_days * DAY_SECONDS)
@@ -34,12 +34,12 @@ def sweep(
     for account in due:
         email, due_at = account.email, int(account.refund_due_at or 0)
         if due_at > at:
-            # Sent first, remembered after: a crash in between sends the warning twice, never not at all.
             found = store.account(email)  # the index does not keep when the client was warned
             if found is not None and found.warned_for != due_at:
-                send(refund_warning(catalog, email, account.available_cents, due_at, site_url))
-                store.commit(warned(email, due_at))
-                report.warned.append(email)
+                note = f"reminder: your unused balance will be refunded to your card on {format_day(due_at)}"
+                entry = refund_warning_entry(due_at, at, found.available_minutes, found.available_cents, note)
+                if store.commit(warned(email, entry)):  # refused: another run warned them first
+                    report.warned.append(email)
             continue
         try:
             request_refund(catalog, store, email, "stale", "sweep", now=at)
