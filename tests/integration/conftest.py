@@ -106,7 +106,13 @@ def dynamodb_calls(ledger: DynamoLedger) -> CallCounter:
 
 # Modules that start an embedded AWS or a stack of their own. Starting one resets moto's state, which is one per
 # process, so they run before the shared stack starts; a test that needs a table to itself goes here too.
-OWN_AWS = ("test_model.py", "test_reconcile.py", "test_reconcile_at_size.py", "test_local_stack_template.py")
+OWN_AWS = (
+    "test_model.py",
+    "test_reconcile.py",
+    "test_reconcile_at_size.py",
+    "test_local_stack_template.py",
+    "test_hostile_input.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
