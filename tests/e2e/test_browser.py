@@ -51,7 +51,7 @@ def storefront(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     built = ROOT / "build" / "site" / "index.html"
     code = ROOT / "functions" / "blockhours"
     sources = [ROOT / "mkdocs.yml", ROOT / "catalog.yaml", code / "catalog.py", code / "domain" / "money.py"]
-    sources += [path for path in (ROOT / "site").rglob("*") if path.is_file()]
+    sources += [path for path in (ROOT / "site").rglob("*") if path.is_file() and "__pycache__" not in path.parts]
     if built.is_file() and built.stat().st_mtime >= max(path.stat().st_mtime for path in sources):
         return built.parent
     return build_site(ROOT, tmp_path_factory.mktemp("site"))
