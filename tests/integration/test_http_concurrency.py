@@ -129,7 +129,7 @@ def operations(stack: LocalStack, email: str, seen: Outcomes) -> list[Callable[[
     return calls
 
 
-def wait_for_refunds(stack: LocalStack, email: str, seconds: float = 60) -> dict[str, Any]:
+def wait_for_refunds(stack: LocalStack, email: str, seconds: float = 15) -> dict[str, Any]:
     """The customer's ledger once the refund worker has sent every part to Stripe (or the time is up)."""
     deadline = time.monotonic() + seconds
     while True:
