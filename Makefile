@@ -95,6 +95,7 @@ bench: install $(CHROMIUM) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/concurrency.py
 	$(BIN)/python benchmarks/reconcile.py
+	$(BIN)/pytest -m at_size tests/integration/test_reconcile_at_size.py
 	$(BIN)/python benchmarks/storefront.py
 
 # The model-based proof (issue 12): the ledger's state machine over every money path, with crashes and retries,

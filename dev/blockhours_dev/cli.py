@@ -98,7 +98,7 @@ def statement(email: str, api: ApiOption = None) -> None:
     table = Table(
         "date", "what", "by", "minutes", "amount", "note", title=f"statement for {ledger['account']['email']}"
     )
-    for entry in sorted(ledger["entries"], key=lambda e: (e["at"], e["entry_id"])):
+    for entry in sorted(ledger["entries"], key=lambda e: (e["at"], e.get("seq", 0), e["entry_id"])):
         table.add_row(
             shop_date(entry["at"]),
             entry["kind"],

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,29 @@ class LocalStack:
     def iam_denied(self) -> list[local_iam.Call]:
         """Every AWS call a function made that its role in template.yaml does not allow (IAM would refuse it)."""
         return local_iam.denied(self.aws_calls(), self._template, self._refs)
+
+    def wait_until_settled(self, seconds: float = 30) -> None:
+        """Until the queues are empty and every stream pump has read past what was written before: whatever
+        earlier writes were going to cause (an email, a refund at Stripe) has happened by then."""
+        sqs = boto3.client("sqs", endpoint_url=self.aws_endpoint)
+        streams = [pump for pump in self._pumps if isinstance(pump, StreamPump)]
+        queues = [pump.queue_url for pump in self._pumps if isinstance(pump, QueuePump)]
+
+        def queues_empty() -> bool:
+            for url in queues:
+                got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+                if int(got["ApproximateNumberOfMessages"]) or int(got["ApproximateNumberOfMessagesNotVisible"]):
+                    return False
+            return True
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            since, quiet = time.monotonic(), queues_empty()
+            while time.monotonic() < deadline and not all(pump.caught_up_at > since for pump in streams):
+                time.sleep(0.05)  # the pumps poll every 200 ms
+            if quiet and queues_empty():
+                return
+        raise TimeoutError(f"the stack was still busy after {seconds} s")
 
     def dropped_records(self) -> list[dict[str, Any]]:
         """Every stream record a mapping's FilterCriteria kept from its function, as Lambda would have."""

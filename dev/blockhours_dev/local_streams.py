@@ -121,6 +121,7 @@ class StreamPump:
     interval_seconds: float = 0.2
     on_batch: Callable[[], None] | None = None
     dropped: list[dict[str, Any]] = field(default_factory=list)  # what the filter kept from the function
+    caught_up_at: float = 0.0  # when the last poll that found nothing new began (time.monotonic())
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -152,6 +153,7 @@ class StreamPump:
                 log.exception("the stream poller of %s failed; polling again", self.trigger.function)
 
     def _poll(self, streams: Any, arn: str, done: dict[str, str]) -> None:
+        began, found = time.monotonic(), False
         for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
             shard_id = shard["ShardId"]
             # A fresh iterator after the checkpoint, every time: moto swaps a table's stream object when it
@@ -172,6 +174,9 @@ class StreamPump:
                 done[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
                 if self.on_batch:
                     self.on_batch()
+                found = True
+        if not found:
+            self.caught_up_at = began
 
     def _handle(self, shard_id: str, arn: str, records: list[dict[str, Any]]) -> None:
         """Carry every admitted record through, in order, as Lambda's poller does for one shard."""

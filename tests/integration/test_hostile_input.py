@@ -48,6 +48,11 @@ BODY_ROUTES = [
 MODEL_ROUTES = [path for path in BODY_ROUTES if path != "/api/stripe/webhook"]
 
 
+@pytest.fixture(scope="module")
+def stack(own_stack: LocalStack) -> LocalStack:
+    return own_stack  # the fuzzer lists customers and starts reconciles: on a shared table they read everyone's
+
+
 def assert_ours(answer: requests.Response) -> None:
     """A documented kind of answer: below 500, no stack trace, and a refusal is {"error", "message"}."""
     assert answer.status_code < 500, answer.text

@@ -24,7 +24,7 @@ from model import machine as model_machine
 from model.machine import EMAILS, LedgerMachine, SessionSent
 from model.world import World, open_world
 
-EXAMPLES = int(os.environ.get("BLOCKHOURS_MODEL_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("BLOCKHOURS_MODEL_EXAMPLES", "8"))  # `make proof` runs thousands of steps more
 SHRINK = os.environ.get("BLOCKHOURS_MODEL_SHRINK", "1") == "1"
 STEPS = int(os.environ.get("BLOCKHOURS_MODEL_STEPS", "40"))
 

@@ -28,6 +28,11 @@ from stripe_events import hour_bought
 CATALOG = catalog.load()
 
 
+@pytest.fixture(scope="module")
+def stack(own_stack: LocalStack) -> LocalStack:
+    return own_stack  # reconcile reads every account: these tests count them, so a table of their own
+
+
 @pytest.fixture
 def gateway(stripe_standin: ServedStandIn) -> StripeGateway:
     return StripeGateway(

@@ -163,7 +163,7 @@ def shaped_events(draw: st.DrawFn, pi: str) -> dict[str, Any]:
     return wrapped
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_any_event_shape_is_acknowledged_or_refused_never_a_5xx(
     stack: LocalStack, known: dict[str, str], data: st.DataObject

@@ -9,6 +9,8 @@ from .lots import Lot
 from .refunds import RefundPart
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .debts import Debt
 
 DAY_SECONDS = 86_400
@@ -77,6 +79,8 @@ class JournalEntry:
     amount_cents: int
     note: str = ""
     lots: tuple[LotShare, ...] = ()
+    # Orders entries of the same second `at`: when it was first written, in ns (the store sets it; 0 before).
+    seq: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,11 @@ class RefundRecord:
         if "requested" in states or "pending" in states:
             return "requested"
         return "failed" if states == {"failed"} else "partial"
+
+
+def journal_order(entries: Sequence[JournalEntry]) -> list[JournalEntry]:
+    """Oldest first: by the second each happened, then by when it was written; one order however they are read."""
+    return sorted(entries, key=lambda entry: (entry.at, entry.seq, entry.entry_id))
 
 
 def purchase_lot(payment: Payment, stale_after_days: int) -> Lot:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .money import cents_for_minutes
@@ -35,6 +35,8 @@ class Lot:
     closed_at: int | None = None  # a settled deposit: what is left waits for its refund, not for sessions
     charged_back_minutes: int = 0  # taken back by the cardholder's bank (a dispute's funds withdrawn)
     charged_back_cents: int = 0
+    # Orders lots of the same second `created_at`: when it was first written, in ns (the store sets it; 0 before).
+    seq: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if self.amount_cents < 0 or self.minutes <= 0:
@@ -108,7 +110,7 @@ def balance(lots: Sequence[Lot]) -> Balance:
 
 
 def fifo_order(lots: Sequence[Lot]) -> list[Lot]:
-    return sorted(lots, key=lambda lot: (lot.created_at, lot.lot_id))
+    return sorted(lots, key=lambda lot: (lot.created_at, lot.seq, lot.lot_id))
 
 
 def consume(lots: Sequence[Lot], minutes: int) -> tuple[list[Draw], list[Lot]]:

@@ -4,7 +4,7 @@ quotes, trusted clients, debts, and the background jobs (reconcile, requeue) the
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import config, reports, services, wiring
 from ..domain.changes import job_ref
 from ..domain.client_email import client_email
-from ..domain.ledger import CustomerLedger
+from ..domain.ledger import CustomerLedger, journal_order
+from ..domain.lots import fifo_order
 from .http import EmailField, json_response, logger, metrics, require_staff, resolver, tracer
 
 app = resolver()
@@ -48,6 +49,7 @@ def _path_email(raw: str) -> str:
 
 
 def _ledger_body(ledger: CustomerLedger) -> dict[str, Any]:
+    ledger = replace(ledger, lots=fifo_order(ledger.lots), entries=journal_order(ledger.entries))
     body = asdict(ledger)
     for lot, row in zip(ledger.lots, body["lots"], strict=True):
         row.update(remaining_minutes=lot.remaining_minutes, remaining_cents=lot.remaining_cents)

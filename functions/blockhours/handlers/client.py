@@ -13,7 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, links, services, shop_time, wiring
-from ..domain.ledger import CustomerLedger
+from ..domain.ledger import CustomerLedger, journal_order
+from ..domain.lots import fifo_order
 from ..domain.money import format_cents
 from .http import logger, metrics, resolver, tracer
 
@@ -44,7 +45,7 @@ def balance_view(ledger: CustomerLedger, currency: str) -> dict[str, Any]:
                 "created_at": lot.created_at,
                 "expires_at": lot.expires_at,
             }
-            for lot in sorted(ledger.lots, key=lambda lot: (lot.created_at, lot.lot_id))
+            for lot in fifo_order(ledger.lots)
         ],
         "statement": [
             {
@@ -55,7 +56,7 @@ def balance_view(ledger: CustomerLedger, currency: str) -> dict[str, Any]:
                 "actor": entry.actor,
                 "note": entry.note,
             }
-            for entry in sorted(ledger.entries, key=lambda entry: (entry.at, entry.entry_id), reverse=True)
+            for entry in reversed(journal_order(ledger.entries))
         ],
     }
 
