@@ -14,7 +14,7 @@ from pathlib import Path
 HEADER = """\
 # The Lambda layer, exactly: every package `sam build` installs (functions/Makefile, pip --require-hashes),
 # at the version the tests run, with the sha256 of its wheel for Lambda (arm64, CPython 3.12).
-# Written by `make lock` from functions/requirements.txt; tests/unit/test_packaging.py keeps the two in step.
+# Written by `make lock` from functions/requirements.txt; tests/infra/test_packaging.py keeps the two in step.
 """
 # Lambda's Python runtime has boto3 and these under it: a second botocore in the layer would shadow the one that
 # runtime's boto3 was built with (aws-xray-sdk, for the Tracer, asks for botocore).

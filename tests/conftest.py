@@ -19,6 +19,9 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
+# Fixtures every kind of test may use: the Stripe stand-in on loopback (no AWS needed).
+pytest_plugins = ("served_standin",)
+
 
 @pytest.fixture(autouse=True)
 def _fresh_wiring() -> Iterator[None]:

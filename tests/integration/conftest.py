@@ -5,13 +5,11 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from blockhours import catalog, outbox
 from blockhours.adapters.dynamo import DynamoLedger
@@ -60,27 +58,6 @@ def scan_all(table: str) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-@dataclass
-class ServedStandIn:
-    standin: StripeStandIn
-    url: str
-    _server: Any = field(repr=False, default=None)
-
-
-@pytest.fixture
-def stripe_standin() -> Iterator[ServedStandIn]:
-    """The Stripe stand-in on a real loopback port, for the real SDK to talk to."""
-    standin = StripeStandIn()
-    server = make_server("127.0.0.1", 0, standin, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    standin.public_base = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield ServedStandIn(standin, url, server)
-    server.shutdown()
-    server.server_close()
 
 
 class CallCounter:

@@ -118,7 +118,7 @@ def test_a_valid_link_for_someone_who_never_bought_is_not_found(stack: LocalStac
 
 
 def test_the_client_routes_are_public_and_served_by_the_client_function() -> None:
-    """Least privilege for the function is tests/unit/test_template.py's; here: who may call these routes."""
+    """Least privilege for the function is tests/infra/test_template.py's; here: who may call these routes."""
     routes = {(r.method, r.path): r for r in http_routes(load_template())}
     for route in (("GET", "/api/balance"), ("POST", "/api/refunds")):
         assert routes[route].handler == "blockhours.handlers.client.handler"

@@ -16,7 +16,8 @@ from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
 from blockhours.domain.changes import job_ref
 from blockhours_dev.template import function_statements, load_template
-from conftest import CallCounter, ServedStandIn
+from conftest import CallCounter
+from served_standin import ServedStandIn
 from stripe_events import hour_bought
 
 CATALOG = catalog.load()

@@ -20,7 +20,8 @@ from blockhours.domain.changes import job_ref
 from blockhours.domain.jobs import RECONCILE_ALERT
 from blockhours.handlers import jobs as jobs_handler
 from blockhours.services import jobs
-from conftest import ServedStandIn, scan_all
+from conftest import scan_all
+from served_standin import ServedStandIn
 from stripe_events import hour_bought
 
 CATALOG = catalog.load()

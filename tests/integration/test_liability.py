@@ -9,7 +9,7 @@ import pytest
 
 from blockhours import catalog, reports, services
 from blockhours.adapters.dynamo import DynamoLedger
-from conftest import ServedStandIn
+from served_standin import ServedStandIn
 from stripe_events import hour_bought
 
 CATALOG = catalog.load()

@@ -22,7 +22,8 @@ from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.config import StripeSettings
 from blockhours_dev.local import LocalStack
 from blockhours_dev.local_streams import sent_mail
-from conftest import ServedStandIn, finished_job
+from conftest import finished_job
+from served_standin import ServedStandIn
 from stripe_events import hour_bought
 
 CATALOG = catalog.load()

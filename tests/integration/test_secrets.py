@@ -17,7 +17,7 @@ import pytest
 
 from blockhours import config, wiring
 from blockhours_dev.local import LocalContext
-from conftest import ServedStandIn
+from served_standin import ServedStandIn
 from stripe_events import FIXTURES, event, signed
 
 FIRST_KEY, SECOND_KEY = "rk_test_first_restricted_key", "rk_test_second_restricted_key"

@@ -13,7 +13,7 @@ from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
 from blockhours.ports import GatewayError
 from blockhours_dev.standin.payments import paid_intent
-from conftest import ServedStandIn
+from served_standin import ServedStandIn
 from stripe_events import checkout_order as order
 from stripe_events import checkout_session, event, signed
 

@@ -13,7 +13,7 @@ from .reference import CURRENCY, MAccount, MLot, MQuote
 from .world import StoredLedger
 
 # A lost dispute's money is not yet taken from the ledger (its booking is being written on main): until then the
-# Stripe side leaves chargebacks out (strict-xfail replay in tests/integration/test_model.py).
+# Stripe side leaves chargebacks out (strict-xfail replay in tests/model/test_model.py).
 CHARGEBACKS_IN_LEDGER = True  # lost disputes are booked: Stripe's chargebacks count on its side
 
 

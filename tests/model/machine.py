@@ -94,7 +94,7 @@ T0 = 1_900_000_000  # a fixed clock: every example starts at the same time
 SITE = "https://shop.example"
 
 # Cases the random run leaves out while a known bug in someone else's area stands; each has a strict-xfail replay
-# in tests/integration/test_model.py. Set one to True once its fix is in (BLOCKHOURS_MODEL_ALL=1: all of them, and
+# in tests/model/test_model.py. Set one to True once its fix is in (BLOCKHOURS_MODEL_ALL=1: all of them, and
 # invariants.CHARGEBACKS_IN_LEDGER too).
 EVERY_CASE = os.environ.get("BLOCKHOURS_MODEL_ALL", "0") == "1"
 SHARED_IDS_WITH_OVERAGE = True  # fixed: every Stripe key names its client

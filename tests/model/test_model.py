@@ -36,12 +36,19 @@ def world() -> Iterator[World]:
 
 
 @pytest.mark.timeout(900)  # a failure is shrunk to its shortest history, which can take minutes
-def test_random_histories_with_crashes_keep_every_cent(world: World) -> None:
+@pytest.mark.parametrize(
+    ("store", "examples"),
+    [("memory", EXAMPLES), ("dynamodb", max(EXAMPLES // 4, 1))],  # the contract test holds the two stores alike
+)
+def test_random_histories_with_crashes_keep_every_cent(
+    world: World, store: str, examples: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BLOCKHOURS_MODEL_STORE", store)
     LedgerMachine.world = world
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
-            max_examples=EXAMPLES,
+            max_examples=examples,
             stateful_step_count=STEPS,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
