@@ -19,8 +19,8 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-# Fixtures every kind of test may use: the Stripe stand-in on loopback (no AWS needed).
-pytest_plugins = ("served_standin",)
+# Fixtures every kind of test may use: the Stripe stand-in on loopback and the shop's catalog (no AWS needed).
+pytest_plugins = ("served_standin", "in_memory")
 
 
 @pytest.fixture(autouse=True)

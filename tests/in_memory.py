@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from blockhours import catalog as catalog_module
 from blockhours.domain.changes import Change, Outcome
 from blockhours.domain.ledger import Payment
@@ -43,3 +45,14 @@ def bought(
     )
     assert record_payment(catalog, store, f"evt_{lot}", payment) == "credited"
     return payment
+
+
+@pytest.fixture
+def catalog() -> catalog_module.Catalog:
+    """The shop's catalog.yaml, as the functions load it."""
+    return catalog_module.load(CATALOG_FILE)
+
+
+def no_gateway() -> object:
+    """For use cases that must not reach Stripe: a session within the balance charges no card."""
+    raise AssertionError("no card is charged here")

@@ -39,3 +39,34 @@ def stripe_standin() -> Iterator[ServedStandIn]:
     yield ServedStandIn(standin, url, server)
     server.shutdown()
     server.server_close()
+
+
+def paid_lot(store: Any, served: ServedStandIn, email: str, cents: int, minutes: int, at: int) -> str:
+    """A lot paid through the stand-in and credited as the webhook credits it (its order opened first); returns
+    its PaymentIntent. `store`: either store."""
+    import secrets
+
+    from blockhours import catalog, services
+    from blockhours.domain.ledger import Payment
+    from blockhours_dev.standin.payments import paid_intent
+    from stripe_events import opened_payment
+
+    pi = paid_intent(served.standin, cents)
+    payment = Payment(
+        f"cs_test_{secrets.token_hex(8)}", pi, None, email, "block", "block", minutes, cents, "usd", "v1", at
+    )
+    credited = services.record_payment(
+        catalog.load(), store, f"evt_{secrets.token_hex(6)}", opened_payment(store, payment)
+    )
+    assert credited == "credited"
+    return pi
+
+
+def used(store: Any, email: str, minutes: int) -> None:
+    """A session of `minutes` recorded against the client's balance (no overage expected)."""
+    import secrets
+
+    from blockhours import catalog, services
+
+    request = services.SessionRequest(email, minutes, "Sam", "", secrets.token_hex(4))
+    services.redeem(catalog.load(), store, lambda: pytest.fail("no overage"), request)

@@ -7,21 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from blockhours.catalog import Catalog, load
+from blockhours.catalog import Catalog
 from blockhours.domain.account_rules import may_refund, may_take_sessions
 from blockhours.domain.changes import Change
 from blockhours.domain.moves import account_move
 from blockhours.services import SessionRequest, redeem, request_refund
 from blockhours.services.errors import Conflict
-from in_memory import CATALOG_FILE, RacingLedger, bought
+from in_memory import RacingLedger, bought, no_gateway
 
 EMAIL = "ana@example.com"
 AT = 1_800_000_000
-
-
-@pytest.fixture
-def catalog() -> Catalog:
-    return load(CATALOG_FILE)
 
 
 @pytest.fixture
@@ -29,10 +24,6 @@ def store(catalog: Catalog) -> RacingLedger:
     store = RacingLedger()
     bought(catalog, store, EMAIL, 60, 12900, AT, "cs_a")
     return store
-
-
-def no_gateway() -> object:
-    raise AssertionError("no card is charged in these tests")
 
 
 def put_on_hold(store: RacingLedger) -> None:

@@ -5,28 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from blockhours.catalog import Catalog, load
+from blockhours.catalog import Catalog
 from blockhours.domain.changes import refund_ref
 from blockhours.ports import StripeRefund
 from blockhours.services import SessionRequest, redeem, request_refund, stripe_refund_changed
-from in_memory import CATALOG_FILE, RacingLedger, bought
+from in_memory import RacingLedger, bought, no_gateway
 
 EMAIL = "ana@example.com"
 AT = 1_800_000_000
 
 
 @pytest.fixture
-def catalog() -> Catalog:
-    return load(CATALOG_FILE)
-
-
-@pytest.fixture
 def store() -> RacingLedger:
     return RacingLedger()
-
-
-def no_gateway() -> object:
-    raise AssertionError("no card is charged in these tests")
 
 
 def a_session_on_the_same_lot(catalog: Catalog, store: RacingLedger, minutes: int = 15) -> None:

@@ -14,13 +14,11 @@ from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
 from blockhours.domain.changes import Change, Outcome, Update, entry_ref
-from blockhours.domain.ledger import JournalEntry, Payment
+from blockhours.domain.ledger import JournalEntry
 from blockhours.emails import Email, format_day
 from blockhours.ports import GatewayError
 from blockhours_dev.memory_ledger import MemoryLedger
-from blockhours_dev.standin.payments import paid_intent
-from served_standin import ServedStandIn
-from stripe_events import opened_payment
+from served_standin import ServedStandIn, paid_lot, used
 
 CATALOG = catalog.load()
 MAIL = outbox.MailContext(CATALOG, "https://shop.example", "s" * 40, "owner@example.com")
@@ -32,19 +30,6 @@ def gateway(stripe_standin: ServedStandIn) -> StripeGateway:
         api_key="sk_test_refunds", webhook_secret="whsec_unused_here", api_base=stripe_standin.url
     )
     return StripeGateway(settings)
-
-
-def buy(ledger: MemoryLedger, served: ServedStandIn, email: str, cents: int, minutes: int, at: int) -> str:
-    """A lot paid through the stand-in; returns its PaymentIntent."""
-    pi = paid_intent(served.standin, cents)
-    payment = Payment(
-        f"cs_test_{secrets.token_hex(8)}", pi, None, email, "block", "block", minutes, cents, "usd", "v1", at
-    )
-    assert (
-        services.record_payment(CATALOG, ledger, f"evt_{secrets.token_hex(6)}", opened_payment(ledger, payment))
-        == "credited"
-    )
-    return pi
 
 
 def stream_insert(ledger: MemoryLedger, email: str, entry: JournalEntry) -> outbox.Change:
@@ -59,23 +44,14 @@ def ledger() -> MemoryLedger:
     return MemoryLedger()
 
 
-def session(ledger: MemoryLedger, email: str, minutes: int) -> None:
-    services.redeem(
-        CATALOG,
-        ledger,
-        lambda: pytest.fail("no overage"),
-        services.SessionRequest(email, minutes, "Sam", "", secrets.token_hex(4)),
-    )
-
-
 @pytest.fixture
 def two_lots(ledger: MemoryLedger, stripe_standin: ServedStandIn) -> tuple[str, str, str]:
     """ana bought an hour, then half an hour, and used 15 minutes (of the hour: oldest first)."""
     email = f"ana-{secrets.token_hex(3)}@example.com"
     now = int(time.time())
-    hour = buy(ledger, stripe_standin, email, 12900, 60, now - 100)
-    half = buy(ledger, stripe_standin, email, 6900, 30, now - 50)
-    session(ledger, email, 15)
+    hour = paid_lot(ledger, stripe_standin, email, 12900, 60, now - 100)
+    half = paid_lot(ledger, stripe_standin, email, 6900, 30, now - 50)
+    used(ledger, email, 15)
     return email, hour, half
 
 
@@ -176,8 +152,8 @@ def test_nothing_left_and_below_the_minimum_are_refused_clearly(
     ledger: MemoryLedger, stripe_standin: ServedStandIn
 ) -> None:
     email = f"small-{secrets.token_hex(3)}@example.com"
-    buy(ledger, stripe_standin, email, 1500, 16, int(time.time()))
-    session(ledger, email, 15)  # 1 minute left, worth 94 cents: below the $1.00 minimum
+    paid_lot(ledger, stripe_standin, email, 1500, 16, int(time.time()))
+    used(ledger, email, 15)  # 1 minute left, worth 94 cents: below the $1.00 minimum
     with pytest.raises(services.ShopError) as small:
         services.request_refund(CATALOG, ledger, email, "client", email)
     assert small.value.code == "below_minimum" and "never forfeited" in small.value.message
@@ -192,7 +168,7 @@ def test_nothing_left_and_below_the_minimum_are_refused_clearly(
 def test_the_sweep_warns_once_before_it_refunds(ledger: MemoryLedger, stripe_standin: ServedStandIn) -> None:
     email = f"idle-{secrets.token_hex(3)}@example.com"
     bought = int(time.time()) - 340 * 86_400  # a year's refund period, 25 days to go: inside the 30-day warning
-    buy(ledger, stripe_standin, email, 12900, 60, bought)
+    paid_lot(ledger, stripe_standin, email, 12900, 60, bought)
     first = services.sweep(CATALOG, ledger)
     again = services.sweep(CATALOG, ledger)
     assert (first.warned, again.warned, first.refunded) == ([email], [], [])

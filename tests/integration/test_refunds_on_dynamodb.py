@@ -9,77 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
-import pytest
 
-from blockhours import catalog, outbox, services
+from blockhours import catalog, services
 from blockhours.adapters.dynamo import DynamoLedger
-from blockhours.adapters.dynamo_items import entry_sk, item
-from blockhours.adapters.stripe_gateway import StripeGateway
-from blockhours.config import StripeSettings
-from blockhours.domain.ledger import JournalEntry, Payment
-from blockhours_dev.standin.payments import paid_intent
-from served_standin import ServedStandIn
-from stripe_events import opened_payment
+from served_standin import ServedStandIn, paid_lot, used
 
 CATALOG = catalog.load()
-MAIL = outbox.MailContext(CATALOG, "https://shop.example", "s" * 40, "owner@example.com")
-
-
-@pytest.fixture
-def gateway(stripe_standin: ServedStandIn) -> StripeGateway:
-    settings = StripeSettings(
-        api_key="sk_test_refunds", webhook_secret="whsec_unused_here", api_base=stripe_standin.url
-    )
-    return StripeGateway(settings)
-
-
-def buy(ledger: DynamoLedger, served: ServedStandIn, email: str, cents: int, minutes: int, at: int) -> str:
-    """A lot paid through the stand-in; returns its PaymentIntent."""
-    pi = paid_intent(served.standin, cents)
-    payment = Payment(
-        f"cs_test_{secrets.token_hex(8)}", pi, None, email, "block", "block", minutes, cents, "usd", "v1", at
-    )
-    assert (
-        services.record_payment(CATALOG, ledger, f"evt_{secrets.token_hex(6)}", opened_payment(ledger, payment))
-        == "credited"
-    )
-    return pi
-
-
-def stream_insert(ledger: DynamoLedger, email: str, entry: JournalEntry) -> outbox.Change:
-    """The table stream's INSERT record for a journal entry, from the item as the table holds it."""
-    key = item({"pk": f"CUST#{email}", "sk": entry_sk(entry)})
-    stored = ledger.client.get_item(TableName=ledger.table, Key=key)["Item"]
-    return outbox.Change.from_record({"eventName": "INSERT", "dynamodb": {"Keys": key, "NewImage": stored}})
-
-
-def session(ledger: DynamoLedger, email: str, minutes: int) -> None:
-    services.redeem(
-        CATALOG,
-        ledger,
-        lambda: pytest.fail("no overage"),
-        services.SessionRequest(email, minutes, "Sam", "", secrets.token_hex(4)),
-    )
-
-
-@pytest.fixture
-def two_lots(ledger: DynamoLedger, stripe_standin: ServedStandIn) -> tuple[str, str, str]:
-    """ana bought an hour, then half an hour, and used 15 minutes (of the hour: oldest first)."""
-    email = f"ana-{secrets.token_hex(3)}@example.com"
-    now = int(time.time())
-    hour = buy(ledger, stripe_standin, email, 12900, 60, now - 100)
-    half = buy(ledger, stripe_standin, email, 6900, 30, now - 50)
-    session(ledger, email, 15)
-    return email, hour, half
-
-
-def stripe_refunds(served: ServedStandIn) -> list[tuple[str, int]]:
-    return sorted((r["payment_intent"], r["amount"]) for r in served.standin.refunds.values())
 
 
 def test_a_refund_racing_sessions_never_pays_out_more_than_was_paid(table: str, stripe_standin: ServedStandIn) -> None:
     email = f"race-{secrets.token_hex(3)}@example.com"
-    buy(DynamoLedger(table), stripe_standin, email, 57900, 300, int(time.time()))
+    paid_lot(DynamoLedger(table), stripe_standin, email, 57900, 300, int(time.time()))
 
     def act(i: int) -> str:
         ledger = DynamoLedger(table)
@@ -87,7 +27,7 @@ def test_a_refund_racing_sessions_never_pays_out_more_than_was_paid(table: str, 
             if i % 5 == 0:
                 services.request_refund(CATALOG, ledger, email, "client", email)
             else:
-                session(ledger, email, 15)
+                used(ledger, email, 15)
         except services.ShopError as refused:
             return refused.code
         return "done"
