@@ -88,8 +88,11 @@ $(CHROMIUM):
 $(LIGHTHOUSE):
 	-npm install --prefix .build/lighthouse --no-audit --no-fund --silent lighthouse@12
 
+# pytest-xdist: one worker per core; each module stays on one worker, and the modules that restart moto in their
+# process share one (tests/conftest.py RESETS_MOTO), so no worker's local stack is reset under it.
+PYTEST_WORKERS ?= auto
 test: lint site $(CHROMIUM)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: install $(CHROMIUM) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/run.py
@@ -100,7 +103,8 @@ bench: install $(CHROMIUM) $(LIGHTHOUSE)
 
 # The model-based proof (issue 12): the ledger's state machine over every money path, with crashes and retries,
 # for 10,000 steps and more over fixed seeds; prints steps, rules, crashes and invariant breaks (exit 1 on any).
-# About 5 minutes on two cores. `make test` runs the same machine on a short budget.
+# About 5 minutes on two cores (BLOCKHOURS_MODEL_STORE=memory: on the in-memory store, about four times faster).
+# `make test` runs the same machine on a short budget.
 proof: install
 	$(BIN)/python tests/model/proof.py
 

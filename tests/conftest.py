@@ -23,6 +23,31 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 pytest_plugins = ("served_standin", "in_memory")
 
 
+# Modules that start moto in this process (an embedded AWS, a stack of their own, `mock_aws`). Starting one resets
+# moto's state, which is one per process, so they run before the shared integration stack starts; under
+# pytest-xdist (`make test` runs two workers) they are one group, on one worker, so no other worker's stack is reset.
+RESETS_MOTO = frozenset(
+    {
+        "test_model.py",
+        "test_reconcile.py",
+        "test_reconcile_at_size.py",
+        "test_local_stack_template.py",
+        "test_hostile_input.py",
+        "test_browser.py",
+        "test_template.py",
+        "test_links.py",
+        "test_missing_page.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in RESETS_MOTO)
+    for item in items:  # a module's tests stay together (some share a module's stack and build on one another)
+        group = "resets_moto" if item.path.name in RESETS_MOTO else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_wiring() -> Iterator[None]:
     from blockhours import wiring

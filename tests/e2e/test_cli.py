@@ -60,7 +60,7 @@ def test_settle_a_deposit(dev: DevStack) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (("redeem", "cli@example.com", "600", "--tech", "Sam"), "has 15 minutes; the session needs 600"),
+        (("redeem", "cli@example.com", "600", "--tech", "Sam"), "minutes; the session needs 600 (pass --charge"),
         (("redeem", "nobody@example.com", "30", "--tech", "Sam"), "has not bought any time yet"),
         (("balance", "nobody@example.com"), "no customer with email nobody@example.com"),
         (("settle", "cli@example.com"), "has no open deposit"),

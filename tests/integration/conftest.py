@@ -82,21 +82,6 @@ def dynamodb_calls(ledger: DynamoLedger) -> CallCounter:
     return counter
 
 
-# Modules that start an embedded AWS or a stack of their own. Starting one resets moto's state, which is one per
-# process, so they run before the shared stack starts; a test that needs a table to itself goes here too.
-OWN_AWS = (
-    "test_model.py",
-    "test_reconcile.py",
-    "test_reconcile_at_size.py",
-    "test_local_stack_template.py",
-    "test_hostile_input.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.parent.name == "integration" and item.path.name not in OWN_AWS)
-
-
 @pytest.fixture(scope="session")
 def stack(aws_endpoint: str) -> Iterator[LocalStack]:
     """The local stack (embedded AWS, handlers, stand-in, stream and queue pumps), one for the whole session:
@@ -106,7 +91,7 @@ def stack(aws_endpoint: str) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def own_stack() -> Iterator[LocalStack]:
-    """A stack of its own for a module that reads the whole table (list it in OWN_AWS)."""
+    """A stack of its own for a module that reads the whole table (list it in tests/conftest.py RESETS_MOTO)."""
     yield from _checked_stack()
 
 
