@@ -83,31 +83,29 @@ class Destinations:
 
     def dead_letter(self, destination: template.Destination | None, event: Any, outcome_error: dict[str, Any]) -> None:
         """A function's DeadLetterQueue: the event itself, with why it failed in the message's attributes."""
-        self.kept.append({"event": event, "error": outcome_error})
-        if destination is None:
-            return
-        attributes: dict[str, Any] = {
-            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-            "ErrorMessage": {"DataType": "String", "StringValue": str(outcome_error.get("errorMessage", ""))[:256]},
-        }
-        boto3.client("sqs").send_message(
-            QueueUrl=self.queue_urls[destination.resource], MessageBody=json.dumps(event), MessageAttributes=attributes
-        )
+        if destination is not None:
+            attributes: dict[str, Any] = {
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": str(outcome_error.get("errorMessage", ""))[:256]},
+            }
+            url = self.queue_urls[destination.resource]
+            boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes=attributes)
+        self.kept.append({"event": event, "error": outcome_error})  # once it is there: who waits on it may read it
 
     def send(self, destination: template.Destination | None, record: dict[str, Any], key: str = "") -> None:
         """A queue gets the description of what was given up (no records); a bucket, `record` whole at `key`."""
-        self.kept.append(record)
         if destination is None:
             log.error("Lambda gave up and has no destination for it: %s", json.dumps(record)[:2000])
-            return
-        if destination.kind == "S3":
+        elif destination.kind == "S3":
             bucket = self.buckets[destination.resource]
             boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(record, indent=4).encode())
         else:
             url = self.queue_urls[destination.resource]
             body = {k: v for k, v in record.items() if k != "payload"}
             boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(body))
-        log.error("Lambda gave up; what it gave up on went to %s", destination.resource)
+        if destination is not None:
+            log.error("Lambda gave up; what it gave up on went to %s", destination.resource)
+        self.kept.append(record)  # once it is there: who waits on it may read it at once
 
 
 @dataclass
