@@ -88,11 +88,11 @@ $(CHROMIUM):
 $(LIGHTHOUSE):
 	-npm install --prefix .build/lighthouse --no-audit --no-fund --silent lighthouse@12
 
-# pytest-xdist: one worker per core; each module stays on one worker, and the modules that restart moto in their
-# process share one (tests/conftest.py RESETS_MOTO), so no worker's local stack is reset under it.
+# pytest-xdist: one worker per core, each taking tests from the front of the order tests/conftest.py sets (the
+# modules that restart moto in-process first, RESETS_MOTO), so none resets a worker's shared stack under it.
 PYTEST_WORKERS ?= auto
 test: lint site $(CHROMIUM)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 bench: install $(CHROMIUM) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/run.py

@@ -24,8 +24,9 @@ pytest_plugins = ("served_standin", "in_memory")
 
 
 # Modules that start moto in this process (an embedded AWS, a stack of their own, `mock_aws`). Starting one resets
-# moto's state, which is one per process, so they run before the shared integration stack starts; under
-# pytest-xdist (`make test` runs two workers) they are one group, on one worker, so no other worker's stack is reset.
+# moto's state, which is one per process, so they run before the shared integration stack starts. Under
+# pytest-xdist (`make test`) every worker takes tests from the front of this order, so each runs its share of
+# these before any test that uses its shared stack.
 RESETS_MOTO = frozenset(
     {
         "test_model.py",
@@ -43,9 +44,6 @@ RESETS_MOTO = frozenset(
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in RESETS_MOTO)
-    for item in items:  # a module's tests stay together (some share a module's stack and build on one another)
-        group = "resets_moto" if item.path.name in RESETS_MOTO else str(item.path)
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)
