@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import run_order
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -44,6 +46,14 @@ RESETS_MOTO = frozenset(
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in RESETS_MOTO)
+
+
+@pytest.fixture(autouse=True)
+def _no_moto_restart_under_the_shared_stack(request: pytest.FixtureRequest) -> None:
+    """The order above, enforced: a module that restarts moto never runs after this process's shared stack began."""
+    if request.node.path.name in RESETS_MOTO and run_order.shared_stack_started:
+        name = request.node.path.name
+        pytest.fail(f"{name} restarts moto in a process whose shared stack already started: it must run first")
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import boto3
 import pytest
 import requests
 
+import run_order
 from blockhours import catalog, outbox
 from blockhours.adapters.dynamo import DynamoLedger
 from blockhours_dev import template
@@ -86,6 +87,7 @@ def dynamodb_calls(ledger: DynamoLedger) -> CallCounter:
 def stack(aws_endpoint: str) -> Iterator[LocalStack]:
     """The local stack (embedded AWS, handlers, stand-in, stream and queue pumps), one for the whole session:
     tests keep apart by fresh client emails and ids. After `aws_endpoint`, whose start would wipe it."""
+    run_order.shared_stack_started = True
     yield from _checked_stack()
 
 
