@@ -132,7 +132,8 @@ class MemoryTable:
             return copy.deepcopy(sorted(found, key=lambda row: str(row["sk"])))
 
     def query_index(self, index: str, value: str, until: int | None = None) -> list[dict[str, Any]]:
-        hash_name, range_name = INDEXES[index]
+        declared = INDEXES[index]
+        hash_name, range_name = declared.hash, declared.range
         with self._lock:
             self.reads += 1
             found = [
@@ -140,7 +141,11 @@ class MemoryTable:
                 for row in self.items.values()
                 if row.get(hash_name) == value and range_name in row and (until is None or row[range_name] <= until)
             ]
-            return copy.deepcopy(sorted(found, key=lambda row: (row[range_name], row["pk"], row["sk"])))
+            ordered = sorted(found, key=lambda row: (row[range_name], row["pk"], row["sk"]))
+            if declared.keeps is not None:  # what DynamoDB's index projects: its keys, the table's, and these
+                kept = {"pk", "sk", hash_name, range_name, *declared.keeps}
+                ordered = [{name: v for name, v in row.items() if name in kept} for row in ordered]
+            return copy.deepcopy(ordered)
 
     def scan(
         self, where: Expect, cursor: dict[str, str] | None = None, limit: int | None = None

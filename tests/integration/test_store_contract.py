@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from blockhours.adapters.dynamo import DynamoLedger
-from blockhours.adapters.layout import INDEXES
+from blockhours.adapters.layout import INDEXES, Index
 from blockhours.adapters.store import TableStore
 from blockhours.domain.changes import (
     EXISTS,
@@ -171,10 +171,22 @@ def test_the_sparse_indexes_hold_what_the_domain_fields_say(store: TableStore) -
 
 def test_the_in_memory_indexes_are_the_templates() -> None:
     declared = {
-        index["IndexName"]: tuple(part["AttributeName"] for part in index["KeySchema"])
+        index["IndexName"]: Index(
+            *(part["AttributeName"] for part in index["KeySchema"]),
+            tuple(index["Projection"]["NonKeyAttributes"])
+            if index["Projection"]["ProjectionType"] == "INCLUDE"
+            else None,
+        )
         for index in template.table_definition()["GlobalSecondaryIndexes"]
     }
     assert declared == INDEXES
+
+
+def test_an_index_read_gives_only_what_the_index_keeps(store: TableStore) -> None:
+    store.commit(account(refund_due_at=200, available_cents=500, available_minutes=5, warned_for=100, owed_cents=7))
+    [found] = store.due_accounts()
+    assert (found.email, found.available_cents, found.available_minutes, found.refund_due_at) == (EMAIL, 500, 5, 200)
+    assert (found.warned_for, found.owed_cents) == (None, 0), "not projected: read the account for these"
 
 
 def test_account_pages_visit_every_account_once(store: TableStore) -> None:

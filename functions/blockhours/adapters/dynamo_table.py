@@ -94,7 +94,7 @@ class DynamoTable:
 
     def query_index(self, index: str, value: str, until: int | None = None) -> list[dict[str, Any]]:
         """A sparse index's items under `value`, up to `until` of its range attribute, oldest first."""
-        hash_name, range_name = INDEXES[index]
+        hash_name, range_name = INDEXES[index].hash, INDEXES[index].range
         names = {"#h": hash_name, "#r": range_name}
         if until is None:
             return self._query(
