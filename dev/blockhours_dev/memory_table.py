@@ -7,25 +7,19 @@ racing changes meet here exactly as they meet in DynamoDB: one commits, the othe
 from __future__ import annotations
 
 import copy
-import re
 import threading
 from typing import Any
 
-from blockhours.adapters.expressions import holds
+from blockhours.adapters.expressions import holds, path_steps
 from blockhours.adapters.layout import INDEXES, Op
 from blockhours.domain.changes import AnyOf, Condition, Expect
 
-_SEGMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _MISSING = object()
-
-
-def _steps(path: str) -> list[str | int]:
-    return [name if name else int(index) for name, index in _SEGMENT.findall(path)]
 
 
 def _get(item: dict[str, Any], path: str) -> Any:
     value: Any = item
-    for step in _steps(path):
+    for step in path_steps(path):
         try:
             value = value[step]
         except (KeyError, IndexError, TypeError):
@@ -34,7 +28,7 @@ def _get(item: dict[str, Any], path: str) -> Any:
 
 
 def _set(item: dict[str, Any], path: str, value: Any) -> None:
-    *head, last = _steps(path)
+    *head, last = path_steps(path)
     target: Any = item
     for step in head:
         target = target[step]
@@ -42,7 +36,7 @@ def _set(item: dict[str, Any], path: str, value: Any) -> None:
 
 
 def _remove(item: dict[str, Any], path: str) -> None:
-    *head, last = _steps(path)
+    *head, last = path_steps(path)
     target: Any = item
     for step in head:
         target = target[step]

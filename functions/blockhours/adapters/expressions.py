@@ -10,6 +10,19 @@ from .dynamo_items import item
 from .layout import Op
 
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def path_steps(field: str) -> list[str | int]:
+    """A field path (`parts[2].status`) as the names and list positions it goes through; "" is the key."""
+    steps: list[str | int] = []
+    for segment in (field or "pk").split("."):
+        found = _SEGMENT.match(segment)
+        if not found:
+            raise ValueError(f"not a field path: {field!r}")
+        name, indexes = found.groups()
+        steps += [name, *(int(index) for index in _INDEX.findall(indexes))]
+    return steps
 
 
 class Expressions:
@@ -20,15 +33,14 @@ class Expressions:
         self.values: dict[str, Any] = {}
 
     def path(self, field: str) -> str:
-        parts = []
-        for segment in (field or "pk").split("."):
-            found = _SEGMENT.match(segment)
-            if not found:
-                raise ValueError(f"not a field path: {field!r}")
-            name, index = found.groups()
-            placeholder = self.placeholders.setdefault(name, f"#n{len(self.placeholders)}")
-            parts.append(placeholder + index)
-        return ".".join(parts)
+        path = ""
+        for step in path_steps(field):
+            if isinstance(step, int):
+                path += f"[{step}]"
+            else:
+                placeholder = self.placeholders.setdefault(step, f"#n{len(self.placeholders)}")
+                path += f".{placeholder}" if path else placeholder
+        return path
 
     @property
     def names(self) -> dict[str, str]:
