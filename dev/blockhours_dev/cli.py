@@ -16,13 +16,14 @@ from rich.table import Table
 from blockhours.domain.money import format_cents, format_minutes
 
 from .cli_app import ApiOption, app, call, client_for, err, fail, out, shop_date, shop_zone
+from .cli_minutes import minutes_argument, minutes_option
 from .staff_client import StaffClient, StaffError, is_loopback
 
 
 @app.command()
 def redeem(
     email: str,
-    minutes: Annotated[int, typer.Argument(help="Minutes the session lasted.", min=1)],
+    minutes: Annotated[int, minutes_argument("How long the session lasted: 45, 45m, 1h30, 1:30, 90min.")],
     tech: Annotated[str, typer.Option("--tech", help="Who did the work.")],
     note: Annotated[str, typer.Option("--note", help="What was done, for the client's statement.")] = "",
     charge_overage: Annotated[
@@ -201,7 +202,7 @@ def settle(
 def refund(
     email: str,
     minutes: Annotated[
-        int | None, typer.Option("--minutes", min=1, help="Refund only this many minutes (default: all that is left).")
+        int | None, minutes_option("--minutes", help="Refund only this much (default: all that is left): 90, 1h30.")
     ] = None,
     tech: Annotated[str, typer.Option("--tech", help="Who asks for it.")] = "staff",
     api: ApiOption = None,

@@ -12,13 +12,14 @@ from blockhours.domain.money import format_cents, format_minutes
 from blockhours.domain.quotes import new_quote_id
 
 from .cli_app import ApiOption, app, call, out, shop_date
+from .cli_minutes import minutes_argument, minutes_option
 from .staff_client import StaffClient
 
 
 @app.command()
 def quote(
     email: str,
-    minutes: Annotated[int, typer.Argument(help="The estimate, in minutes.", min=1)],
+    minutes: Annotated[int, minutes_argument("The estimate: 90, 1h30, 1:30, 2h.")],
     note: Annotated[str, typer.Option("--note", help="What the work is, for the client.")] = "",
     tech: Annotated[str, typer.Option("--tech", help="Who quotes it.")] = "staff",
     quote_id: Annotated[
@@ -67,7 +68,7 @@ def quotes(api: ApiOption = None) -> None:
 @app.command()
 def trust(
     email: str,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How far below zero their sessions may go, in minutes.")],
+    limit: Annotated[int, minutes_option("--limit", help="How far below zero their sessions may go: 300, 5h.")],
     tech: Annotated[str, typer.Option("--tech", help="Who decides it.")] = "staff",
     api: ApiOption = None,
 ) -> None:
