@@ -149,7 +149,21 @@ def values(catalog: Catalog, page_url: str) -> dict[str, str]:
             f"{refunds.stale_after_days} days without a session"
         ),
         "currency": currency.upper(),
+        "quote_hours": str(catalog.quotes.expires_after_hours),
+        "bill_every": {"monthly": "monthly, on the 1st", "weekly": "weekly, on Mondays"}[catalog.on_account.bill_every],
+        "grace_days": str(catalog.on_account.grace_days),
+        "reminders": reminders_sentence(catalog.dunning.reminder_days),
+        "collections_after_days": str(catalog.dunning.collections_after_days),
     }
+
+
+def reminders_sentence(days: list[int]) -> str:
+    """The dunning schedule's reminders, as the agreement states them: none, one, or two with their days."""
+    if not days:
+        return "We send no reminders after the notice."
+    count = "one reminder" if len(days) == 1 else f"at most {len(days)} reminders"
+    when = " and ".join(str(day) for day in days)
+    return f"If it is still unpaid, we send {count}, {when} days after the notice."
 
 
 def on_config(config: Any) -> Any:

@@ -81,3 +81,39 @@ def test_the_settings_for_the_script_carry_the_terms_version_and_names(catalog: 
 
     assert settings["termsVersion"] == catalog.terms.version
     assert settings["products"]["block-60"] == {"name": "1-hour block", "kind": "block", "price": "$129.00"}
+
+
+def _terms(catalog: Catalog) -> str:
+    config = {"extra": {"catalog": catalog}}
+    page = SimpleNamespace(url="terms/", file=SimpleNamespace(src_uri="terms.md"))
+    return str(shop.on_page_markdown((ROOT / "site" / "terms.md").read_text(), page, config, None))
+
+
+def test_the_agreement_states_the_playbook_with_the_catalogs_own_figures(catalog: Catalog) -> None:
+    """What the shop may do when a client owes it is in the agreement the client ticks, in the shop's figures."""
+    terms = _terms(catalog)
+
+    for section in ("Quotes", "Paying on account", "If you owe us money", "Disputes with your bank", "Refunds"):
+        assert f". {section}" in terms
+    assert "open for **24 hours**" in terms
+    assert "billed **monthly, on the 1st**" in terms and "not paid within 14 days" in terms
+    assert "at most 2 reminders, 7 and 14 days after the notice" in terms
+    assert "unpaid 21 days after the notice" in terms and "**no new sessions**" in terms
+    assert "first pays what you owe from your" in terms  # set-off before any refund to the card
+
+
+def test_the_agreement_follows_a_changed_schedule(catalog: Catalog) -> None:
+    changed = catalog.model_copy(
+        update={
+            "on_account": catalog.on_account.model_copy(update={"bill_every": "weekly", "grace_days": 5}),
+            "dunning": catalog.dunning.model_copy(update={"reminder_days": [3], "collections_after_days": 10}),
+            "quotes": catalog.quotes.model_copy(update={"expires_after_hours": 6}),
+        }
+    )
+    terms = _terms(changed)
+
+    assert "billed **weekly, on Mondays**" in terms and "not paid within 5 days" in terms
+    assert "we send one reminder, 3 days after the notice" in terms and "unpaid 10 days after" in terms
+    assert "open for **6 hours**" in terms
+    no_reminders = changed.model_copy(update={"dunning": changed.dunning.model_copy(update={"reminder_days": []})})
+    assert "We send no reminders after the notice." in _terms(no_reminders)
