@@ -245,26 +245,29 @@ class Refused(Exception):
 
 
 def plan_session(account: MAccount, minutes: int, charge_overage: bool) -> dict[str, object] | Refused:
-    """DESIGN, flow 3, and the README's playbook.
+    """DESIGN, flow 3, the README's playbook and issue 15 ("a trusted client's limit is used before the card").
 
-    Billed in increments with a minimum; taken from the lots oldest first. Beyond the balance, a trusted client's
-    minutes go on account when they fit in what is left of the limit (never past it); otherwise a deposit account
-    charges the saved card, a block account only when the technician asks, else the session is refused. No session
-    runs on a frozen account, nor while a debt is in collections.
+    Billed in increments with a minimum, and paid in this order: the balance (the lots, oldest first), then what
+    is left of a trusted client's limit (on account, never past it), then a card for the rest. The card pays only
+    on a deposit account or when the technician asks; else the session is refused. A card is one that paid a lot
+    (every purchase is paid by card at checkout): a client who never bought time has none, and a session that
+    would need one is refused before anything is recorded. No session runs on a frozen account, nor while a debt
+    is in collections.
     """
     if not account.opened:
         return Refused("unknown_customer")
     billed = bill_minutes(minutes, INCREMENT, SESSION_MINIMUM)
     covered = min(billed, account.available[0])
-    beyond = billed - covered
-    on_account = beyond if account.trust_limit > 0 and 0 < beyond <= account.credit_left else 0
-    overage = beyond - on_account
+    on_account = min(billed - covered, max(account.credit_left, 0)) if account.trust_limit > 0 else 0
+    overage = billed - covered - on_account
     open_deposit = any(lot.kind == "deposit" and not lot.closed for lot in account.lots.values())
     reasons = (("account_frozen", account.frozen), ("in_collections", account.collections > 0))
     holding = tuple(code for code, holds in reasons if holds)
     if overage and not (charge_overage or open_deposit):
         short = ("over_limit", "insufficient_balance") if account.trust_limit > 0 else ("insufficient_balance",)
         return Refused(short[0], short[1:] + holding)
+    if overage and not account.lots:
+        return Refused("no_card", holding)
     if holding:
         return Refused(holding[0], holding[1:])
     draws, left = [], covered

@@ -201,6 +201,21 @@ def test_a_trusted_clients_time_beyond_a_deposit_goes_on_account_before_any_card
     machine.teardown()
 
 
+def test_a_trusted_client_without_a_card_uses_the_limit_and_is_never_charged(machine: LedgerMachine) -> None:
+    """Issue 15: 255 of a 300-minute limit left, no card ever saved; 300 minutes with --charge-overage is refused
+    (no_card, nothing written), 255 go on account, and a deposit bought later pays only what is past the limit."""
+    machine.opening(None, "block-30", "4242424242424242", trusted=300)
+    machine.redeem(SessionSent("ana@example.com", 45, False, False), None)
+    machine.redeem(SessionSent("ana@example.com", 300, True, False), None)  # the machine asserts no_card
+    assert machine.model["ana@example.com"].on_account_m == 45 and not machine.model["ana@example.com"].debts
+    machine.redeem(SessionSent("ana@example.com", 255, True, False), None)
+    machine.pay("ana@example.com", "deposit", "4242424242424242", True, None)
+    machine.redeem(SessionSent("ana@example.com", 90, False, False), None)  # 60 from the deposit, 30 to its card
+    ana = machine.model["ana@example.com"]
+    assert ana.on_account_m == 300 and list(ana.sessions.values())[-1][1:] == (6450, "charged")
+    machine.teardown()
+
+
 # --- histories the issue's fixes made pass: keys naming their client, charges looked up, currency, chargebacks ------
 
 
