@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from blockhours import emails
 from blockhours.catalog import Catalog
 from blockhours.domain.changes import session_ref
 from blockhours.domain.ledger import Payment
@@ -58,6 +59,9 @@ def test_no_card_on_file_is_refused_before_anything_is_written_and_says_what_fit
 
     fits = redeem(catalog, ledger, no_gateway, SessionRequest(EMAIL, 255, "Sam", "part one", "T-3"), AT + 180)  # type: ignore[arg-type]
     assert (fits.on_account_minutes, fits.overage_minutes, fits.overage_status) == (255, 0, "none")
+    assert not snapshot(ledger)[2], "no debt: no notice, no reminder, never collections"
+    statement = emails.session_statement(catalog, fits, "https://shop.example")  # the one email this path sends
+    assert "card" not in statement.text.lower(), statement.text
 
 
 @pytest.mark.parametrize("charge_overage", [False, True])
