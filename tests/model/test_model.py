@@ -216,6 +216,26 @@ def test_a_trusted_client_without_a_card_uses_the_limit_and_is_never_charged(mac
     machine.teardown()
 
 
+def test_a_dunning_run_that_missed_days_sends_one_reminder_and_waits_a_day_for_collections(
+    machine: LedgerMachine,
+) -> None:
+    """Issue 15: three weeks without a daily run; the client was untrusted by hand before her bill's grace ran out."""
+    machine.opening(None, "block-30", "4242424242424242", trusted=300)
+    machine.redeem(SessionSent("ana@example.com", 45, False, False), None)
+    machine.trust("ana@example.com", 0, None)  # untrusted by hand: what she used on account is still billed
+    machine.daily_run(None, 0, None)  # her billing day: the bill and its notice
+    (bill,) = machine.model["ana@example.com"].debts.values()
+    machine.daily_run(22, 0, None)
+    machine.every_cent_is_accounted_for()  # the ledger's debt matches the model's, step for step
+    assert len(bill.notices) == 2 and bill.collections_at is None, "one reminder, and collections waits"
+    assert bill.prepay_at is not None and bill.already_prepaying, "back to prepaying: recorded, not announced"
+    machine.daily_run(0, 3600, None)  # an hour later: still not a day after the reminder
+    assert bill.collections_at is None
+    machine.daily_run(1, 0, None)
+    assert bill.collections_at is not None
+    machine.teardown()
+
+
 # --- histories the issue's fixes made pass: keys naming their client, charges looked up, currency, chargebacks ------
 
 
