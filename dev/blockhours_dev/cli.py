@@ -27,7 +27,7 @@ def redeem(
     tech: Annotated[str, typer.Option("--tech", help="Who did the work.")],
     note: Annotated[str, typer.Option("--note", help="What was done, for the client's statement.")] = "",
     charge_overage: Annotated[
-        bool, typer.Option("--charge-overage", help="Charge the saved card for time beyond the balance.")
+        bool, typer.Option("--charge-overage", help="Charge the saved card for time beyond the balance and any limit.")
     ] = False,
     session_id: Annotated[
         str | None, typer.Option("--session-id", help="Your id for the session; sending it again is harmless.")
@@ -51,8 +51,8 @@ def redeem(
             if problem.code != "busy" or attempt == 3:
                 raise fail(problem) from None
             time.sleep(0.2 * (attempt + 1))  # the same session id again: recorded once, whatever happened
-    out.print(record["summary"], highlight=False)
-    if record["draws"]:
+    out.print(record["summary"], highlight=False)  # a session id recorded before: when, by whom; nothing changed
+    if record["draws"] and record.get("recorded_now", True):
         table = Table("lot", "minutes", "amount", title=f"session {record['session_id']}")
         for draw in record["draws"]:
             table.add_row(draw["lot_id"], str(draw["minutes"]), format_cents(draw["amount_cents"]))

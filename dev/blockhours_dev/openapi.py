@@ -102,14 +102,16 @@ ANSWERS: dict[tuple[str, str], Answers] = {
     ("GET", "/api/reports/liability"): Answers(200, "prepaid balance outstanding, by age", _STAFF),
     ("POST", "/api/sessions"): Answers(
         200,
-        "the recorded session with a summary; the same `session_id` again gets the first answer back",
+        "the session with a one-line `summary` and `recorded_now`: true when this request recorded it, false when "
+        "the same `session_id` was recorded before (its first outcome, and a summary that says when and by whom)",
         _BODY
         | _STAFF
         | {
             400: f"{_BODY[400]}; {_IN_BODY}",
             404: "`unknown_customer`: this email has not bought any time",
-            409: f"`insufficient_balance`, `over_limit` (a trusted client's limit), `session_conflict`, "
-            f"`account_frozen`, `in_collections`; {_BUSY}",
+            409: f"`insufficient_balance`, `over_limit` (a trusted client's limit), `no_card` (the rest would go to "
+            "a card and none is saved: nothing is recorded; the message says what fits and which quote to send), "
+            f"`session_conflict`, `account_frozen`, `in_collections`; {_BUSY}",
         },
     ),
     ("POST", "/api/customers/{email}/settle"): Answers(

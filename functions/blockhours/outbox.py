@@ -116,7 +116,7 @@ def _debt_effects(change: Change, context: MailContext) -> list[Effect]:
     sent: list[Effect] = []
     if len(new.get("notices", [])) > len(old.get("notices", [])):
         sent.append(emails.debt_notice(catalog, debt, catalog.dunning_schedule()))
-    if new.get("prepay_at") and not old.get("prepay_at"):
+    if new.get("prepay_at") and not old.get("prepay_at") and not new.get("already_prepaying"):  # untrusted by hand
         sent += emails.back_to_prepay(catalog, context.owner_email, debt)
     if new.get("collections_at") and not old.get("collections_at"):
         sent += emails.debt_in_collections(catalog, context.owner_email, debt)

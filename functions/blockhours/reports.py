@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from . import shop_time
 from .catalog import Catalog
 from .domain.jobs import Job
 from .domain.ledger import DAY_SECONDS, Account, SessionRecord
@@ -84,6 +85,17 @@ def session_summary(record: SessionRecord, catalog: Catalog) -> str:
         }.get(record.overage_status, "")
     left = f"{format_minutes(record.balance_minutes_after)} ({format_cents(record.balance_cents_after, currency)})"
     return text + f"). Balance left: {left}."
+
+
+def replayed_summary(record: SessionRecord, catalog: Catalog, overage_finished_now: bool = False) -> str:
+    """A session id sent again: when and by whom it was recorded, never the words of a new record."""
+    said = (
+        f"session {record.session_id} was already recorded on {shop_time.moment(record.at)} by {record.technician}"
+        f" ({format_minutes(record.requested_minutes)})"
+    )
+    if not overage_finished_now:
+        return f"{said}; nothing changed"
+    return f"{said}; only its overage was finished now: {session_summary(record, catalog)}"
 
 
 def job_report(job: Job, now: int) -> dict[str, Any]:

@@ -77,7 +77,13 @@ def test_a_retried_session_id_records_once(stack: LocalStack) -> None:
     first = redeem(stack, email, 20, session_id="visit-42")
     again = redeem(stack, email, 20, session_id="visit-42")
     assert first.status_code == again.status_code == 200
-    assert first.json() == again.json()
+    said = ("summary", "recorded_now")  # the session is the first outcome; the words say it was recorded before
+    assert {k: v for k, v in first.json().items() if k not in said} == {
+        k: v for k, v in again.json().items() if k not in said
+    }
+    assert (first.json()["recorded_now"], again.json()["recorded_now"]) == (True, False)
+    assert again.json()["summary"].startswith("session visit-42 was already recorded on ")
+    assert again.json()["summary"].endswith(" by sam (20 min); nothing changed")
     assert account(stack, email)["account"]["available_minutes"] == 30
     conflict = redeem(stack, email, 25, session_id="visit-42")
     assert conflict.status_code == 409 and conflict.json()["error"] == "session_conflict"

@@ -206,6 +206,7 @@ class LedgerInvariants:
                     d.opened_at,
                     d.notices,
                     d.prepay_at,
+                    d.already_prepaying,
                     d.collections_at,
                     d.status,
                 )
@@ -219,6 +220,7 @@ class LedgerInvariants:
                     d.opened_at,
                     tuple(d.notices),
                     d.prepay_at,
+                    d.already_prepaying,
                     d.collections_at,
                     ("waived" if d.paid_by == "bank" else "paid") if d.paid else "open",
                 )

@@ -967,7 +967,7 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
     def _next_moment(self) -> int | None:
         """The next day the playbook acts on: a billing day, or a step of an open debt's schedule."""
         moments = {a.next_bill for a in self.model.values() if a.next_bill is not None}
-        moments |= {when for a in self.model.values() for d in a.open_debts().values() for when, _ in d.schedule()}
+        moments |= {when for a in self.model.values() for d in a.open_debts().values() for when in d.moments()}
         return min((m for m in moments if m >= self.now), default=None)
 
     def warnings(self) -> dict[str, list[int]]:

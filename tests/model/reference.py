@@ -78,7 +78,11 @@ class MDebt:
 
     The notice goes out the day the debt arises; reminders on the catalog's reminder days; a bill unpaid after the
     grace days moves its client back to prepaying; on the collections day no new sessions run until it is paid.
-    A daily run takes every step whose day has come, each once, dated the day it ran. Paying stops it, once.
+    A daily run takes the steps whose day has come, dated the day it ran, each once. Issue 15 ("dunning that
+    catches up tells the truth"): a run that missed days sends one letter, the latest reminder whose day has come
+    (those it missed are passed over, never sent late, one after another); collections waits a full day after the
+    last letter (so a run that sends a reminder never also sends collections); moving a client back to prepaying
+    who already prepays (untrusted by hand) is recorded, not announced. Paying stops it, once.
     """
 
     kind: str  # overage | bill
@@ -88,34 +92,45 @@ class MDebt:
     notices: list[int] = field(default_factory=list)
     collections_at: int | None = None
     prepay_at: int | None = None
+    already_prepaying: bool = False
     paid: bool = False
     paid_by: str = ""  # link | balance (set off before a refund) | bank (a dispute's debt, funds reinstated)
 
-    def schedule(self) -> list[tuple[int, str]]:
-        steps = [(self.opened_at + days * DAY_SECONDS, "remind") for days in REMINDER_DAYS]
-        if self.kind == "bill":
-            steps.append((self.opened_at + GRACE_DAYS * DAY_SECONDS, "prepay"))
-        steps.append((self.opened_at + COLLECTIONS_DAYS * DAY_SECONDS, "collections"))
-        order = {"remind": 0, "prepay": 1, "collections": 2}  # on one day: the reminder, then what follows it
-        return sorted(steps, key=lambda step: (step[0], order[step[1]]))
+    def _last_letter(self) -> int:
+        return self.notices[-1] if self.notices else self.opened_at
 
-    def due_steps(self, at: int) -> list[str]:
-        """The steps a run at `at` takes: those whose day has come and that no run took yet (a lost dispute's debt
-        has none: the issue says staff chase or waive it, it is not dunned)."""
+    def _reminder_days(self) -> list[int]:
+        """The reminders' days not yet behind a letter."""
+        last = self._last_letter()
+        return [day for day in (self.opened_at + d * DAY_SECONDS for d in REMINDER_DAYS) if day > last]
+
+    def _prepay_day(self) -> int | None:
+        return self.opened_at + GRACE_DAYS * DAY_SECONDS if self.kind == "bill" and self.prepay_at is None else None
+
+    def _collections_day(self) -> int | None:
+        if self.collections_at is not None:
+            return None
+        return max(self.opened_at + COLLECTIONS_DAYS * DAY_SECONDS, self._last_letter() + DAY_SECONDS)
+
+    def moments(self) -> list[int]:
+        """The days the schedule acts on next (nothing for a paid debt, nor a lost dispute's: staff chase it)."""
         if self.paid or self.kind == "dispute":
             return []
-        reminded = len(self.notices) - 1
-        due = []
-        for when, step in self.schedule():
-            if step == "remind":
-                reminded -= 1
-                if reminded >= 0:
-                    continue
-            taken = (step == "prepay" and self.prepay_at is not None) or (
-                step == "collections" and self.collections_at is not None
-            )
-            if when <= at and not taken:
-                due.append(step)
+        days = [*self._reminder_days(), self._prepay_day(), self._collections_day()]
+        return [day for day in days if day is not None]
+
+    def due_steps(self, at: int) -> list[str]:
+        """The steps a run at `at` takes, in order: back to prepaying, then one letter (a reminder, else
+        collections)."""
+        if self.paid or self.kind == "dispute":
+            return []
+        prepay = self._prepay_day()
+        due = ["prepay"] if prepay is not None and prepay <= at else []
+        collections = self._collections_day()
+        if any(day <= at for day in self._reminder_days()):
+            due.append("remind")
+        elif collections is not None and collections <= at:
+            due.append("collections")
         return due
 
     @property
@@ -245,26 +260,29 @@ class Refused(Exception):
 
 
 def plan_session(account: MAccount, minutes: int, charge_overage: bool) -> dict[str, object] | Refused:
-    """DESIGN, flow 3, and the README's playbook.
+    """DESIGN, flow 3, the README's playbook and issue 15 ("a trusted client's limit is used before the card").
 
-    Billed in increments with a minimum; taken from the lots oldest first. Beyond the balance, a trusted client's
-    minutes go on account when they fit in what is left of the limit (never past it); otherwise a deposit account
-    charges the saved card, a block account only when the technician asks, else the session is refused. No session
-    runs on a frozen account, nor while a debt is in collections.
+    Billed in increments with a minimum, and paid in this order: the balance (the lots, oldest first), then what
+    is left of a trusted client's limit (on account, never past it), then a card for the rest. The card pays only
+    on a deposit account or when the technician asks; else the session is refused. A card is one that paid a lot
+    (every purchase is paid by card at checkout): a client who never bought time has none, and a session that
+    would need one is refused before anything is recorded. No session runs on a frozen account, nor while a debt
+    is in collections.
     """
     if not account.opened:
         return Refused("unknown_customer")
     billed = bill_minutes(minutes, INCREMENT, SESSION_MINIMUM)
     covered = min(billed, account.available[0])
-    beyond = billed - covered
-    on_account = beyond if account.trust_limit > 0 and 0 < beyond <= account.credit_left else 0
-    overage = beyond - on_account
+    on_account = min(billed - covered, max(account.credit_left, 0)) if account.trust_limit > 0 else 0
+    overage = billed - covered - on_account
     open_deposit = any(lot.kind == "deposit" and not lot.closed for lot in account.lots.values())
     reasons = (("account_frozen", account.frozen), ("in_collections", account.collections > 0))
     holding = tuple(code for code, holds in reasons if holds)
     if overage and not (charge_overage or open_deposit):
         short = ("over_limit", "insufficient_balance") if account.trust_limit > 0 else ("insufficient_balance",)
         return Refused(short[0], short[1:] + holding)
+    if overage and not account.lots:
+        return Refused("no_card", holding)
     if holding:
         return Refused(holding[0], holding[1:])
     draws, left = [], covered
@@ -331,7 +349,7 @@ def chase(account: MAccount, at: int) -> None:
             if step == "remind":
                 debt.notices.append(at)
             elif step == "prepay":
-                debt.prepay_at = at
+                debt.prepay_at, debt.already_prepaying = at, account.trust_limit == 0
                 account.trust_limit = 0
             else:
                 debt.collections_at = at

@@ -201,6 +201,41 @@ def test_a_trusted_clients_time_beyond_a_deposit_goes_on_account_before_any_card
     machine.teardown()
 
 
+def test_a_trusted_client_without_a_card_uses_the_limit_and_is_never_charged(machine: LedgerMachine) -> None:
+    """Issue 15: 255 of a 300-minute limit left, no card ever saved; 300 minutes with --charge-overage is refused
+    (no_card, nothing written), 255 go on account, and a deposit bought later pays only what is past the limit."""
+    machine.opening(None, "block-30", "4242424242424242", trusted=300)
+    machine.redeem(SessionSent("ana@example.com", 45, False, False), None)
+    machine.redeem(SessionSent("ana@example.com", 300, True, False), None)  # the machine asserts no_card
+    assert machine.model["ana@example.com"].on_account_m == 45 and not machine.model["ana@example.com"].debts
+    machine.redeem(SessionSent("ana@example.com", 255, True, False), None)
+    machine.pay("ana@example.com", "deposit", "4242424242424242", True, None)
+    machine.redeem(SessionSent("ana@example.com", 90, False, False), None)  # 60 from the deposit, 30 to its card
+    ana = machine.model["ana@example.com"]
+    assert ana.on_account_m == 300 and list(ana.sessions.values())[-1][1:] == (6450, "charged")
+    machine.teardown()
+
+
+def test_a_dunning_run_that_missed_days_sends_one_reminder_and_waits_a_day_for_collections(
+    machine: LedgerMachine,
+) -> None:
+    """Issue 15: three weeks without a daily run; the client was untrusted by hand before her bill's grace ran out."""
+    machine.opening(None, "block-30", "4242424242424242", trusted=300)
+    machine.redeem(SessionSent("ana@example.com", 45, False, False), None)
+    machine.trust("ana@example.com", 0, None)  # untrusted by hand: what she used on account is still billed
+    machine.daily_run(None, 0, None)  # her billing day: the bill and its notice
+    (bill,) = machine.model["ana@example.com"].debts.values()
+    machine.daily_run(22, 0, None)
+    machine.every_cent_is_accounted_for()  # the ledger's debt matches the model's, step for step
+    assert len(bill.notices) == 2 and bill.collections_at is None, "one reminder, and collections waits"
+    assert bill.prepay_at is not None and bill.already_prepaying, "back to prepaying: recorded, not announced"
+    machine.daily_run(0, 3600, None)  # an hour later: still not a day after the reminder
+    assert bill.collections_at is None
+    machine.daily_run(1, 0, None)
+    assert bill.collections_at is not None
+    machine.teardown()
+
+
 # --- histories the issue's fixes made pass: keys naming their client, charges looked up, currency, chargebacks ------
 
 

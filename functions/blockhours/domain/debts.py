@@ -37,6 +37,7 @@ class Debt:
     notices: tuple[int, ...] = ()  # when each was sent: the notice, then the reminders
     collections_at: int | None = None
     prepay_at: int | None = None  # a bill: when its client was moved back to prepaying
+    already_prepaying: bool = False  # ...or found already prepaying (untrusted by hand): recorded, not announced
     paid_at: int | None = None
     settled_by: str = ""  # the PaymentIntent that paid it, or "balance" (set off), "waived", "bank" (reinstated)
 
@@ -59,24 +60,33 @@ def planned_steps(debt: Debt, schedule: DunningSchedule) -> list[tuple[int, Step
     return sorted(steps, key=lambda step: (step[0], step[1] != "remind"))
 
 
+def last_letter_at(debt: Debt) -> int:
+    """When the client was last written to about the debt: the notice, or the latest reminder."""
+    return debt.notices[-1] if debt.notices else debt.opened_at
+
+
 def pending_steps(debt: Debt, schedule: DunningSchedule) -> list[tuple[int, Step]]:
-    """The steps still ahead of an open debt; none once it is paid."""
+    """The steps still ahead of an open debt, each at the time it will be taken, in order; none once it is paid.
+
+    A reminder whose day came before the last letter is behind it: a run that missed days sends only the latest
+    reminder due, never one after another. Collections waits for its day and for a full day after the last
+    letter, so no letter ever names a day already past, and the client has a day to act on the last one.
+    """
     if debt.status != "open":
         return []
-    reminders_sent = max(0, len(debt.notices) - 1)
+    last = last_letter_at(debt)
     pending: list[tuple[int, Step]] = []
-    reminders_seen = 0
     for at, step in planned_steps(debt, schedule):
-        if step == "remind":
-            reminders_seen += 1
-            if reminders_seen <= reminders_sent:
-                continue
-        if (step == "prepay" and debt.prepay_at is not None) or (
-            step == "collections" and debt.collections_at is not None
-        ):
+        if step == "remind" and at <= last:
             continue
+        if step == "prepay" and debt.prepay_at is not None:
+            continue
+        if step == "collections":
+            if debt.collections_at is not None:
+                continue
+            at = max(at, last + DAY_SECONDS)
         pending.append((at, step))
-    return pending
+    return sorted(pending, key=lambda step: (step[0], step[1] != "remind"))
 
 
 def next_step_at(debt: Debt, schedule: DunningSchedule) -> int | None:
@@ -85,9 +95,11 @@ def next_step_at(debt: Debt, schedule: DunningSchedule) -> int | None:
 
 
 def due_step(debt: Debt, schedule: DunningSchedule, now: int) -> Step | None:
-    """The first step whose day has come, if any."""
-    pending = pending_steps(debt, schedule)
-    return pending[0][1] if pending and pending[0][0] <= now else None
+    """The step a daily run at `now` takes next, if any: a bill's move back to prepaying first (it changes what the
+    reminder says comes next), then a reminder, else collections; a step taken is never due again."""
+    due = {step for at, step in pending_steps(debt, schedule) if at <= now}
+    order: tuple[Step, ...] = ("prepay", "remind", "collections")
+    return next((step for step in order if step in due), None)
 
 
 def next_bill_at(after: int, every: Literal["weekly", "monthly"], zone: tzinfo = UTC) -> int:

@@ -10,7 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from .changes import Change, Condition, Expect, Put, Update, debt_ref, journal, quote_ref, session_ref
+from .changes import (
+    Change,
+    Check,
+    Condition,
+    Expect,
+    Put,
+    Update,
+    account_ref,
+    debt_ref,
+    journal,
+    quote_ref,
+    session_ref,
+)
 from .debts import Debt, SetOff
 from .ledger import Account, JournalEntry
 from .lots import Lot
@@ -129,15 +141,22 @@ def collections_marked(debt: Debt, entry: JournalEntry, next_at: int | None) -> 
     return Change.of(step, counted, *journal(debt.email, entry))
 
 
-def prepay_switched(debt: Debt, seen: Account, entry: JournalEntry, next_at: int | None) -> Change:
-    """A bill unpaid past its grace days: the client pays ahead again (their limit ends), once."""
+def prepay_switched(debt: Debt, seen: Account, at: int, entry: JournalEntry | None, next_at: int | None) -> Change:
+    """A bill unpaid past its grace days: the client pays ahead again (their limit ends), once.
+
+    A client already prepaying (untrusted by hand: limit 0) is only recorded so (`already_prepaying`, no entry),
+    as long as their limit is still 0 at the write; the outbox then announces nothing.
+    """
+    already = seen.trust_limit_minutes <= 0
     step = Update(
         debt_ref(debt.email, debt.debt_id),
-        set={"prepay_at": entry.at, "next_at": next_at},
+        set={"prepay_at": at, "already_prepaying": already, "next_at": next_at},
         expect=(OPEN, Expect("prepay_at", "missing")),
     )
-    limit_ended = (
-        account_move(
+    limit = (
+        Check(account_ref(debt.email), expect=(Expect("trust_limit_minutes", "=", 0, absent=0),), role="account")
+        if already
+        else account_move(
             debt.email,
             set={"trust_limit_minutes": 0, "credit_left_minutes": -seen.on_account_minutes},
             expect=(
@@ -146,10 +165,8 @@ def prepay_switched(debt: Debt, seen: Account, entry: JournalEntry, next_at: int
             ),
             money=False,
         )
-        if seen.trust_limit_minutes > 0
-        else None
     )
-    return Change.of(step, *journal(debt.email, entry), limit_ended)
+    return Change.of(step, *journal(debt.email, *([entry] if entry else [])), limit)
 
 
 def debt_paid(debt: Debt, entry: JournalEntry, settled_by: str = "") -> Change:

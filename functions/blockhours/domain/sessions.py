@@ -18,7 +18,7 @@ class BillingRules:
 
 @dataclass(frozen=True)
 class SessionPlan:
-    """What recording a session changes: the draws from lots, and what the saved card must pay beyond them."""
+    """What recording a session changes: the draws from lots, the time on account, and what a card must pay beyond."""
 
     billed_minutes: int
     draws: tuple[Draw, ...]
@@ -54,28 +54,50 @@ def has_open_deposit(lots: Sequence[Lot]) -> bool:
     return any(lot.kind == "deposit" and lot.closed_at is None for lot in lots)
 
 
+class NoCardOnFile(Exception):
+    """Part of a session would go to a card, and no card has ever paid for time on this account."""
+
+    def __init__(self, fits_minutes: int, needed_minutes: int) -> None:
+        super().__init__(f"no card on file: {fits_minutes} of {needed_minutes} minutes fit the balance and limit")
+        self.fits_minutes = fits_minutes
+        self.needed_minutes = needed_minutes
+
+
+def billed_beyond_balance(lots: Sequence[Lot], used_minutes: int, rules: BillingRules) -> int:
+    """The billed minutes the lots cannot cover: what the limit, then a card, would have to take."""
+    billed = bill_minutes(used_minutes, rules.increment_minutes, rules.minimum_minutes)
+    return max(0, billed - sum(lot.spendable_minutes for lot in lots))
+
+
+def minutes_that_fit(room_minutes: int, rules: BillingRules) -> int:
+    """The longest session billed within `room_minutes` (whole increments, at least the minimum), else 0."""
+    fits = max(room_minutes, 0) // rules.increment_minutes * rules.increment_minutes
+    return fits if fits >= rules.minimum_minutes else 0
+
+
 def plan_session(
     lots: Sequence[Lot], used_minutes: int, rules: BillingRules, charge_overage: bool, credit_minutes: int = 0
 ) -> SessionPlan:
-    """Bill a session and take it from the lots, oldest first.
+    """Bill a session and pay for it: the balance first (the lots, oldest first), then what is left of a trusted
+    client's limit (`credit_minutes`, billed later), then a card for the rest.
 
-    Beyond the balance, a trusted client's minutes go on account when they fit in what is left of the
-    limit (`credit_minutes`), to be billed later. Otherwise a deposit account always charges the saved card;
-    a block account only when the technician asks (`charge_overage`), else the session is refused
-    (InsufficientBalance).
+    A deposit account's card always pays the rest; a block account's only when the technician asks
+    (`charge_overage`), else the session is refused (InsufficientBalance). A rest no card can pay (none has
+    paid for time here) is refused too (NoCardOnFile): nothing is planned that would have to be chased.
     """
     billed = bill_minutes(used_minutes, rules.increment_minutes, rules.minimum_minutes)
     available = sum(lot.spendable_minutes for lot in lots)
     covered = min(billed, available)
-    overage = billed - covered
-    on_account = overage if 0 < overage <= credit_minutes else 0
-    overage -= on_account
+    on_account = min(billed - covered, max(credit_minutes, 0))
+    overage = billed - covered - on_account
     if overage and not (charge_overage or has_open_deposit(lots)):
         raise InsufficientBalance(available, billed)
     if covered:
         draws, after = consume(lots, covered)
     else:
         draws, after = [], list(lots)
+    if overage and lot_to_charge(lots, [draw.lot_id for draw in draws]) is None:
+        raise NoCardOnFile(minutes_that_fit(available + max(credit_minutes, 0), rules), billed)
     return SessionPlan(
         billed_minutes=billed,
         draws=tuple(draws),

@@ -91,12 +91,21 @@ def record_session(body: Annotated[SessionBody, Body()]) -> Response[str]:
         session_id=body.session_id,
         charge_overage=body.charge_overage,
     )
-    record = services.redeem(wiring.catalog(), wiring.ledger(), wiring.gateway, request)
-    metrics.add_metric(name="SessionRecorded", unit=MetricUnit.Count, value=1)
-    if record.overage_status == "owed":
+    catalog = wiring.catalog()
+    redeemed = services.record_session(catalog, wiring.ledger(), wiring.gateway, request)
+    record = redeemed.record
+    if redeemed.recorded_now:
+        metrics.add_metric(name="SessionRecorded", unit=MetricUnit.Count, value=1)
+        summary = reports.session_summary(record, catalog)
+    else:
+        summary = reports.replayed_summary(record, catalog, redeemed.overage_finished_now)
+    if record.overage_status == "owed" and (redeemed.recorded_now or redeemed.overage_finished_now):
         metrics.add_metric(name="OverageOwed", unit=MetricUnit.Count, value=1)
-    logger.info("session recorded", extra={"session_id": record.session_id, "billed": record.billed_minutes})
-    return json_response(200, {**asdict(record), "summary": reports.session_summary(record, wiring.catalog())})
+    logger.info(
+        "session recorded" if redeemed.recorded_now else "session already recorded",
+        extra={"session_id": record.session_id, "billed": record.billed_minutes},
+    )
+    return json_response(200, {**asdict(record), "summary": summary, "recorded_now": redeemed.recorded_now})
 
 
 @app.post("/api/customers/<email>/settle")

@@ -12,7 +12,7 @@ from .parked import apply_parked, payment_event
 from .purchases import CheckoutRequest, customer_ledger, record_payment, start_checkout
 from .quotes import QuoteRequest, quote_expired, recent_quotes, send_quote
 from .refunds import process_refund, request_refund, stripe_refund_changed
-from .sessions import SessionRequest, redeem, settle
+from .sessions import Redeemed, SessionRequest, record_session, redeem, settle
 from .sweep import SweepReport, sweep
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "JobTools",
     "NotFound",
     "QuoteRequest",
+    "Redeemed",
     "SessionRequest",
     "ShopError",
     "StaffOnly",
@@ -45,6 +46,7 @@ __all__ = [
     "reconcile",
     "record_debt_payment",
     "record_payment",
+    "record_session",
     "redeem",
     "release",
     "request_refund",

@@ -42,12 +42,16 @@ class DunningReport:
 
 
 def chase_debts(catalog: Catalog, store: LedgerStore, now: int | None = None) -> DunningReport:
-    """Take every open debt whose next step has come one step on: reads only those, from the sparse index."""
+    """Take every open debt whose next step has come one step on: reads only those, from the sparse index.
+
+    A run that missed days sends one letter, the latest reminder due (collections then waits a day after it),
+    never a string of them naming days already gone; a step already true is recorded, not announced.
+    """
     at = now if now is not None else int(time.time())
     schedule, report = catalog.dunning_schedule(), DunningReport()
     for debt in store.chores("debt", at):
         current: Debt | None = debt
-        for _ in range(4):  # a run that missed days catches up, step by step, each step once
+        for _ in range(3):  # at most a bill's move back to prepaying and one letter; each step taken once
             if current is None or (step := due_step(current, schedule, at)) is None:
                 break
             if _take_step(catalog, store, schedule, current, step, at):
@@ -61,7 +65,8 @@ def chase_debts(catalog: Catalog, store: LedgerStore, now: int | None = None) ->
 def _take_step(
     catalog: Catalog, store: LedgerStore, schedule: DunningSchedule, debt: Debt, step: Step, at: int
 ) -> bool:
-    """One step, recorded with its journal entry in one write; False if another run took it first."""
+    """One step, recorded with its journal entry in one write; False if another run took it first, or it was
+    already true (the report counts only what the client hears of)."""
     currency = catalog.shop.currency
     if step == "remind":
         after = replace(debt, notices=(*debt.notices, at))
@@ -83,6 +88,7 @@ def _take_step(
     if account is None:
         return False
     after = replace(debt, prepay_at=at)
+    already = account.trust_limit_minutes <= 0  # untrusted by hand before the grace days ran out: nothing to say
     entry = JournalEntry(
         f"prepay-{debt.debt_id}",
         "trust",
@@ -93,7 +99,8 @@ def _take_step(
         f"moved back to prepaying: the bill of {format_cents(debt.amount_cents, currency)} is unpaid after "
         f"{catalog.on_account.grace_days} days",
     )
-    return store.commit(prepay_switched(debt, account, entry, next_step_at(after, schedule))).committed
+    change = prepay_switched(debt, account, at, None if already else entry, next_step_at(after, schedule))
+    return store.commit(change).committed and not already
 
 
 def record_debt_payment(

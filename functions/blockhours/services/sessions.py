@@ -13,7 +13,14 @@ from ..domain.client_email import client_email
 from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
 from ..domain.lots import InsufficientBalance, Lot
 from ..domain.session_changes import SESSION, deposits_settled, session_recorded
-from ..domain.sessions import BillingRules, SessionPlan, plan_session
+from ..domain.sessions import (
+    BillingRules,
+    NoCardOnFile,
+    SessionPlan,
+    billed_beyond_balance,
+    minutes_that_fit,
+    plan_session,
+)
 from ..ports import LedgerStore, PaymentGateway
 from .errors import Conflict, NotFound
 from .overage import collect_overage
@@ -101,6 +108,16 @@ def _session_entries(record: SessionRecord) -> list[JournalEntry]:
     return entries
 
 
+@dataclass(frozen=True)
+class Redeemed:
+    """A session as the ledger holds it, and whether this request recorded it (False: its id was recorded before,
+    and this is its first outcome)."""
+
+    record: SessionRecord
+    recorded_now: bool
+    overage_finished_now: bool = False  # a replay that charged (or owed) an overage the first attempt left pending
+
+
 def redeem(
     catalog: Catalog,
     store: LedgerStore,
@@ -108,7 +125,19 @@ def redeem(
     request: SessionRequest,
     now: int | None = None,
 ) -> SessionRecord:
-    """Record a session against the balance, once per session id, never below zero (or a trusted client's limit).
+    """Record a session (see `record_session`); the session as recorded, now or by an earlier request."""
+    return record_session(catalog, store, gateway, request, now).record
+
+
+def record_session(
+    catalog: Catalog,
+    store: LedgerStore,
+    gateway: Callable[[], PaymentGateway],
+    request: SessionRequest,
+    now: int | None = None,
+) -> Redeemed:
+    """Record a session against the balance, then a trusted client's limit, then (when allowed) a card; once per
+    session id, never below zero (or the limit), never for a card the client has not got.
 
     One read (the lots) and one conditional transaction; a lot or balance that moved in between makes
     the transaction fail, and the session is planned again from a fresh read. The account is read only
@@ -116,20 +145,19 @@ def redeem(
     """
     email = client_email(request.email)
     at = now if now is not None else int(time.time())
+    rules = _rules(catalog)
     for _ in replans():
         lots = store.lots(email)
         account = None if lots else _known_account(store, email)
+        if account is None and billed_beyond_balance(lots, request.minutes, rules):
+            account = store.account(email)
         try:
-            plan = plan_session(lots, request.minutes, _rules(catalog), request.charge_overage)
-        except InsufficientBalance as short:
+            plan = plan_session(lots, request.minutes, rules, request.charge_overage, _credit_left(account))
+        except (InsufficientBalance, NoCardOnFile) as short:
             if (done := store.find(session_ref(email, request.session_id))) is not None:
                 return _replay(catalog, store, gateway, done, request)
-            account = account or store.account(email)
-            plan = _on_account_or_refuse(catalog, lots, request, account, short)
-        else:
-            if plan.overage_minutes:  # a card would pay the rest: a trusted client's time goes on account first
-                account = account or store.account(email)
-                plan = _on_account_first(catalog, lots, request, account, plan)
+            _refuse_if_closed(account)
+            raise _refusal(catalog, email, account, lots, short) from short
         record = _session_record(request, email, plan, at)
         if plan.on_account_minutes and account is not None:
             owed = account.on_account_minutes + plan.on_account_minutes
@@ -137,7 +165,8 @@ def redeem(
         due = refund_due_at(at, catalog.refunds.stale_after_days)
         outcome = store.commit(session_recorded(record, lots, plan.lots_after, _session_entries(record), due))
         if outcome.committed:
-            return collect_overage(catalog, store, gateway, record) if record.overage_minutes else record
+            done = collect_overage(catalog, store, gateway, record) if record.overage_minutes else record
+            return Redeemed(done, recorded_now=True)
         if SESSION in outcome.refused:
             done = store.find(session_ref(email, request.session_id))
             assert done is not None, "a duplicate session must be readable"
@@ -154,38 +183,47 @@ def _known_account(store: LedgerStore, email: str) -> Account:
     return account
 
 
-def _on_account_first(
-    catalog: Catalog, lots: list[Lot], request: SessionRequest, account: Account | None, plan: SessionPlan
-) -> SessionPlan:
-    """Beyond the balance of a deposit (or with --charge-overage): within a trusted client's limit, on account."""
+def _credit_left(account: Account | None) -> int:
+    """What is left of a trusted client's limit; nothing for anyone else (or once their usage passed it)."""
     if account is None or account.trust_limit_minutes <= 0:
-        return plan
-    return plan_session(lots, request.minutes, _rules(catalog), request.charge_overage, account.credit_left_minutes)
+        return 0
+    return max(account.credit_left_minutes, 0)
 
 
-def _on_account_or_refuse(
-    catalog: Catalog, lots: list[Lot], request: SessionRequest, account: Account | None, short: InsufficientBalance
-) -> SessionPlan:
-    """Beyond the balance: a trusted client's session goes on account if it fits the limit; else refused."""
-    email = client_email(request.email)
-    _refuse_if_closed(account)
-    credit = account.credit_left_minutes if account is not None and account.trust_limit_minutes > 0 else 0
-    try:
-        return plan_session(lots, request.minutes, _rules(catalog), request.charge_overage, credit)
-    except InsufficientBalance:
-        pass
-    if account is not None and account.trust_limit_minutes > 0:
-        raise Conflict(
+def _refusal(
+    catalog: Catalog, email: str, account: Account | None, lots: list[Lot], short: InsufficientBalance | NoCardOnFile
+) -> Conflict:
+    """Why the session cannot be recorded, with what to do; the saved card is offered only to a client who has one."""
+    credit, limit = _credit_left(account), account.trust_limit_minutes if account is not None else 0
+    available, billed = sum(lot.spendable_minutes for lot in lots), short.needed_minutes
+    fits = minutes_that_fit(available + credit, _rules(catalog))
+    has = f"{email} has {available} minutes" + (
+        f" and {credit} of their {limit}-minute limit on account left" if limit > 0 else ""
+    )
+    if isinstance(short, NoCardOnFile) or not lots:
+        code = "no_card" if isinstance(short, NoCardOnFile) else "over_limit" if limit > 0 else "insufficient_balance"
+        instead = (
+            f"record the {fits} minutes that fit and send a quote with a pay link for the other {billed - fits}: "
+            f"`blockhours quote {email} {billed - fits}`"
+            if fits
+            else f"send a quote with a pay link for it: `blockhours quote {email} {billed}`"
+        )
+        return Conflict(
+            code,
+            f"{has}; the session needs {billed}, and no card is saved for them (they have never paid by card) to "
+            f"charge the rest: nothing was recorded; {instead}",
+        )
+    if limit > 0:
+        return Conflict(
             "over_limit",
-            f"{email} has {short.available_minutes} minutes and {max(credit, 0)} of their "
-            f"{account.trust_limit_minutes}-minute limit on account left; the session needs {short.needed_minutes} "
-            "(pass --charge-overage to charge the saved card, or ask them to pay their bill or buy time)",
-        ) from short
-    raise Conflict(
+            f"{has}; the session needs {billed} (pass --charge-overage to use all of it and charge the other "
+            f"{billed - available - credit} to the saved card, or ask them to pay their bill or buy time)",
+        )
+    return Conflict(
         "insufficient_balance",
-        f"{email} has {short.available_minutes} minutes; the session needs {short.needed_minutes} "
+        f"{has}; the session needs {billed} "
         "(pass --charge-overage to charge the saved card for the rest, or ask them to buy more time)",
-    ) from short
+    )
 
 
 def _refuse_if_closed(account: Account | None) -> None:
@@ -199,7 +237,7 @@ def _replay(
     gateway: Callable[[], PaymentGateway],
     done: SessionRecord,
     request: SessionRequest,
-) -> SessionRecord:
+) -> Redeemed:
     """A retried session id gets its first outcome; the same id for a different session is a conflict."""
     if done.requested_minutes != request.minutes:
         raise Conflict(
@@ -208,8 +246,8 @@ def _replay(
             f"{request.minutes}; give a new session id to record another session",
         )
     if done.overage_status == "pending":  # the first attempt stopped before the card was charged
-        return collect_overage(catalog, store, gateway, done)
-    return done
+        return Redeemed(collect_overage(catalog, store, gateway, done), False, overage_finished_now=True)
+    return Redeemed(done, recorded_now=False)
 
 
 def settle(store: LedgerStore, email: str, technician: str, now: int | None = None) -> CustomerLedger:

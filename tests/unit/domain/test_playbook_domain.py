@@ -114,7 +114,9 @@ def test_a_trusted_session_goes_on_account_within_the_limit_only() -> None:
     with pytest.raises(InsufficientBalance):
         plan_session([lot(30, 6900)], 120, RULES, charge_overage=False, credit_minutes=60)
     beyond = plan_session([lot(30, 6900)], 120, RULES, charge_overage=True, credit_minutes=60)
-    assert (beyond.on_account_minutes, beyond.overage_minutes) == (0, 90), "past the limit: the card, never the account"
+    assert (beyond.covered_minutes, beyond.on_account_minutes, beyond.overage_minutes) == (30, 60, 30), (
+        "the balance, then the limit, then the card for the rest only"
+    )
     assert plan_session([], 15, RULES, False, credit_minutes=15).on_account_minutes == 15
 
 
