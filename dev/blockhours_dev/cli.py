@@ -15,7 +15,7 @@ from rich.table import Table
 
 from blockhours.domain.money import format_cents, format_minutes
 
-from .cli_app import ApiOption, app, call, client_for, err, fail, out, shop_date, shop_zone
+from .cli_app import ApiOption, app, call, client_for, err, fail, out, run, shop_date, shop_zone
 from .cli_minutes import minutes_argument, minutes_option
 from .staff_client import StaffClient, StaffError, is_loopback
 
@@ -290,7 +290,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    app()
+    run()
 
 
 # After the commands above, so `blockhours --help` lists redeem first: reconcile, requeue, job; quote, trust...

@@ -5,6 +5,7 @@ cli.py, cli_jobs.py and cli_playbook.py each add commands to `app`; none imports
 
 from __future__ import annotations
 
+import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
@@ -12,6 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
+
+# typer 0.29 vendors click and exports no base class for the usage errors it raises (bad value, missing option,
+# unknown command); they all derive from this one.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from .staff_client import StaffClient, StaffError
 
@@ -66,3 +71,22 @@ def call(api: str | None, method: str, path: str, body: dict[str, Any] | None = 
 @app.callback()
 def _root() -> None:
     """Blockhours: prepaid remote-support time."""
+
+
+def run() -> None:
+    """Run the command line: a usage error is one line on stderr and exit status 2, as every refusal of ours is
+    one line; typer's own handler draws it in a framed panel under the usage text."""
+    try:
+        status = app(standalone_mode=False)  # typer returns the status of a typer.Exit, and raises usage errors
+    except NoArgsIsHelpError:
+        status = 2  # the help is already printed, as click does for a bare command
+    except ClickException as refused:
+        ctx = getattr(refused, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(refused.format_message().split())
+        print(f"error: {message}{hint}", file=sys.stderr)
+        status = refused.exit_code
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        status = 1
+    sys.exit(status if isinstance(status, int) else 0)

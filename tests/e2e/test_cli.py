@@ -152,3 +152,45 @@ def test_release_says_plainly_when_there_is_no_hold(dev: DevStack, client: str) 
 def test_waive_names_what_it_cannot_find(dev: DevStack, client: str) -> None:
     done = cli(dev, "waive", client, "dispute-dp_none")
     assert done.returncode == 1 and "no debt dispute-dp_none from a lost dispute" in done.stdout + done.stderr
+
+
+def test_minutes_as_a_technician_types_them(dev: DevStack) -> None:
+    buy(dev.url, "typed-cli@example.com", "bundle-300")
+    assert cli(dev, "redeem", "typed-cli@example.com", "1h30", "--tech", "Sam").returncode == 0
+    balance = cli(dev, "balance", "typed-cli@example.com")
+    assert balance.stdout.startswith("typed-cli@example.com: 3 h 30 min ("), balance.stdout
+
+    trusted = cli(dev, "trust", "typed-trust-cli@example.com", "--limit", "5h")
+    assert trusted.returncode == 0, trusted.stderr
+    assert "may now go down to -5 h on account" in trusted.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ("redeem", "cli@example.com", "1h7x", "--tech", "Sam"),
+            "error: Invalid value for 'MINUTES': '1h7x' is not a duration: write minutes",
+        ),
+        (("trust", "cli@example.com", "--limit", "5 hours-ish"), "error: Invalid value for '--limit': '5 hours-ish'"),
+        (
+            ("redeem", "cli@example.com", "0m", "--tech", "Sam"),
+            "error: Invalid value for 'MINUTES': '0m' is no time at all",
+        ),
+        (("redeem", "cli@example.com", "30"), "error: Missing option '--tech'. (see '"),
+        (("sweep", "--at", "2027-13-01"), "error: Invalid value for '--at'"),
+        (("refnud", "cli@example.com"), "error: No such command 'refnud'. Did you mean 'refund'? (see '"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_a_non_zero_exit(dev: DevStack, args: tuple[str, ...], says: str) -> None:
+    refused = cli(dev, *args)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(says), refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "─" not in refused.stderr, "no framed box, no usage block"
+    assert refused.stdout == ""
+
+
+def test_help_still_explains_each_command(dev: DevStack) -> None:
+    shown = cli(dev, "redeem", "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "--tech" in shown.stdout and "1h30" in shown.stdout
