@@ -1,4 +1,4 @@
-"""The shop's playbook from the command line: quotes, trusted clients on account, and what is owed."""
+"""The shop's playbook from the command line: quotes, balance links, trusted clients on account, and what is owed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.table import Table
 from blockhours.domain.money import format_cents, format_minutes
 from blockhours.domain.quotes import new_quote_id
 
-from .cli_app import ApiOption, app, call, out, shop_date
+from .cli_app import ApiOption, app, call, err, out, shop_date
 from .cli_minutes import minutes_argument, minutes_option
 from .staff_client import StaffClient
 
@@ -63,6 +63,14 @@ def quotes(api: ApiOption = None) -> None:
             q["note"],
         )
     out.print(table)
+
+
+@app.command()
+def link(email: str, api: ApiOption = None) -> None:
+    """A fresh link to the client's balance page, signed by the API (the key stays there); only the link on stdout."""
+    made = call(api, "POST", StaffClient.customer_path(email, "/link"))
+    err.print(f"balance link for {made['email']}, valid until {shop_date(made['expires_at'])}:", highlight=False)
+    print(made["url"])  # alone on stdout: to paste into the remote session's chat, or to pipe
 
 
 @app.command()

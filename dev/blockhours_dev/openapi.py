@@ -99,6 +99,12 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         "the customer's account, lots (with what remains), journal entries, refunds and debts",
         _STAFF | _CUSTOMER | {400: _IN_PATH},
     ),
+    ("POST", "/api/customers/{email}/link"): Answers(
+        200,
+        "a fresh link to the client's balance page, signed with the shop's link key: `email`, `url`, `expires_at` "
+        "(epoch seconds); `Cache-Control: no-store`",
+        _STAFF | {400: _IN_PATH, 404: "`unknown_customer`: the ledger knows no client with this email"},
+    ),
     ("GET", "/api/reports/liability"): Answers(200, "prepaid balance outstanding, by age", _STAFF),
     ("POST", "/api/sessions"): Answers(
         200,

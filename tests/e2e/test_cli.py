@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 from conftest import DevStack, buy
 
@@ -194,3 +196,18 @@ def test_help_still_explains_each_command(dev: DevStack) -> None:
     shown = cli(dev, "redeem", "--help")
     assert shown.returncode == 0, shown.stderr
     assert "--tech" in shown.stdout and "1h30" in shown.stdout
+
+
+def test_link_prints_a_fresh_balance_link_that_opens_the_page(dev: DevStack, client: str) -> None:
+    made = cli(dev, "link", " CLI@Example.com ")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.count("\n") == 1, "the link alone on stdout"
+    url = made.stdout.strip()
+    assert url.startswith(f"{dev.url}/balance/?t=")
+    assert "balance link for cli@example.com, valid until" in made.stderr
+    page = requests.get(f"{dev.url}/api/balance", params={"t": parse_qs(urlsplit(url).query)["t"][0]}, timeout=10)
+    assert page.status_code == 200 and page.json()["email"] == "cli@example.com"
+
+    nobody = cli(dev, "link", "nobody@example.com")
+    assert nobody.returncode == 1 and nobody.stdout == ""
+    assert nobody.stderr.startswith("error: no customer with email nobody@example.com")
