@@ -25,6 +25,9 @@ def quote(
     quote_id: Annotated[
         str | None, typer.Option("--quote-id", help="Your id for the quote; sending it again is harmless.")
     ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Send it even above the shop's bound (quotes.confirm_above_minutes).")
+    ] = False,
     api: ApiOption = None,
 ) -> None:
     """Price an estimate at the hourly rate, email the client a payment page for it, and print the link."""
@@ -34,6 +37,7 @@ def quote(
         "note": note,
         "technician": tech,
         "quote_id": quote_id or new_quote_id(int(time.time())),
+        "confirmed": yes,
     }
     sent = call(api, "POST", "/api/quotes", body)
     out.print(

@@ -211,3 +211,16 @@ def test_link_prints_a_fresh_balance_link_that_opens_the_page(dev: DevStack, cli
     nobody = cli(dev, "link", "nobody@example.com")
     assert nobody.returncode == 1 and nobody.stdout == ""
     assert nobody.stderr.startswith("error: no customer with email nobody@example.com")
+
+
+def test_a_quote_above_the_shops_bound_needs_yes(dev: DevStack) -> None:
+    refused = cli(dev, "quote", "big-quote-cli@example.com", "48h", "--note", "meant 4h", "--tech", "Sam")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "error: the estimate of 48 h is above the shop's bound for a quote (8 h" in refused.stderr
+    assert "nothing was emailed" in refused.stderr and "--yes" in refused.stderr
+    assert "big-quote-cli@example.com" not in cli(dev, "quotes").stdout, "nothing sent, nothing kept"
+
+    sent = cli(dev, "quote", "big-quote-cli@example.com", "9h", "--tech", "Sam", "--yes")
+    assert sent.returncode == 0, sent.stderr
+    assert "9 h = $1,161.00" in sent.stdout and sent.stdout.strip().splitlines()[-1].startswith(f"{dev.url}/checkout/")

@@ -90,6 +90,10 @@ def quote_status(stack: LocalStack, quote_id: str) -> str:
     return str(next(q for q in listed if q["quote_id"] == quote_id)["status"])
 
 
+def quotes_for(stack: LocalStack, email: str) -> list[dict[str, Any]]:
+    return [q for q in staff(stack, "GET", "/api/quotes").json()["quotes"] if q["email"] == email]
+
+
 def refunds_for(standin: StripeStandIn, payment_intent: str, timeout: float = 10) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,6 +130,21 @@ def test_a_quote_is_priced_at_the_hourly_rate_and_its_link_emailed(stack: LocalS
     assert again.status_code == 201 and again.json()["pay_url"] == sent["pay_url"], (
         "a retried quote id is the same quote"
     )
+
+
+def test_a_quote_above_the_shops_bound_is_sent_only_when_confirmed(stack: LocalStack, standin: StripeStandIn) -> None:
+    email, bound = new_email(), catalog.load().quotes.confirm_above_minutes
+    body = {"email": email, "minutes": bound + 1, "technician": "sam"}
+    pages_before = len(standin.sessions)
+
+    refused = staff(stack, "POST", "/api/quotes", body)
+
+    assert refused.status_code == 409 and refused.json()["error"] == "quote_needs_confirmation"
+    assert "above the shop's bound" in refused.json()["message"] and "--yes" in refused.json()["message"]
+    assert len(standin.sessions) == pages_before and quotes_for(stack, email) == [], "no page, no quote kept"
+    assert staff(stack, "POST", "/api/quotes", body | {"minutes": bound}).status_code == 201, "the bound itself is fine"
+    confirmed = staff(stack, "POST", "/api/quotes", body | {"confirmed": True})
+    assert confirmed.status_code == 201 and confirmed.json()["minutes"] == bound + 15
 
 
 def test_a_paid_quote_is_settled_by_refunding_what_is_left(stack: LocalStack, standin: StripeStandIn) -> None:

@@ -208,13 +208,16 @@ class QuoteBody(BaseModel):
     note: str = Field(default="", max_length=500)
     technician: str = Field(default="staff", min_length=1, max_length=80)
     quote_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.:-]{0,80}$")
+    confirmed: bool = False  # required above the catalog's quotes.confirm_above_minutes
 
 
 @app.post("/api/quotes")
 def send_quote(body: Annotated[QuoteBody, Body()]) -> Response[str]:
     """Price an estimate, open its Stripe payment page, email the link (from the stream) and return it."""
     require_staff(app)
-    request = services.QuoteRequest(str(body.email), body.minutes, body.technician, body.note, body.quote_id)
+    request = services.QuoteRequest(
+        str(body.email), body.minutes, body.technician, body.note, body.quote_id, body.confirmed
+    )
     quote = services.send_quote(wiring.catalog(), wiring.ledger(), wiring.gateway(), request, config.site().url)
     return json_response(201, asdict(quote))
 
