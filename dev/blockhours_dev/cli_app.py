@@ -6,6 +6,7 @@ cli.py, cli_jobs.py and cli_playbook.py each add commands to `app`; none imports
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 # typer 0.29 vendors click and exports no base class for the usage errors it raises (bad value, missing option,
 # unknown command); they all derive from this one.
@@ -46,6 +49,30 @@ def fail(problem: StaffError) -> typer.Exit:
 def shop_date(epoch: int | None) -> str:
     """A date and time in the shop's zone, with its abbreviation: 2027-01-14 21:00 CST."""
     return datetime.fromtimestamp(epoch, shop_zone.get()).strftime("%Y-%m-%d %H:%M %Z") if epoch else "-"
+
+
+def print_rows(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], *, whole: Collection[str], title: str | None = None
+) -> None:
+    """Rows as a table if every value of the `whole` columns (ids, emails: what a technician copies) shows on one
+    line of it at this terminal's width; else each row as a block of `column: value` lines, as psql's expanded
+    display does, so a narrow terminal never cuts or folds one."""
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*(Text(value) for value in row))  # Text: a note with [brackets] is not rich markup
+    lines = ["".join(segment.text for segment in line) for line in out.render_lines(table, pad=False)]
+    copied = [value for row in rows for column, value in zip(columns, row, strict=True) if column in whole and value]
+    if all(any(value in line for line in lines) for value in copied):
+        out.print(table)
+        return
+    label = max(len(column) for column in columns) + 1
+    if title:
+        print(title)
+    for number, row in enumerate(rows):
+        if number:
+            print()
+        for column, value in zip(columns, row, strict=True):
+            print(f"{column + ':':<{label}} {value}")
 
 
 def _learn_zone(client: StaffClient) -> None:

@@ -6,14 +6,20 @@ import time
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from blockhours.domain.money import format_cents, format_minutes
 from blockhours.domain.quotes import new_quote_id
 
-from .cli_app import ApiOption, app, call, err, out, shop_date
+from .cli_app import ApiOption, app, call, err, out, print_rows, shop_date
 from .cli_minutes import minutes_argument, minutes_option
 from .staff_client import StaffClient
+
+
+def _pay_links(links: list[tuple[str, str]]) -> None:
+    """Each pay link alone on its line under what it pays, not in a table cell: a link is copied whole or not at all."""
+    for what, url in links:
+        out.print(f"\npay link for {what}:", highlight=False, soft_wrap=True)
+        print(url)
 
 
 @app.command()
@@ -52,21 +58,24 @@ def quote(
 def quotes(api: ApiOption = None) -> None:
     """Recent quotes, newest first: open, paid or expired."""
     found = call(api, "GET", "/api/quotes")["quotes"]
-    table = Table("sent", "quote", "client", "estimate", "amount", "status", "note")
+    rows = []
     for q in found:
         status = q["status"] + (f" {shop_date(q['closed_at'])}" if q.get("closed_at") else "")
         if q["status"] == "open":
             status += f" (until {shop_date(q['expires_at'])})"
-        table.add_row(
-            shop_date(q["created_at"]),
-            q["quote_id"],
-            q["email"],
-            format_minutes(q["minutes"]),
-            format_cents(q["amount_cents"]),
-            status,
-            q["note"],
+        rows.append(
+            [
+                shop_date(q["created_at"]),
+                q["quote_id"],
+                q["email"],
+                format_minutes(q["minutes"]),
+                format_cents(q["amount_cents"]),
+                status,
+                q["note"],
+            ]
         )
-    out.print(table)
+    print_rows(("sent", "quote", "client", "estimate", "amount", "status", "note"), rows, whole={"quote", "client"})
+    _pay_links([(f"quote {q['quote_id']} ({q['email']})", q["pay_url"]) for q in found if q["status"] == "open"])
 
 
 @app.command()
@@ -118,7 +127,7 @@ def debts(api: ApiOption = None) -> None:
     """What is owed, oldest first: amount, age, every notice sent, and whether it is in collections."""
     report = call(api, "GET", "/api/debts")
     now = report["now"]
-    table = Table("client", "what", "amount", "age", "notices sent", "stage", "pay link")
+    rows = []
     for debt in report["debts"]:
         reminders = max(0, len(debt["notices"]) - 1)
         stage = (
@@ -128,15 +137,19 @@ def debts(api: ApiOption = None) -> None:
         )
         if debt.get("prepay_at"):
             stage += ", back to prepaying"
-        table.add_row(
-            debt["email"],
-            debt["description"],
-            format_cents(debt["amount_cents"]),
-            f"{(now - debt['opened_at']) // 86_400} days",
-            ", ".join(shop_date(at)[:10] for at in debt["notices"]),
-            stage,
-            debt["pay_url"],
+        rows.append(
+            [
+                debt["debt_id"],
+                debt["email"],
+                debt["description"],
+                format_cents(debt["amount_cents"]),
+                f"{(now - debt['opened_at']) // 86_400} days",
+                ", ".join(shop_date(at)[:10] for at in debt["notices"]),
+                stage,
+            ]
         )
-    out.print(table)
+    columns = ("debt", "client", "what", "amount", "age", "notices sent", "stage")
+    print_rows(columns, rows, whole={"debt", "client"})
     total = sum(d["amount_cents"] for d in report["debts"])
     out.print(f"{len(report['debts'])} open debts, {format_cents(total)} owed in all", highlight=False)
+    _pay_links([(f"{debt['debt_id']} ({debt['email']})", debt["pay_url"]) for debt in report["debts"]])

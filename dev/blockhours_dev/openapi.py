@@ -169,7 +169,7 @@ ANSWERS: dict[tuple[str, str], Answers] = {
             400: f"{_BODY[400]}; {_IN_BODY}",
             409: "`quote_conflict`: that quote id was sent for another client or estimate; "
             "`quote_needs_confirmation`: the estimate is above `quotes.confirm_above_minutes` in catalog.yaml and "
-            '`confirmed` is not true (nothing was emailed)',
+            "`confirmed` is not true (nothing was emailed)",
         },
     ),
     ("GET", "/api/quotes"): Answers(200, "recent quotes, newest first: open, paid or expired", _STAFF),

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,8 +15,8 @@ import requests
 from conftest import DevStack, buy
 
 
-def cli(dev: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BLOCKHOURS_API": dev.url, "COLUMNS": "200"}
+def cli(dev: DevStack, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BLOCKHOURS_API": dev.url, "COLUMNS": str(columns)}
     return subprocess.run(
         [sys.executable, "-m", "blockhours_dev.cli", *args], capture_output=True, text=True, env=env, timeout=60
     )
@@ -224,3 +225,44 @@ def test_a_quote_above_the_shops_bound_needs_yes(dev: DevStack) -> None:
     sent = cli(dev, "quote", "big-quote-cli@example.com", "9h", "--tech", "Sam", "--yes")
     assert sent.returncode == 0, sent.stderr
     assert "9 h = $1,161.00" in sent.stdout and sent.stdout.strip().splitlines()[-1].startswith(f"{dev.url}/checkout/")
+
+
+def test_a_narrow_terminal_cuts_nothing_a_technician_copies(dev: DevStack) -> None:
+    """At 80 columns every id, email and pay link is printed whole; a pay link alone on its line, to paste."""
+    email = "a-long-address-for-an-eighty-column-terminal@example.com"
+    buy(dev.url, email, "block-60")
+    buy(dev.url, "narrow-late-cli@example.com", "deposit", card="4000000000000341")  # declines the overage
+    assert cli(dev, "redeem", "narrow-late-cli@example.com", "75", "--tech", "Sam").returncode == 0
+    [lot] = requests.get(f"{dev.url}/api/customers/{email}", timeout=10).json()["lots"]
+    [debt] = [d for d in requests.get(f"{dev.url}/api/debts", timeout=10).json()["debts"] if "narrow" in d["email"]]
+
+    quoted = cli(dev, "quote", email, "30", "--tech", "Sam", columns=80)
+    quote_id, pay_url = quoted.stdout.split()[1], quoted.stdout.strip().splitlines()[-1]
+    commands = {
+        "balance": ("balance", email),
+        "customers": ("customers",),
+        "quotes": ("quotes",),
+        "debts": ("debts",),
+        "refund": ("refund", email, "--minutes", "15"),
+    }
+    narrow = {name: cli(dev, *args, columns=80) for name, args in commands.items()}
+
+    assert all(done.returncode == 0 for done in narrow.values()), {n: d.stderr for n, d in narrow.items()}
+    assert lot["lot_id"] in narrow["balance"].stdout
+    assert email in narrow["customers"].stdout
+    assert quote_id.startswith("q-") and quote_id in narrow["quotes"].stdout and email in narrow["quotes"].stdout
+    assert pay_url.startswith(f"{dev.url}/checkout/cs_test_") and pay_url in narrow["quotes"].stdout.splitlines()
+    assert debt["debt_id"] in narrow["debts"].stdout and debt["pay_url"] in narrow["debts"].stdout.splitlines()
+    assert lot["lot_id"] in narrow["refund"].stdout and lot["payment_intent"] in narrow["refund"].stdout
+
+
+def test_balance_shows_the_accounts_refund_date_once_not_each_lots(dev: DevStack, client: str) -> None:
+    """Any session or purchase moves the refund date of the whole account on; a lot's purchase date does not."""
+    account = requests.get(f"{dev.url}/api/customers/{client}", timeout=10).json()["account"]
+    due = datetime.fromtimestamp(account["refund_due_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")  # the stack's zone
+
+    shown = cli(dev, "balance", client)
+
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1] == f"refund due {due} (a session or purchase before then moves it on)"
+    assert "refund by" not in shown.stdout and shown.stdout.count(due) == 1
