@@ -6,7 +6,6 @@ import faulthandler
 import signal
 import time
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,9 +14,9 @@ from rich.table import Table
 
 from blockhours.domain.money import format_cents, format_minutes
 
-from .cli_app import ApiOption, app, call, client_for, err, fail, out, print_rows, run, shop_date, shop_zone
+from .cli_app import ApiOption, app, call, client_for, err, fail, out, print_rows, run, shop_date
 from .cli_minutes import minutes_argument, minutes_option
-from .staff_client import StaffClient, StaffError, is_loopback
+from .staff_client import StaffClient, StaffError
 
 
 @app.command()
@@ -232,38 +231,6 @@ def refund(
 
 
 @app.command()
-def sweep(
-    at: Annotated[
-        datetime | None,
-        typer.Option("--at", formats=["%Y-%m-%d"], help="Run it as on this day (local stack only, to try a schedule)."),
-    ] = None,
-    api: ApiOption = None,
-) -> None:
-    """Run the daily run now (local stack): refund warnings and stale refunds, bills on account, dunning."""
-    client = client_for(api)
-    if not is_loopback(client.api):
-        raise fail(
-            StaffError(
-                "the deployed sweep runs daily on its schedule; run it now with `aws lambda invoke "
-                "--function-name <the stack's SweepFunction> out.json`"
-            )
-        )
-    day = ""
-    if at:
-        call(api, "GET", "/api/health")  # the shop's zone: the run goes at 10:00 there, as the schedule's does
-        day = f"?now={int(at.replace(hour=10, tzinfo=shop_zone.get()).timestamp())}"
-    report = call(api, "POST", f"/_local/sweep{day}")
-    billing, dunning = report["billing"], report["dunning"]
-    out.print(
-        f"read {report['read']} accounts due: {len(report['warned'])} warned, {len(report['refunded'])} refunded, "
-        f"{len(report['kept'])} kept on their balance for now\n"
-        f"billing: bills sent {len(billing['billed'])}; dunning: reminders sent {len(dunning['reminded'])}, "
-        f"back to prepaying {len(dunning['prepay'])}, into collections {len(dunning['collections'])}",
-        highlight=False,
-    )
-
-
-@app.command()
 def dev(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
     site: Annotated[bool, typer.Option(help="Build and serve the storefront.")] = True,
@@ -302,7 +269,7 @@ def main() -> None:
 
 
 # After the commands above, so `blockhours --help` lists redeem first: reconcile, requeue, job; quote, trust...
-from . import cli_jobs, cli_playbook  # noqa: E402, F401
+from . import cli_daily, cli_jobs, cli_playbook  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -143,7 +143,7 @@ def debts(api: ApiOption = None) -> None:
                 debt["email"],
                 debt["description"],
                 format_cents(debt["amount_cents"]),
-                f"{(now - debt['opened_at']) // 86_400} days",
+                f"{max(0, now - debt['opened_at']) // 86_400} days",  # opened on a clock a little ahead: today
                 ", ".join(shop_date(at)[:10] for at in debt["notices"]),
                 stage,
             ]

@@ -138,9 +138,17 @@ def test_a_day_of_the_playbook_from_the_command_line(dev: DevStack) -> None:
     assert cli(dev, "redeem", "late-cli@example.com", "75", "--tech", "Sam").returncode == 0
     owed = cli(dev, "debts")
     assert owed.returncode == 0 and "late-cli@example.com" in owed.stdout and "$32.25" in owed.stdout
-    later = cli(dev, "sweep", "--at", time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 86_400)))
-    assert later.returncode == 0 and "reminders sent 1" in later.stdout
-    assert "1 reminder" in cli(dev, "debts").stdout
+    day = lambda days: time.strftime("%Y-%m-%d", time.gmtime(time.time() + days * 86_400))  # noqa: E731
+    later = cli(dev, "sweep", "--at", day(8))
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.startswith(f"preview of the daily runs up to {day(8)} 10:00 UTC; nothing was written")
+    assert "reminder 1, back to prepaying 0, collections 0" in later.stdout
+    assert any(line.startswith("  reminder: late-cli@example.com overage-") for line in later.stdout.splitlines())
+    listed = cli(dev, "debts").stdout
+    assert "notice sent" in listed and "1 reminder" not in listed and "-1 days" not in listed, "nothing written"
+    for past in (day(0), day(-1)):  # today runs now, a past day as on that day: both for real
+        ran = cli(dev, "sweep", "--at", past)
+        assert ran.returncode == 0 and "accounts due" in ran.stdout and "preview" not in ran.stdout
 
 
 def test_release_says_plainly_when_there_is_no_hold(dev: DevStack, client: str) -> None:
