@@ -6,7 +6,6 @@ import faulthandler
 import signal
 import time
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,9 +14,9 @@ from rich.table import Table
 
 from blockhours.domain.money import format_cents, format_minutes
 
-from .cli_app import ApiOption, app, call, client_for, err, fail, out, shop_date, shop_zone
+from .cli_app import ApiOption, app, call, client_for, err, fail, out, print_rows, run, shop_date
 from .cli_minutes import minutes_argument, minutes_option
-from .staff_client import StaffClient, StaffError, is_loopback
+from .staff_client import StaffClient, StaffError
 
 
 @app.command()
@@ -78,18 +77,23 @@ def balance(email: str, api: ApiOption = None) -> None:
         + (f" [account {account['status']}]" if account["status"] != "active" else ""),
         highlight=False,
     )
-    table = Table("bought", "lot", "kind", "minutes", "left", "left $", "refund by")
-    for lot in ledger["lots"]:
-        table.add_row(
+    if account.get("refund_due_at"):  # the account's, not a lot's: any session or purchase moves it on
+        out.print(
+            f"refund due {shop_date(account['refund_due_at'])} (a session or purchase before then moves it on)",
+            highlight=False,
+        )
+    rows = [
+        [
             shop_date(lot["created_at"]),
             lot["lot_id"],
             lot["kind"] + (" (settled)" if lot.get("closed_at") else ""),
             str(lot["minutes"]),
             str(lot["remaining_minutes"]),
             format_cents(lot["remaining_cents"]),
-            shop_date(lot.get("expires_at")),
-        )
-    out.print(table)
+        ]
+        for lot in ledger["lots"]
+    ]
+    print_rows(("bought", "lot", "kind", "minutes", "left", "left $"), rows, whole={"lot"})
 
 
 @app.command()
@@ -117,16 +121,17 @@ def statement(email: str, api: ApiOption = None) -> None:
 def customers(api: ApiOption = None) -> None:
     """Who holds prepaid credit, largest first."""
     holders = call(api, "GET", "/api/customers")["customers"]
-    table = Table("customer", "minutes", "balance", "last session or purchase", "refund due")
-    for holder in holders:
-        table.add_row(
+    rows = [
+        [
             holder["email"],
             str(holder["available_minutes"]),
             format_cents(holder["available_cents"]),
             shop_date(holder["last_activity_at"]),
             shop_date(holder["refund_due_at"]),
-        )
-    out.print(table)
+        ]
+        for holder in holders
+    ]
+    print_rows(("customer", "minutes", "balance", "last session or purchase", "refund due"), rows, whole={"customer"})
     out.print(f"{len(holders)} customers hold credit")
 
 
@@ -216,43 +221,13 @@ def refund(
         f"{record['email']}: refund of {format_minutes(record['minutes'])} ({format_cents(record['amount_cents'])}) "
         f"requested as {record['refund_id']}; the worker asks Stripe now",
         highlight=False,
+        soft_wrap=True,  # the refund id whole, however narrow the terminal
     )
-    table = Table("lot", "payment", "minutes", "amount")
-    for part in record["parts"]:
-        table.add_row(part["lot_id"], part["payment_intent"], str(part["minutes"]), format_cents(part["amount_cents"]))
-    out.print(table)
-
-
-@app.command()
-def sweep(
-    at: Annotated[
-        datetime | None,
-        typer.Option("--at", formats=["%Y-%m-%d"], help="Run it as on this day (local stack only, to try a schedule)."),
-    ] = None,
-    api: ApiOption = None,
-) -> None:
-    """Run the daily run now (local stack): refund warnings and stale refunds, bills on account, dunning."""
-    client = client_for(api)
-    if not is_loopback(client.api):
-        raise fail(
-            StaffError(
-                "the deployed sweep runs daily on its schedule; run it now with `aws lambda invoke "
-                "--function-name <the stack's SweepFunction> out.json`"
-            )
-        )
-    day = ""
-    if at:
-        call(api, "GET", "/api/health")  # the shop's zone: the run goes at 10:00 there, as the schedule's does
-        day = f"?now={int(at.replace(hour=10, tzinfo=shop_zone.get()).timestamp())}"
-    report = call(api, "POST", f"/_local/sweep{day}")
-    billing, dunning = report["billing"], report["dunning"]
-    out.print(
-        f"read {report['read']} accounts due: {len(report['warned'])} warned, {len(report['refunded'])} refunded, "
-        f"{len(report['kept'])} kept on their balance for now\n"
-        f"billing: bills sent {len(billing['billed'])}; dunning: reminders sent {len(dunning['reminded'])}, "
-        f"back to prepaying {len(dunning['prepay'])}, into collections {len(dunning['collections'])}",
-        highlight=False,
-    )
+    rows = [
+        [part["lot_id"], part["payment_intent"], str(part["minutes"]), format_cents(part["amount_cents"])]
+        for part in record["parts"]
+    ]
+    print_rows(("lot", "payment", "minutes", "amount"), rows, whole={"lot", "payment"})
 
 
 @app.command()
@@ -290,11 +265,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    app()
+    run()
 
 
 # After the commands above, so `blockhours --help` lists redeem first: reconcile, requeue, job; quote, trust...
-from . import cli_jobs, cli_playbook  # noqa: E402, F401
+from . import cli_daily, cli_jobs, cli_playbook  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
-from rich.table import Table
 
-from .cli_app import ApiOption, app, call, err, fail, out
+from .cli_app import ApiOption, app, call, err, fail, out, print_rows
 from .staff_client import StaffError
 
 WaitOption = Annotated[
@@ -78,10 +77,8 @@ def _reconciled(job: dict[str, Any]) -> None:
         checked = _many(job["accounts"], "account", "accounts")
         out.print(f"{checked} checked against their lots, journal and Stripe: all agree", highlight=False)
         return
-    table = Table("customer", "what disagrees", "what to do", title="discrepancies")
-    for found in job["discrepancies"]:
-        table.add_row(found["email"], found["what"], found["todo"])
-    out.print(table)
+    rows = [[found["email"], found["what"], found["todo"]] for found in job["discrepancies"]]
+    print_rows(("customer", "what disagrees", "what to do"), rows, whole={"customer"}, title="discrepancies")
     if count > len(job["discrepancies"]):
         out.print(f"the first {len(job['discrepancies'])} are listed", highlight=False)
     found = _many(count, "discrepancy", "discrepancies")

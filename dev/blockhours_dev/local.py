@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from blockhours import catalog, config, wiring
 
-from . import local_iam, template
+from . import daily_preview, local_iam, template
 from .embedded_aws import EmbeddedAWS
 from .local_api import MAX_BODY_BYTES, STAFF_ARN, LambdaRoutes
 from .local_invoke import AsyncInvocations, invoke_api
@@ -308,11 +308,15 @@ class LocalStack:
         return self._static(request)(environ, start_response)
 
     def _sweep(self, request: Request) -> Response:
-        """What EventBridge Scheduler does daily in AWS: the local stack runs it when asked, `?now=` sets its day."""
+        """What EventBridge Scheduler does daily in AWS: the local stack runs it when asked, `?now=` sets its day.
+        A `now` ahead of the clock only previews: entries dated in the future would show on clients' pages."""
         assert self.lambdas is not None
         now = request.args.get("now", "")
         if now and not now.isdigit():
             return Response('{"error": "bad_now", "message": "now is a Unix time in seconds"}', status=400)
+        if now and int(now) > time.time():
+            forecast = daily_preview.preview(wiring.catalog(), wiring.ledger(), int(now))
+            return Response(json.dumps(forecast), content_type="application/json")
         outcome = self.lambdas.invoke("SweepFunction", {"source": "local", "now": now})
         if outcome.failed:
             return Response(json.dumps(outcome.error), status=500, content_type="application/json")

@@ -99,6 +99,12 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         "the customer's account, lots (with what remains), journal entries, refunds and debts",
         _STAFF | _CUSTOMER | {400: _IN_PATH},
     ),
+    ("POST", "/api/customers/{email}/link"): Answers(
+        200,
+        "a fresh link to the client's balance page, signed with the shop's link key: `email`, `url`, `expires_at` "
+        "(epoch seconds); `Cache-Control: no-store`",
+        _STAFF | {400: _IN_PATH, 404: "`unknown_customer`: the ledger knows no client with this email"},
+    ),
     ("GET", "/api/reports/liability"): Answers(200, "prepaid balance outstanding, by age", _STAFF),
     ("POST", "/api/sessions"): Answers(
         200,
@@ -163,7 +169,9 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         | _STAFF
         | {
             400: f"{_BODY[400]}; {_IN_BODY}",
-            409: "`quote_conflict`: that quote id was sent for another client or estimate",
+            409: "`quote_conflict`: that quote id was sent for another client or estimate; "
+            "`quote_needs_confirmation`: the estimate is above `quotes.confirm_above_minutes` in catalog.yaml and "
+            "`confirmed` is not true (nothing was emailed)",
         },
     ),
     ("GET", "/api/quotes"): Answers(200, "recent quotes, newest first: open, paid or expired", _STAFF),

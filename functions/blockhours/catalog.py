@@ -59,6 +59,8 @@ class RefundPolicy(_Strict):
 
 class QuotePolicy(_Strict):
     expires_after_hours: Annotated[int, Field(ge=1, le=24, strict=True)] = 24  # Stripe keeps a checkout open 1-24 h
+    # A quote above this is emailed only when the technician confirms it: 4800 typed for 480 costs a client's trust.
+    confirm_above_minutes: Annotated[int, Field(gt=0, le=100 * 60, strict=True)] = 480
 
 
 class OnAccount(_Strict):

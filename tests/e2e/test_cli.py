@@ -6,14 +6,17 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 from conftest import DevStack, buy
 
 
-def cli(dev: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BLOCKHOURS_API": dev.url, "COLUMNS": "200"}
+def cli(dev: DevStack, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BLOCKHOURS_API": dev.url, "COLUMNS": str(columns)}
     return subprocess.run(
         [sys.executable, "-m", "blockhours_dev.cli", *args], capture_output=True, text=True, env=env, timeout=60
     )
@@ -135,9 +138,17 @@ def test_a_day_of_the_playbook_from_the_command_line(dev: DevStack) -> None:
     assert cli(dev, "redeem", "late-cli@example.com", "75", "--tech", "Sam").returncode == 0
     owed = cli(dev, "debts")
     assert owed.returncode == 0 and "late-cli@example.com" in owed.stdout and "$32.25" in owed.stdout
-    later = cli(dev, "sweep", "--at", time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 86_400)))
-    assert later.returncode == 0 and "reminders sent 1" in later.stdout
-    assert "1 reminder" in cli(dev, "debts").stdout
+    day = lambda days: time.strftime("%Y-%m-%d", time.gmtime(time.time() + days * 86_400))  # noqa: E731
+    later = cli(dev, "sweep", "--at", day(8))
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.startswith(f"preview of the daily runs up to {day(8)} 10:00 UTC; nothing was written")
+    assert "reminder 1, back to prepaying 0, collections 0" in later.stdout
+    assert any(line.startswith("  reminder: late-cli@example.com overage-") for line in later.stdout.splitlines())
+    listed = cli(dev, "debts").stdout
+    assert "notice sent" in listed and "1 reminder" not in listed and "-1 days" not in listed, "nothing written"
+    for past in (day(0), day(-1)):  # today runs now, a past day as on that day: both for real
+        ran = cli(dev, "sweep", "--at", past)
+        assert ran.returncode == 0 and "accounts due" in ran.stdout and "preview" not in ran.stdout
 
 
 def test_release_says_plainly_when_there_is_no_hold(dev: DevStack, client: str) -> None:
@@ -152,3 +163,114 @@ def test_release_says_plainly_when_there_is_no_hold(dev: DevStack, client: str) 
 def test_waive_names_what_it_cannot_find(dev: DevStack, client: str) -> None:
     done = cli(dev, "waive", client, "dispute-dp_none")
     assert done.returncode == 1 and "no debt dispute-dp_none from a lost dispute" in done.stdout + done.stderr
+
+
+def test_minutes_as_a_technician_types_them(dev: DevStack) -> None:
+    buy(dev.url, "typed-cli@example.com", "bundle-300")
+    assert cli(dev, "redeem", "typed-cli@example.com", "1h30", "--tech", "Sam").returncode == 0
+    balance = cli(dev, "balance", "typed-cli@example.com")
+    assert balance.stdout.startswith("typed-cli@example.com: 3 h 30 min ("), balance.stdout
+
+    trusted = cli(dev, "trust", "typed-trust-cli@example.com", "--limit", "5h")
+    assert trusted.returncode == 0, trusted.stderr
+    assert "may now go down to -5 h on account" in trusted.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ("redeem", "cli@example.com", "1h7x", "--tech", "Sam"),
+            "error: Invalid value for 'MINUTES': '1h7x' is not a duration: write minutes",
+        ),
+        (("trust", "cli@example.com", "--limit", "5 hours-ish"), "error: Invalid value for '--limit': '5 hours-ish'"),
+        (
+            ("redeem", "cli@example.com", "0m", "--tech", "Sam"),
+            "error: Invalid value for 'MINUTES': '0m' is no time at all",
+        ),
+        (("redeem", "cli@example.com", "30"), "error: Missing option '--tech'. (see '"),
+        (("sweep", "--at", "2027-13-01"), "error: Invalid value for '--at'"),
+        (("refnud", "cli@example.com"), "error: No such command 'refnud'. Did you mean 'refund'? (see '"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_a_non_zero_exit(dev: DevStack, args: tuple[str, ...], says: str) -> None:
+    refused = cli(dev, *args)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(says), refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "─" not in refused.stderr, "no framed box, no usage block"
+    assert refused.stdout == ""
+
+
+def test_help_still_explains_each_command(dev: DevStack) -> None:
+    shown = cli(dev, "redeem", "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "--tech" in shown.stdout and "1h30" in shown.stdout
+
+
+def test_link_prints_a_fresh_balance_link_that_opens_the_page(dev: DevStack, client: str) -> None:
+    made = cli(dev, "link", " CLI@Example.com ")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.count("\n") == 1, "the link alone on stdout"
+    url = made.stdout.strip()
+    assert url.startswith(f"{dev.url}/balance/?t=")
+    assert "balance link for cli@example.com, valid until" in made.stderr
+    page = requests.get(f"{dev.url}/api/balance", params={"t": parse_qs(urlsplit(url).query)["t"][0]}, timeout=10)
+    assert page.status_code == 200 and page.json()["email"] == "cli@example.com"
+
+    nobody = cli(dev, "link", "nobody@example.com")
+    assert nobody.returncode == 1 and nobody.stdout == ""
+    assert nobody.stderr.startswith("error: no customer with email nobody@example.com")
+
+
+def test_a_quote_above_the_shops_bound_needs_yes(dev: DevStack) -> None:
+    refused = cli(dev, "quote", "big-quote-cli@example.com", "48h", "--note", "meant 4h", "--tech", "Sam")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "error: the estimate of 48 h is above the shop's bound for a quote (8 h" in refused.stderr
+    assert "nothing was emailed" in refused.stderr and "--yes" in refused.stderr
+    assert "big-quote-cli@example.com" not in cli(dev, "quotes").stdout, "nothing sent, nothing kept"
+
+    sent = cli(dev, "quote", "big-quote-cli@example.com", "9h", "--tech", "Sam", "--yes")
+    assert sent.returncode == 0, sent.stderr
+    assert "9 h = $1,161.00" in sent.stdout and sent.stdout.strip().splitlines()[-1].startswith(f"{dev.url}/checkout/")
+
+
+def test_a_narrow_terminal_cuts_nothing_a_technician_copies(dev: DevStack) -> None:
+    """At 80 columns every id, email and pay link is printed whole; a pay link alone on its line, to paste."""
+    email = "a-long-address-for-an-eighty-column-terminal@example.com"
+    buy(dev.url, email, "block-60")
+    buy(dev.url, "narrow-late-cli@example.com", "deposit", card="4000000000000341")  # declines the overage
+    assert cli(dev, "redeem", "narrow-late-cli@example.com", "75", "--tech", "Sam").returncode == 0
+    [lot] = requests.get(f"{dev.url}/api/customers/{email}", timeout=10).json()["lots"]
+    [debt] = [d for d in requests.get(f"{dev.url}/api/debts", timeout=10).json()["debts"] if "narrow" in d["email"]]
+
+    quoted = cli(dev, "quote", email, "30", "--tech", "Sam", columns=80)
+    quote_id, pay_url = quoted.stdout.split()[1], quoted.stdout.strip().splitlines()[-1]
+    commands = {
+        "balance": ("balance", email),
+        "customers": ("customers",),
+        "quotes": ("quotes",),
+        "debts": ("debts",),
+        "refund": ("refund", email, "--minutes", "15"),
+    }
+    narrow = {name: cli(dev, *args, columns=80) for name, args in commands.items()}
+
+    assert all(done.returncode == 0 for done in narrow.values()), {n: d.stderr for n, d in narrow.items()}
+    assert lot["lot_id"] in narrow["balance"].stdout
+    assert email in narrow["customers"].stdout
+    assert quote_id.startswith("q-") and quote_id in narrow["quotes"].stdout and email in narrow["quotes"].stdout
+    assert pay_url.startswith(f"{dev.url}/checkout/cs_test_") and pay_url in narrow["quotes"].stdout.splitlines()
+    assert debt["debt_id"] in narrow["debts"].stdout and debt["pay_url"] in narrow["debts"].stdout.splitlines()
+    assert lot["lot_id"] in narrow["refund"].stdout and lot["payment_intent"] in narrow["refund"].stdout
+
+
+def test_balance_shows_the_accounts_refund_date_once_not_each_lots(dev: DevStack, client: str) -> None:
+    """Any session or purchase moves the refund date of the whole account on; a lot's purchase date does not."""
+    account = requests.get(f"{dev.url}/api/customers/{client}", timeout=10).json()["account"]
+    due = datetime.fromtimestamp(account["refund_due_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")  # the stack's zone
+
+    shown = cli(dev, "balance", client)
+
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1] == f"refund due {due} (a session or purchase before then moves it on)"
+    assert "refund by" not in shown.stdout and shown.stdout.count(due) == 1

@@ -246,6 +246,7 @@ def test_a_technician_looks_up_records_quotes_and_sees_debts_but_moves_no_money_
     assert technician == {
         "/*/GET/api/customers",
         "/*/GET/api/customers/*",
+        "/*/POST/api/customers/*/link",  # a balance link to what the technician already sees
         "/*/POST/api/sessions",
         "/*/POST/api/quotes",
         "/*/GET/api/quotes",

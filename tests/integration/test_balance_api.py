@@ -123,3 +123,27 @@ def test_the_client_routes_are_public_and_served_by_the_client_function() -> Non
     for route in (("GET", "/api/balance"), ("POST", "/api/refunds")):
         assert routes[route].handler == "blockhours.handlers.client.handler"
         assert routes[route].iam_auth is False
+
+
+def test_staff_get_a_fresh_link_signed_by_the_api_and_none_for_a_stranger(stack: LocalStack) -> None:
+    buy(stack.url, "asked.again@example.com", "block-60")
+    before = int(time.time())
+
+    made = requests.post(f"{stack.url}/api/customers/Asked.Again@Example.com/link", timeout=10)
+
+    assert made.status_code == 200, made.text
+    assert made.headers["Cache-Control"] == "no-store"
+    link = made.json()
+    assert link["email"] == "asked.again@example.com"
+    assert before + 30 * DAY <= link["expires_at"] <= int(time.time()) + 30 * DAY
+    t = link["url"].removeprefix(f"{stack.url}/balance/?t=")
+    assert balance(stack.url, t).json()["balance_minutes"] == 60
+    stranger = requests.post(f"{stack.url}/api/customers/stranger@example.com/link", timeout=10)
+    assert (stranger.status_code, stranger.json()["error"]) == (404, "unknown_customer")
+    not_an_email = requests.post(f"{stack.url}/api/customers/stranger/link", timeout=10)
+    assert (not_an_email.status_code, not_an_email.json()["error"]) == (400, "invalid_email")
+
+
+def test_the_link_route_is_for_staff_and_served_by_the_api_function() -> None:
+    route = {(r.method, r.path): r for r in http_routes(load_template())}[("POST", "/api/customers/{email}/link")]
+    assert route.handler == "blockhours.handlers.api.handler" and route.iam_auth is True

@@ -1,7 +1,8 @@
 """The shop's playbook through the local stack: quotes, trusted clients on account, and dunning on a clock.
 
-The daily run is driven through `/_local/sweep?now=`, the same handler EventBridge Scheduler invokes, with
-the day set by the test: the schedule's days are checked exactly, without waiting for them.
+The daily run is the stack's SweepFunction, invoked as EventBridge Scheduler invokes it, with the day set by the
+test: the schedule's days are checked exactly, without waiting for them. (`/_local/sweep?now=` a later day only
+previews: the CLI's route writes nothing dated ahead of the clock.)
 """
 
 from __future__ import annotations
@@ -60,9 +61,10 @@ def ledger(stack: LocalStack, email: str) -> dict[str, Any]:
 
 
 def daily_run(stack: LocalStack, at: int) -> dict[str, Any]:
-    answer = requests.post(f"{stack.url}/_local/sweep?now={at}", timeout=60)
-    assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    assert stack.lambdas is not None
+    outcome = stack.lambdas.invoke("SweepFunction", {"source": "local", "now": str(at)})
+    assert not outcome.failed, outcome.error
+    return outcome.payload  # type: ignore[no-any-return]
 
 
 def mail_to(stack: LocalStack, email: str, count: int, timeout: float = 10, subject: str = "") -> list[SentMail]:
@@ -88,6 +90,10 @@ def quote(
 def quote_status(stack: LocalStack, quote_id: str) -> str:
     listed = staff(stack, "GET", "/api/quotes").json()["quotes"]
     return str(next(q for q in listed if q["quote_id"] == quote_id)["status"])
+
+
+def quotes_for(stack: LocalStack, email: str) -> list[dict[str, Any]]:
+    return [q for q in staff(stack, "GET", "/api/quotes").json()["quotes"] if q["email"] == email]
 
 
 def refunds_for(standin: StripeStandIn, payment_intent: str, timeout: float = 10) -> list[dict[str, Any]]:
@@ -126,6 +132,21 @@ def test_a_quote_is_priced_at_the_hourly_rate_and_its_link_emailed(stack: LocalS
     assert again.status_code == 201 and again.json()["pay_url"] == sent["pay_url"], (
         "a retried quote id is the same quote"
     )
+
+
+def test_a_quote_above_the_shops_bound_is_sent_only_when_confirmed(stack: LocalStack, standin: StripeStandIn) -> None:
+    email, bound = new_email(), catalog.load().quotes.confirm_above_minutes
+    body = {"email": email, "minutes": bound + 1, "technician": "sam"}
+    pages_before = len(standin.sessions)
+
+    refused = staff(stack, "POST", "/api/quotes", body)
+
+    assert refused.status_code == 409 and refused.json()["error"] == "quote_needs_confirmation"
+    assert "above the shop's bound" in refused.json()["message"] and "--yes" in refused.json()["message"]
+    assert len(standin.sessions) == pages_before and quotes_for(stack, email) == [], "no page, no quote kept"
+    assert staff(stack, "POST", "/api/quotes", body | {"minutes": bound}).status_code == 201, "the bound itself is fine"
+    confirmed = staff(stack, "POST", "/api/quotes", body | {"confirmed": True})
+    assert confirmed.status_code == 201 and confirmed.json()["minutes"] == bound + 15
 
 
 def test_a_paid_quote_is_settled_by_refunding_what_is_left(stack: LocalStack, standin: StripeStandIn) -> None:
@@ -312,3 +333,38 @@ def test_a_payment_between_reminders_stops_the_schedule(stack: LocalStack) -> No
     account = ledger(stack, email)["account"]
     assert (account["collections_debts"], account["owed_cents"]) == (0, 0)
     assert redeem(stack, email, 15).status_code == 200, "never in collections: sessions go on"
+
+
+def test_a_later_day_on_the_local_route_is_a_preview_that_writes_nothing(stack: LocalStack) -> None:
+    """`blockhours sweep --at` a later day: what the runs up to then will do, and no entry dated ahead of the clock
+    (it would show on the client's page, and `debts` would count a negative age)."""
+    email, debt = owe_overage(stack)
+    trusted = new_email()
+    staff(stack, "POST", f"/api/customers/{trusted}/trust", {"limit_minutes": 120})
+    assert redeem(stack, trusted, 30).status_code == 200
+    at = max(debt["opened_at"] + 22 * DAY, ledger(stack, trusted)["account"]["next_bill_at"] + 3600)
+    stack.wait_until_settled()
+    before = {who: ledger(stack, who) for who in (email, trusted)}
+
+    answer = requests.post(f"{stack.url}/_local/sweep?now={at}", timeout=60)
+
+    assert answer.status_code == 200, answer.text
+    foretold = answer.json()
+    assert foretold["preview"] is True and foretold["at"] == at
+    owed = f"{email} {debt['debt_id']}"
+    assert foretold["dunning"]["reminded"].count(owed) == 2 and foretold["dunning"]["collections"].count(owed) == 1
+    assert trusted in foretold["billing"]["billed"]
+    stack.wait_until_settled()
+    assert {who: ledger(stack, who) for who in (email, trusted)} == before, "nothing written"
+    assert all(e["at"] <= time.time() for who in before.values() for e in who["entries"])
+    assert len(notices(stack, email)) == 1, "no reminder emailed"
+
+
+def test_a_past_day_on_the_local_route_runs_for_real(stack: LocalStack) -> None:
+    email, _ = owe_overage(stack)
+    past = int(time.time()) - DAY
+
+    ran = requests.post(f"{stack.url}/_local/sweep?now={past}", timeout=60).json()
+
+    assert "preview" not in ran and "read" in ran and "dunning" in ran
+    assert all(not step.startswith(email) for step in ran["dunning"]["reminded"]), "nothing was due a day ago"

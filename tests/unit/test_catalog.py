@@ -43,6 +43,7 @@ def test_the_shipped_catalog_sells_what_the_shop_needs() -> None:
         (["refunds", "warning_days"], 400, "refunds"),
         (["products", 3, "minutes"], 60, "products.3"),
         (["shop", "colour"], "blue", "shop.colour"),
+        (["quotes", "confirm_above_minutes"], 0, "quotes.confirm_above_minutes"),
     ],
 )
 def test_a_bad_field_is_named(path: list[object], value: object, named: str) -> None:

@@ -23,7 +23,10 @@ from ..domain.lots import fifo_order
 from .http import EmailField, json_response, logger, metrics, require_staff, resolver, tracer
 
 app = resolver()
-config.at_cold_start(config.store, config.site, config.queues, config.jobs, secrets=("STRIPE_API_KEY",))
+# The link-signing key too: `blockhours link` asks this function to sign a balance link, so the key stays in AWS.
+config.at_cold_start(
+    config.store, config.site, config.queues, config.jobs, secrets=("STRIPE_API_KEY", "BLOCKHOURS_LINK_SECRET")
+)
 
 
 class SessionBody(BaseModel):
@@ -65,6 +68,19 @@ def health() -> Response[str]:
 def customer(email: str) -> Response[str]:
     require_staff(app)
     return json_response(200, _ledger_body(services.customer_ledger(wiring.ledger(), _path_email(email))))
+
+
+@app.post("/api/customers/<email>/link")
+def balance_link(email: str) -> Response[str]:
+    """A fresh link to the client's balance page, signed with the link-signing key, and when it expires."""
+    require_staff(app)
+    settings = config.links()
+    link = services.balance_link(
+        wiring.ledger(), _path_email(email), settings.secret, settings.max_age_seconds, config.site().url
+    )
+    answer = json_response(200, asdict(link))
+    answer.headers["Cache-Control"] = "no-store"  # it opens the client's page: no proxy keeps a copy
+    return answer
 
 
 @app.get("/api/customers")
@@ -201,13 +217,16 @@ class QuoteBody(BaseModel):
     note: str = Field(default="", max_length=500)
     technician: str = Field(default="staff", min_length=1, max_length=80)
     quote_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.:-]{0,80}$")
+    confirmed: bool = False  # required above the catalog's quotes.confirm_above_minutes
 
 
 @app.post("/api/quotes")
 def send_quote(body: Annotated[QuoteBody, Body()]) -> Response[str]:
     """Price an estimate, open its Stripe payment page, email the link (from the stream) and return it."""
     require_staff(app)
-    request = services.QuoteRequest(str(body.email), body.minutes, body.technician, body.note, body.quote_id)
+    request = services.QuoteRequest(
+        str(body.email), body.minutes, body.technician, body.note, body.quote_id, body.confirmed
+    )
     quote = services.send_quote(wiring.catalog(), wiring.ledger(), wiring.gateway(), request, config.site().url)
     return json_response(201, asdict(quote))
 

@@ -1,6 +1,7 @@
 """Use cases: each reads what it needs, asks the domain what should happen, and commits one unit of work."""
 
 from ..domain.jobs import Discrepancy
+from .balance_links import BalanceLink, balance_link
 from .debts import DunningReport, chase_debts, record_debt_payment
 from .disputes import dispute_changed, release, waive
 from .errors import BadLink, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
@@ -17,6 +18,7 @@ from .sweep import SweepReport, sweep
 
 __all__ = [
     "BadLink",
+    "BalanceLink",
     "BillingReport",
     "CheckoutRequest",
     "Conflict",
@@ -34,6 +36,7 @@ __all__ = [
     "TryLater",
     "accounts_holding_or_owing",
     "apply_parked",
+    "balance_link",
     "bill_on_account",
     "chase_debts",
     "customer_ledger",

@@ -26,6 +26,7 @@ class QuoteRequest:
     technician: str
     note: str = ""
     quote_id: str = ""  # the caller's id makes a retry return the same quote
+    confirmed: bool = False  # the caller means an estimate above the catalog's confirm_above_minutes
 
 
 def send_quote(
@@ -44,6 +45,14 @@ def send_quote(
     email = client_email(request.email)
     quote_id = request.quote_id or new_quote_id(at)
     minutes = bill_minutes(request.minutes, catalog.billing.increment_minutes, catalog.billing.minimum_minutes)
+    bound = catalog.quotes.confirm_above_minutes
+    if minutes > bound and not request.confirmed:
+        raise Conflict(
+            "quote_needs_confirmation",
+            f"the estimate of {format_minutes(minutes)} is above the shop's bound for a quote "
+            f"({format_minutes(bound)}, quotes.confirm_above_minutes in catalog.yaml); nothing was emailed. "
+            'If it is meant, send it again with --yes ("confirmed": true)',
+        )
     if (earlier := store.find(quote_ref(quote_id))) is not None:
         if (earlier.email, earlier.minutes) != (email, minutes):
             raise Conflict(
