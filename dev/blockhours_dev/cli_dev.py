@@ -1,0 +1,77 @@
+"""`blockhours dev`: run the local stack in this terminal, say where it is, and keep its state when asked."""
+
+from __future__ import annotations
+
+import faulthandler
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from blockhours.catalog import CatalogError
+
+from . import local_address
+from .cli_app import app, err
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
+    site: Annotated[bool, typer.Option(help="Build and serve the storefront.")] = True,
+    stripe_latency_ms: Annotated[
+        int, typer.Option(min=0, max=60_000, help="How long each call to the Stripe stand-in takes, in ms.")
+    ] = 0,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            file_okay=False,
+            help="Keep the ledger, Stripe's stand-in and the keys in this folder across restarts "
+            "(without it, everything is in memory and gone at stop).",
+        ),
+    ] = None,
+) -> None:
+    """Run the whole stack on this machine: embedded AWS, the API, the shop, and Stripe's stand-in."""
+    from .local import LocalStack
+    from .local_data import KeptData
+
+    kept = KeptData(data) if data is not None else None
+    last_port = kept.last_port() if kept is not None else None
+    if port == 0 and last_port and local_address.port_is_free(last_port):
+        port = last_port  # the links it emailed before name that port
+    stack = LocalStack(port=port, with_site=site, print_mail=True, stripe_latency_ms=stripe_latency_ms, data=kept)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a service manager stops it as Ctrl-C does, even mid-start
+    announced: Path | None = None
+    try:
+        try:
+            stack.start()
+        except CatalogError as problem:
+            print(f"error: {problem}", file=sys.stderr, flush=True)  # one line, as the file's owner reads it
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            err.print(f"error: cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port")
+            raise typer.Exit(1) from exc
+        announced = local_address.announce(stack.url)
+        print(stack.describe(), flush=True)
+        if kept is not None:
+            actual = int(stack.url.rsplit(":", 1)[1])
+            if last_port and last_port != actual:
+                print(f"Links emailed before this start name port {last_port}: --port {last_port} serves them.")
+            kept.remember_port(actual)
+        while True:  # short sleeps: a signal the kernel hands to another thread is only seen when this wakes
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("stopping", flush=True)
+        faulthandler.dump_traceback_later(20)  # a stop that hangs says where, on stderr
+    finally:
+        if announced is not None:
+            local_address.withdraw(announced)
+        stack.stop()
+        faulthandler.cancel_dump_traceback_later()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
