@@ -36,9 +36,15 @@ def dev(
 ) -> None:
     """Run the whole stack on this machine: embedded AWS, the API, the shop, and Stripe's stand-in."""
     from .local import LocalStack
-    from .local_data import KeptData
+    from .local_data import DataInUse, KeptData
 
     kept = KeptData(data) if data is not None else None
+    if kept is not None:
+        try:
+            kept.hold()
+        except DataInUse as problem:
+            print(f"error: {problem}", file=sys.stderr)
+            raise typer.Exit(1) from None
     last_port = kept.last_port() if kept is not None else None
     if port == 0 and last_port and local_address.port_is_free(last_port):
         port = last_port  # the links it emailed before name that port
@@ -54,7 +60,10 @@ def dev(
         except OSError as exc:
             err.print(f"error: cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port")
             raise typer.Exit(1) from exc
-        announced = local_address.announce(stack.url)
+        try:
+            announced = local_address.announce(stack.url)
+        except OSError as exc:  # the stack still runs; only finding it by itself does not
+            err.print(f"note: cannot write to {local_address.folder()} ({exc.strerror}): the CLI needs --api")
         print(stack.describe(), flush=True)
         if kept is not None:
             actual = int(stack.url.rsplit(":", 1)[1])

@@ -16,6 +16,7 @@ them all, so its file only grows and a replay receives the queues' messages agai
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import threading
@@ -27,12 +28,27 @@ Item = dict[str, Any]  # DynamoDB JSON: {"pk": {"S": "..."}, ...}
 Written = list[tuple[Item, Item | None]]  # each key a write touched, and its item after it (None: deleted)
 
 
+class DataInUse(Exception):
+    """Another running stack keeps its state in the same folder: two journals in one file would mix."""
+
+
 class KeptData:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._journal: Any = None
+        self._held: Any = None
         self._saving = threading.Lock()
+
+    def hold(self) -> None:
+        """Claim the folder for this process until it ends (the lock goes with it, even when killed)."""
+        self._held = (self.folder / "lock").open("a")
+        try:
+            fcntl.flock(self._held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._held.close()
+            in_use = f"{self.folder} is in use by another `blockhours dev`: stop it, or give this one another --data"
+            raise DataInUse(in_use) from None
 
     def secret(self, name: str, make: Callable[[], str]) -> str:
         """The secret kept under `name`, made and kept the first time."""
@@ -93,6 +109,9 @@ class KeptData:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+        if self._held is not None:
+            self._held.close()  # closing the file releases the lock
+            self._held = None
 
 
 def put_items(client: Any, table: str, items: Iterable[Item]) -> None:

@@ -158,6 +158,8 @@ def test_with_data_the_ledger_links_and_payments_outlive_a_restart_and_the_cli_f
         assert used.returncode == 0 and "Balance left: 15 min" in used.stdout, used.stderr
         typed = cli(env, "balance", "keep@example.com", "--api", f"{first.url}/api/")
         assert typed.returncode == 0 and "15 min ($29.75) available" in typed.stdout, typed.stderr
+        twice = cli(env, "dev", "--port", "0", "--no-site", "--data", str(data))
+        assert twice.returncode == 1 and "is in use by another `blockhours dev`" in twice.stderr, twice.stderr
     finally:
         assert first.stop() == 0
     assert not list((tmp_path / "run" / "blockhours").glob("dev-*.json")), "a stopped stack is not announced"

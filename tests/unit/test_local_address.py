@@ -73,3 +73,12 @@ def test_with_nothing_running_the_cli_says_how_to_start_one(monkeypatch: pytest.
     monkeypatch.setattr(staff_client, "DEFAULT_API", "http://127.0.0.1:9")  # the discard port: nothing answers
     with pytest.raises(StaffError, match=r"^no local stack is running \(nothing answers at http://127.0.0.1:9\)"):
         StaffClient(timeout=2).call("GET", "/api/health")
+
+
+def test_a_port_in_use_is_not_free(listening: str) -> None:
+    port = int(listening.rsplit(":", 1)[1])
+    assert not local_address.port_is_free(port)
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        unused = spare.getsockname()[1]
+    assert local_address.port_is_free(unused)

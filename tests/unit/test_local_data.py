@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from blockhours_dev.local_data import KeptData
+import pytest
+
+from blockhours_dev.local_data import DataInUse, KeptData
 
 KEY = ["pk", "sk"]
 
@@ -46,3 +48,14 @@ def test_a_secret_is_made_once_and_kept(tmp_path: Path) -> None:
     again = KeptData(tmp_path).secret("BLOCKHOURS_LINK_SECRET", lambda: "other")
     assert first == again == "k" * 43
     assert (tmp_path / "keys.json").stat().st_mode & 0o077 == 0
+
+
+def test_a_folder_is_kept_by_one_stack_at_a_time(tmp_path: Path) -> None:
+    first = KeptData(tmp_path)
+    first.hold()
+    with pytest.raises(DataInUse, match="in use by another `blockhours dev`"):
+        KeptData(tmp_path).hold()
+    first.close()
+    after = KeptData(tmp_path)
+    after.hold()
+    after.close()
