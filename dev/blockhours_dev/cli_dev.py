@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import faulthandler
+import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +16,9 @@ from blockhours.catalog import CatalogError
 
 from . import local_address
 from .cli_app import app, err
+
+if TYPE_CHECKING:
+    from .local import LocalStack
 
 
 @app.command()
@@ -64,7 +68,7 @@ def dev(
             announced = local_address.announce(stack.url)
         except OSError as exc:  # the stack still runs; only finding it by itself does not
             err.print(f"note: cannot write to {local_address.folder()} ({exc.strerror}): the CLI needs --api")
-        print(stack.describe(), flush=True)
+        print(banner(stack), flush=True)
         if kept is not None:
             actual = int(stack.url.rsplit(":", 1)[1])
             if last_port and last_port != actual:
@@ -84,3 +88,45 @@ def dev(
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def banner(stack: LocalStack) -> str:
+    """Where each part of the running stack is, and what it keeps."""
+    stripe_line = (
+        f"local stand-in (no Stripe account needed); hosted checkout pages under {stack.url}/checkout/"
+        + (f"; each call takes {stack.stripe_latency_ms} ms" if stack.stripe_latency_ms else "")
+        if stack.standin
+        else "Stripe test mode with your STRIPE_API_KEY"
+    )
+    return "\n".join(
+        [
+            f"Blockhours is running at {stack.url}",
+            f"  shop          {stack.url}/"
+            + ("" if stack.site_dir else "  (not built: --no-site)" if not stack.with_site else "  (no mkdocs.yml)"),
+            f"  API           {stack.url}/api/health",
+            f"  webhook       {stack.url}/api/stripe/webhook  (secret: {os.environ['STRIPE_WEBHOOK_SECRET']})",
+            f"  staff         {stack.url}/api/customers/<email>  (loopback only)",
+            f"  payments      {stripe_line}",
+            f"  embedded AWS  {stack.aws_endpoint}  (DynamoDB table {stack.table})",
+            f"  functions     {len(stack.lambdas.functions) if stack.lambdas else 0} from template.yaml, each in "
+            "instances of its own with its Timeout; stream filters, batches, retries and queues as declared",
+            f"  balance link  BLOCKHOURS_LINK_SECRET={os.environ['BLOCKHOURS_LINK_SECRET']} "
+            f"BLOCKHOURS_SITE_URL={stack.url} {_interpreter()} -m blockhours.links <email>",
+            f"  staff CLI     {_interpreter('blockhours')} finds this stack by itself; "
+            f"in another shell or tool: export BLOCKHOURS_API={stack.url}",
+            f"Press Ctrl-C to stop; the ledger, Stripe's stand-in and the keys are kept in {stack.data.folder} "
+            "for the next start with the same --data."
+            if stack.data is not None
+            else "Press Ctrl-C to stop. Everything is in memory and gone when you do: --data DIR keeps it.",
+        ]
+    )
+
+
+def _interpreter(command: str = "python") -> str:
+    """This virtualenv's command, as typed from the current directory (`.venv/bin/python` at the repo's root)."""
+    path = Path(sys.executable).parent / command
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive, on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative

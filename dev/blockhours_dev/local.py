@@ -27,7 +27,7 @@ from blockhours import catalog, config, wiring
 from . import local_iam, template
 from .embedded_aws import EmbeddedAWS
 from .local_api import MAX_BODY_BYTES, STAFF_ARN, LambdaRoutes
-from .local_data import KeptData, put_items
+from .local_data import KeptData, create_ledger_table
 from .local_invoke import AsyncInvocations, invoke_api
 from .local_lambda import LocalContext, LocalLambda
 from .local_streams import Destinations, QueuePump, StreamPump, sent_mail
@@ -256,18 +256,9 @@ class LocalStack:
             "SiteUrl": self.url,
             "MailFrom": os.environ["BLOCKHOURS_MAIL_FROM"],
         }
-        client = boto3.client("dynamodb")
-        definition = template.table_definition(spec)
-        kept = self.data.ledger([key["AttributeName"] for key in definition["KeySchema"]]) if self.data else []
-        # Kept items go back before the stream starts: they were told to the outbox when first written.
-        stream = definition.pop("StreamSpecification", None) if kept else None
-        client.create_table(TableName=self.table, **definition)
-        client.get_waiter("table_exists").wait(TableName=self.table)
-        put_items(client, self.table, kept)
-        if stream is not None:
-            client.update_table(TableName=self.table, StreamSpecification=stream)
+        assert self._moto is not None
+        create_ledger_table(boto3.client("dynamodb"), self.table, template.table_definition(spec), self.data)
         if self.data is not None:
-            assert self._moto is not None
             self._moto.keep(self.table, self.data.record)
         refs["LedgerTable"] = self.table
         refs["LedgerTable.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.table}"
@@ -363,42 +354,3 @@ class LocalStack:
             page = self.site_dir / "404.html"
             body = page.read_bytes() if page.exists() else b"Not found"
             return Response(body, status=404, content_type="text/html; charset=utf-8")
-
-    def describe(self) -> str:
-        stripe_line = (
-            f"local stand-in (no Stripe account needed); hosted checkout pages under {self.url}/checkout/"
-            + (f"; each call takes {self.stripe_latency_ms} ms" if self.stripe_latency_ms else "")
-            if self.standin
-            else "Stripe test mode with your STRIPE_API_KEY"
-        )
-        return "\n".join(
-            [
-                f"Blockhours is running at {self.url}",
-                f"  shop          {self.url}/"
-                + ("" if self.site_dir else "  (not built: --no-site)" if not self.with_site else "  (no mkdocs.yml)"),
-                f"  API           {self.url}/api/health",
-                f"  webhook       {self.url}/api/stripe/webhook  (secret: {os.environ['STRIPE_WEBHOOK_SECRET']})",
-                f"  staff         {self.url}/api/customers/<email>  (loopback only)",
-                f"  payments      {stripe_line}",
-                f"  embedded AWS  {self.aws_endpoint}  (DynamoDB table {self.table})",
-                f"  functions     {len(self.lambdas.functions) if self.lambdas else 0} from template.yaml, each in "
-                "instances of its own with its Timeout; stream filters, batches, retries and queues as declared",
-                f"  balance link  BLOCKHOURS_LINK_SECRET={os.environ['BLOCKHOURS_LINK_SECRET']} "
-                f"BLOCKHOURS_SITE_URL={self.url} {_interpreter()} -m blockhours.links <email>",
-                f"  staff CLI     {_interpreter('blockhours')} finds this stack by itself; "
-                f"in another shell or tool: export BLOCKHOURS_API={self.url}",
-                f"Press Ctrl-C to stop; the ledger, Stripe's stand-in and the keys are kept in {self.data.folder} "
-                "for the next start with the same --data."
-                if self.data is not None
-                else "Press Ctrl-C to stop. Everything is in memory and gone when you do: --data DIR keeps it.",
-            ]
-        )
-
-
-def _interpreter(command: str = "python") -> str:
-    """This virtualenv's command, as typed from the current directory (`.venv/bin/python` at the repo's root)."""
-    path = Path(sys.executable).parent / command
-    try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:  # another drive, on Windows
-        return str(path)

@@ -114,6 +114,18 @@ class KeptData:
             self._held = None
 
 
+def create_ledger_table(client: Any, table: str, definition: dict[str, Any], data: KeptData | None) -> None:
+    """The ledger table as template.yaml defines it, with what `data` kept put back before its stream starts:
+    those items were told to the outbox (emails, refunds) when they were first written."""
+    kept = data.ledger([key["AttributeName"] for key in definition["KeySchema"]]) if data is not None else []
+    stream = definition.pop("StreamSpecification", None) if kept else None
+    client.create_table(TableName=table, **definition)
+    client.get_waiter("table_exists").wait(TableName=table)
+    put_items(client, table, kept)
+    if stream is not None:
+        client.update_table(TableName=table, StreamSpecification=stream)
+
+
 def put_items(client: Any, table: str, items: Iterable[Item]) -> None:
     """Write kept items back through DynamoDB's API, 25 a request."""
     pending = [{"PutRequest": {"Item": _wire(item)}} for item in items]
