@@ -2,8 +2,13 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PORT   ?= 8000
+# DATA=folder keeps the local stack's ledger, Stripe stand-in and keys there across restarts (else: in memory).
+DATA   ?=
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+HASH   := $(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+# What running the local stack needs (the `local` extra), and everything the checks need on top (`dev`).
+LOCAL_STAMP := $(VENV)/.installed-local-$(HASH)
+STAMP       := $(VENV)/.installed-dev-$(HASH)
 
 # checkov and the SAM CLI pin their own boto3, networkx and packaging: each gets a virtualenv of its own.
 CHECKOV_VERSION := 3.3.30
@@ -25,18 +30,24 @@ LAYER_PINS := .build/layer-pins.txt
 
 .PHONY: install dev test lint typecheck unit bench proof site sam-build lock clean
 
-$(STAMP): pyproject.toml functions/requirements.lock
+$(LOCAL_STAMP): pyproject.toml functions/requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	mkdir -p .build && sed 's/ --hash=.*//' functions/requirements.lock > $(LAYER_PINS)
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -c $(LAYER_PINS)
+	$(BIN)/python -m pip install --quiet -e '.[local]' -c $(LAYER_PINS)
 	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	touch $@
+
+$(STAMP): $(LOCAL_STAMP)
+	mkdir -p .build && sed 's/ --hash=.*//' functions/requirements.lock > $(LAYER_PINS)
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c $(LAYER_PINS)
+	touch $@
 
 install: $(STAMP)
 
-dev: install
-	$(BIN)/blockhours dev --port $(PORT)
+# Only what running needs: the test tools (pytest, playwright, mypy...) come with `make test` or `make install`.
+dev: $(LOCAL_STAMP)
+	$(BIN)/blockhours dev --port $(PORT) $(if $(DATA),--data $(DATA))
 
 $(CHECKOV_STAMP):
 	rm -rf $(CHECKOV_VENV)

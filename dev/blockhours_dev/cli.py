@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import faulthandler
-import signal
 import time
 import uuid
 from typing import Annotated, Any
@@ -14,7 +12,7 @@ from rich.table import Table
 
 from blockhours.domain.money import format_cents, format_minutes
 
-from .cli_app import ApiOption, app, call, client_for, err, fail, out, print_rows, run, shop_date
+from .cli_app import ApiOption, app, call, client_for, fail, out, print_rows, run, shop_date
 from .cli_minutes import minutes_argument, minutes_option
 from .staff_client import StaffClient, StaffError
 
@@ -230,46 +228,12 @@ def refund(
     print_rows(("lot", "payment", "minutes", "amount"), rows, whole={"lot", "payment"})
 
 
-@app.command()
-def dev(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
-    site: Annotated[bool, typer.Option(help="Build and serve the storefront.")] = True,
-    stripe_latency_ms: Annotated[
-        int, typer.Option(min=0, max=60_000, help="How long each call to the Stripe stand-in takes, in ms.")
-    ] = 0,
-) -> None:
-    """Run the whole stack on this machine: embedded AWS, the API, the shop, and Stripe's stand-in."""
-    from .local import LocalStack
-
-    stack = LocalStack(port=port, with_site=site, print_mail=True, stripe_latency_ms=stripe_latency_ms)
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a service manager stops it as Ctrl-C does, even mid-start
-    try:
-        try:
-            stack.start()
-        except OSError as exc:
-            err.print(f"error: cannot start on 127.0.0.1:{port}: {exc.strerror}; try --port 0 for a free port")
-            raise typer.Exit(1) from exc
-        print(stack.describe(), flush=True)
-        while True:  # short sleeps: a signal the kernel hands to another thread is only seen when this wakes
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("stopping", flush=True)
-        faulthandler.dump_traceback_later(20)  # a stop that hangs says where, on stderr
-    finally:
-        stack.stop()
-        faulthandler.cancel_dump_traceback_later()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
     run()
 
 
 # After the commands above, so `blockhours --help` lists redeem first: reconcile, requeue, job; quote, trust...
-from . import cli_daily, cli_jobs, cli_playbook  # noqa: E402, F401
+from . import cli_daily, cli_dev, cli_jobs, cli_playbook  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -27,6 +27,7 @@ from blockhours import catalog, config, wiring
 from . import daily_preview, local_iam, template
 from .embedded_aws import EmbeddedAWS
 from .local_api import MAX_BODY_BYTES, STAFF_ARN, LambdaRoutes
+from .local_data import KeptData, create_ledger_table
 from .local_invoke import AsyncInvocations, invoke_api
 from .local_lambda import LocalContext, LocalLambda
 from .local_streams import Destinations, QueuePump, StreamPump, sent_mail
@@ -97,6 +98,7 @@ class LocalStack:
     _refs: dict[str, str] = field(default_factory=dict)
     async_invocations: AsyncInvocations | None = None
     destinations: Destinations | None = None
+    data: KeptData | None = None  # `--data DIR`: the ledger, Stripe's stand-in and the keys outlive a stop
 
     @property
     def url(self) -> str:
@@ -109,10 +111,12 @@ class LocalStack:
         return self._moto.endpoint
 
     def start(self) -> LocalStack:
+        catalog_path = Path(os.environ.get("BLOCKHOURS_CATALOG") or self.root / "catalog.yaml").resolve()
+        shop = catalog.load(catalog_path)  # a mistake in it stops the stack before anything starts
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every call it serves
         self._moto = EmbeddedAWS().start()
         self._server = make_server(self.host, self.port, self._app, threaded=True)
-        self._configure_environment()
+        self._configure_environment(catalog_path, shop)
         spec = template.load_template(self.root / "template.yaml")
         refs = self._create_resources(spec)
         self._template, self._refs = spec, refs
@@ -169,6 +173,11 @@ class LocalStack:
         return [record for pump in self._pumps if isinstance(pump, StreamPump) for record in pump.dropped]
 
     def stop(self) -> None:
+        if self.data is not None and self._pumps:
+            try:  # what the last writes started (an email, a queued refund) is done before the state is kept
+                self.wait_until_settled(10)
+            except TimeoutError:
+                log.warning("stopped with work in flight: `blockhours requeue` sends refunds still waiting")
         for pump in self._pumps:
             pump.begin_stop()  # no new batches; the one in flight ends when its instance stops below
         if self.async_invocations is not None:
@@ -181,12 +190,14 @@ class LocalStack:
             self._server.server_close()
         if self._moto is not None:
             self._moto.stop()
+        if self.data is not None:
+            self.data.close()
         if self._environ_before:
             os.environ.clear()
             os.environ.update(self._environ_before)
             wiring.reset()
 
-    def _configure_environment(self) -> None:
+    def _configure_environment(self, catalog_path: Path, shop: catalog.Catalog) -> None:
         env = os.environ
         self._environ_before = dict(env)
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", *config.SECRET_PARAMETERS.values()):
@@ -209,9 +220,12 @@ class LocalStack:
         env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon listens on a laptop
         env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the terminal shows emails and problems; INFO for more
         env.setdefault("BLOCKHOURS_TIME_ZONE", "UTC")  # the template's ShopTimeZone default; set it to try another
-        env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_local_{secrets.token_hex(16)}")
-        env.setdefault("BLOCKHOURS_LINK_SECRET", secrets.token_urlsafe(32))
-        shop_email = catalog.load(self.root / "catalog.yaml").shop.email
+        env["BLOCKHOURS_CATALOG"] = str(catalog_path)  # the site's build and every function read this one
+        if "STRIPE_WEBHOOK_SECRET" not in env:
+            env["STRIPE_WEBHOOK_SECRET"] = self._secret("STRIPE_WEBHOOK_SECRET", f"whsec_local_{secrets.token_hex(16)}")
+        if "BLOCKHOURS_LINK_SECRET" not in env:
+            env["BLOCKHOURS_LINK_SECRET"] = self._secret("BLOCKHOURS_LINK_SECRET", secrets.token_urlsafe(32))
+        shop_email = shop.shop.email
         env.setdefault("BLOCKHOURS_MAIL_FROM", shop_email)
         env.setdefault("BLOCKHOURS_OWNER_EMAIL", shop_email)  # deployed: the stack's OwnerEmail
         if not env.get("STRIPE_API_KEY") or env.get("BLOCKHOURS_STRIPE_API_BASE"):
@@ -223,7 +237,13 @@ class LocalStack:
                 webhook_secret=env["STRIPE_WEBHOOK_SECRET"],
                 latency_ms=self.stripe_latency_ms,
             )
+            if self.data is not None and (kept := self.data.stripe()):
+                self.standin.restore(kept)
         wiring.reset()
+
+    def _secret(self, name: str, fresh: str) -> str:
+        """A fresh secret, or with --data the one kept there (made and kept the first time)."""
+        return self.data.secret(name, lambda: fresh) if self.data is not None else fresh
 
     def _create_resources(self, spec: dict[str, Any]) -> dict[str, str]:
         """The table, queues and buckets of the template in the embedded AWS; what each `Ref` and `GetAtt` names."""
@@ -236,9 +256,10 @@ class LocalStack:
             "SiteUrl": self.url,
             "MailFrom": os.environ["BLOCKHOURS_MAIL_FROM"],
         }
-        client = boto3.client("dynamodb")
-        client.create_table(TableName=self.table, **template.table_definition(spec))
-        client.get_waiter("table_exists").wait(TableName=self.table)
+        assert self._moto is not None
+        create_ledger_table(boto3.client("dynamodb"), self.table, template.table_definition(spec), self.data)
+        if self.data is not None:
+            self._moto.keep(self.table, self.data.record)
         refs["LedgerTable"] = self.table
         refs["LedgerTable.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.table}"
         boto3.client("sesv2").create_email_identity(EmailIdentity=os.environ["BLOCKHOURS_MAIL_FROM"])
@@ -304,7 +325,10 @@ class LocalStack:
         if path == "/_local/sweep" and request.method == "POST":
             return self._sweep(request)(environ, start_response)
         if self.standin is not None and self.standin.serves(path):
-            return self.standin(environ, start_response)
+            answer = self.standin(environ, start_response)
+            if self.data is not None and (request.method != "GET" or path.startswith("/pay/")):
+                self.data.save_stripe(self.standin.kept)  # opening a payment link starts a checkout
+            return answer
         return self._static(request)(environ, start_response)
 
     def _sweep(self, request: Request) -> Response:
@@ -334,28 +358,3 @@ class LocalStack:
             page = self.site_dir / "404.html"
             body = page.read_bytes() if page.exists() else b"Not found"
             return Response(body, status=404, content_type="text/html; charset=utf-8")
-
-    def describe(self) -> str:
-        stripe_line = (
-            f"local stand-in (no Stripe account needed); hosted checkout pages under {self.url}/checkout/"
-            + (f"; each call takes {self.stripe_latency_ms} ms" if self.stripe_latency_ms else "")
-            if self.standin
-            else "Stripe test mode with your STRIPE_API_KEY"
-        )
-        return "\n".join(
-            [
-                f"Blockhours is running at {self.url}",
-                f"  shop          {self.url}/"
-                + ("" if self.site_dir else "  (not built: --no-site)" if not self.with_site else "  (no mkdocs.yml)"),
-                f"  API           {self.url}/api/health",
-                f"  webhook       {self.url}/api/stripe/webhook  (secret: {os.environ['STRIPE_WEBHOOK_SECRET']})",
-                f"  staff         {self.url}/api/customers/<email>  (loopback only)",
-                f"  payments      {stripe_line}",
-                f"  embedded AWS  {self.aws_endpoint}  (DynamoDB table {self.table})",
-                f"  functions     {len(self.lambdas.functions) if self.lambdas else 0} from template.yaml, each in "
-                "instances of its own with its Timeout; stream filters, batches, retries and queues as declared",
-                f"  balance link  BLOCKHOURS_LINK_SECRET={os.environ['BLOCKHOURS_LINK_SECRET']} "
-                f"BLOCKHOURS_SITE_URL={self.url} python -m blockhours.links <email>",
-                "Press Ctrl-C to stop; everything is kept in memory and gone when you do.",
-            ]
-        )

@@ -12,6 +12,8 @@ import requests
 
 from blockhours.domain.client_email import InvalidEmail, client_email
 
+from . import local_address
+
 DEFAULT_API = "http://127.0.0.1:8000"
 SHOP_TIME_ZONE_HEADER = "X-Shop-Time-Zone"  # shop_time.HEADER, without importing the server's settings
 _EXECUTE_API = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
@@ -25,6 +27,12 @@ class StaffError(Exception):
         self.code = code
 
 
+def api_base(url: str) -> str:
+    """The API's root as typed, with or without a trailing slash or its `/api` prefix: the routes add `/api/`."""
+    base = url.strip().rstrip("/")
+    return base.removesuffix("/api").rstrip("/")
+
+
 def is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host in ("localhost", "::1") or host.startswith("127.")
@@ -32,12 +40,22 @@ def is_loopback(url: str) -> bool:
 
 class StaffClient:
     def __init__(self, api: str | None = None, timeout: float = 30) -> None:
-        self.api = (api or os.environ.get("BLOCKHOURS_API") or DEFAULT_API).rstrip("/")
+        given = api or os.environ.get("BLOCKHOURS_API")
+        running = [] if given else local_address.running()  # `blockhours dev` on whatever port it started
+        self.api = api_base(given or (running[0] if running else DEFAULT_API))
+        self.guessed = not given and not running  # nothing named an API and no local stack said it runs
+        self.ambiguous = (
+            f"{len(running)} local stacks are running ({', '.join(running)}): pass --api URL or set BLOCKHOURS_API"
+            if len(running) > 1
+            else ""
+        )
         self.timeout = timeout
         self.session = requests.Session()
         self.shop_time_zone: str | None = None  # as the API's last answer named it (X-Shop-Time-Zone)
 
     def prepare(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.PreparedRequest:
+        if self.ambiguous:
+            raise StaffError(self.ambiguous)
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else {}
         url = f"{self.api}{path}"
@@ -68,6 +86,11 @@ class StaffClient:
         try:
             answer = self.session.send(self.prepare(method, path, body), timeout=self.timeout)
         except requests.ConnectionError as exc:
+            if self.guessed:
+                raise StaffError(
+                    f"no local stack is running (nothing answers at {self.api}): start one with `make dev` or "
+                    "`.venv/bin/blockhours dev`, or pass --api URL for a deployed API"
+                ) from exc
             hint = " (is `blockhours dev` running? or pass --api URL)" if is_loopback(self.api) else ""
             raise StaffError(f"cannot reach the Blockhours API at {self.api}{hint}") from exc
         except requests.Timeout as exc:

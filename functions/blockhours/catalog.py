@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from .domain.debts import DunningSchedule
 from .domain.money import deposit_minutes
@@ -149,14 +151,42 @@ def parse(text: str, source: str = "catalog.yaml") -> Catalog:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{source} is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise CatalogError(f"{source}: {at}not valid YAML ({getattr(exc, 'problem', None) or exc})") from exc
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{source}: expected the sections shop, terms, billing, refunds and products")
     try:
         return Catalog.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise CatalogError(f"{source} is invalid: {problems}") from exc
+        problems = "; ".join(_problem(error, raw) for error in exc.errors())
+        raise CatalogError(f"{source}: {problems}") from exc
+
+
+def _problem(error: ErrorDetails, raw: dict[str, Any]) -> str:
+    """One mistake as the shop owner reads the file: `product block-60: price_cents: must be greater than 0`."""
+    where = [str(part) for part in error["loc"]]
+    if len(error["loc"]) >= 2 and error["loc"][0] == "products" and isinstance(error["loc"][1], int):
+        where = [f"product {_sku(raw, error['loc'][1])}", ".".join(where[2:])]
+    else:
+        where = [".".join(where)]
+    return ": ".join([*filter(None, where), _in_words(error)])
+
+
+def _sku(raw: dict[str, Any], index: int) -> str:
+    products = raw.get("products")
+    product = products[index] if isinstance(products, list) and index < len(products) else None
+    sku = product.get("sku") if isinstance(product, dict) else None
+    return sku if isinstance(sku, str) and sku else f"#{index + 1} (no sku)"
+
+
+def _in_words(error: ErrorDetails) -> str:
+    if error["type"] == "missing":
+        return "is missing"
+    if error["type"] == "extra_forbidden":
+        return "is not a field the catalog knows (misspelt?)"
+    message = error["msg"].removeprefix("Value error, ")  # our own validators' words, as written
+    return re.sub(r"^(Input|String|List|Dictionary) should ", "must ", message)
 
 
 @cache

@@ -28,10 +28,11 @@ class DevStack:
 
 
 @pytest.fixture(scope="session")
-def dev() -> Iterator[DevStack]:
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     """`blockhours dev` in a subprocess on a free port, as a new user starts it (no Stripe, no AWS)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "AWS_ENDPOINT", "BLOCKHOURS_"))}
+    env["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("run"))  # where it announces itself: not the user's
     process = subprocess.Popen(
         [sys.executable, "-m", "blockhours_dev.cli", "dev", "--port", str(port)],
         cwd=ROOT,

@@ -32,24 +32,26 @@ def test_the_shipped_catalog_sells_what_the_shop_needs() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "named"),
+    ("path", "value", "said"),
     [
-        (["products", 1, "price_cents"], -5, "products.1.price_cents"),
-        (["products", 1, "price_cents"], 12.5, "products.1.price_cents"),
-        (["products", 0, "minutes"], None, "products.0"),
-        (["billing", "increment_minutes"], 0, "billing.increment_minutes"),
-        (["shop", "currency"], "dollars", "shop.currency"),
-        (["terms", "version"], "", "terms.version"),
-        (["refunds", "warning_days"], 400, "refunds"),
-        (["products", 3, "minutes"], 60, "products.3"),
-        (["shop", "colour"], "blue", "shop.colour"),
-        (["quotes", "confirm_above_minutes"], 0, "quotes.confirm_above_minutes"),
+        (["products", 1, "price_cents"], -5, "product block-60: price_cents: must be greater than 0"),
+        (["products", 1, "price_cents"], 12.5, "product block-60: price_cents: must be a valid integer"),
+        (["products", 0, "minutes"], None, "product block-30: a block needs minutes"),
+        (["products", 0, "sku"], None, "product #1 (no sku): sku: must be a valid string"),
+        (["billing", "increment_minutes"], 0, "billing.increment_minutes: must be greater than 0"),
+        (["shop", "currency"], "dollars", "shop.currency: must match pattern"),
+        (["terms", "version"], "", "terms.version: must have at least 1 character"),
+        (["refunds", "warning_days"], 400, "refunds: warning_days must be shorter than stale_after_days"),
+        (["products", 3, "minutes"], 60, "product deposit: a deposit's minutes come from the hourly rate"),
+        (["shop", "colour"], "blue", "shop.colour: is not a field the catalog knows"),
+        (["quotes", "confirm_above_minutes"], 0, "quotes.confirm_above_minutes: must be greater than 0"),
     ],
 )
-def test_a_bad_field_is_named(path: list[object], value: object, named: str) -> None:
+def test_a_mistake_is_one_line_naming_the_product_and_the_field(path: list[object], value: object, said: str) -> None:
     with pytest.raises(CatalogError) as bad:
-        parse(with_change(path, value))
-    assert named in str(bad.value)
+        parse(with_change(path, value), "catalog.yaml")
+    assert str(bad.value).startswith(f"catalog.yaml: {said}"), str(bad.value)
+    assert "\n" not in str(bad.value) and "Input should" not in str(bad.value)
 
 
 def test_a_sku_listed_twice_is_refused() -> None:
@@ -60,7 +62,10 @@ def test_a_sku_listed_twice_is_refused() -> None:
 
 
 def test_broken_yaml_and_a_missing_file_say_so(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match="not valid YAML"):
+    with pytest.raises(CatalogError, match=r"^catalog\.yaml: line 1, column 16: not valid YAML \(expected") as bad:
         parse("shop: [unclosed")
+    assert "\n" not in str(bad.value)
+    with pytest.raises(CatalogError, match=r"^catalog\.yaml: expected the sections shop, terms"):
+        parse("")
     with pytest.raises(CatalogError, match="cannot read the catalog"):
         load(tmp_path / "nope.yaml")

@@ -25,6 +25,7 @@ from .payments import RefundsMixin
 
 Handler = Callable[..., Response]
 BROWSER_PATHS = ("/checkout/", "/pay/")  # pages for the person paying; the rest is the API under /v1/
+KEPT = ("customers", "sessions", "payment_intents", "payment_methods", "payment_links", "refunds", "charges")
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,24 @@ class StripeStandIn(RefundsMixin):
             response = endpoint(params, **args)
             self._replays[key] = (fingerprint, response)
             return response
+
+    def kept(self) -> dict[str, Any]:
+        """What a restart must not forget (`blockhours dev --data`): the objects and the keys still honoured."""
+        with self._lock:
+            state: dict[str, Any] = {name: getattr(self, name) for name in KEPT}
+            state["idempotency"] = {
+                key: [seen, response.status_code, response.get_data(as_text=True)]
+                for key, (seen, response) in self._replays.items()
+            }
+            copied: dict[str, Any] = json.loads(json.dumps(state))  # taken under the lock
+            return copied
+
+    def restore(self, state: dict[str, Any]) -> None:
+        with self._lock:
+            for name in KEPT:
+                getattr(self, name).update(state.get(name, {}))
+            for key, (seen, status, body) in state.get("idempotency", {}).items():
+                self._replays[key] = (seen, Response(body, status=status, content_type="application/json"))
 
     def forget_idempotency_keys(self) -> None:
         """What Stripe may do once a key is 24 hours old: the same key makes a new request again."""
