@@ -110,8 +110,7 @@ def banner(stack: LocalStack) -> str:
             f"  embedded AWS  {stack.aws_endpoint}  (DynamoDB table {stack.table})",
             f"  functions     {len(stack.lambdas.functions) if stack.lambdas else 0} from template.yaml, each in "
             "instances of its own with its Timeout; stream filters, batches, retries and queues as declared",
-            f"  balance link  BLOCKHOURS_LINK_SECRET={os.environ['BLOCKHOURS_LINK_SECRET']} "
-            f"BLOCKHOURS_SITE_URL={stack.url} {_interpreter()} -m blockhours.links <email>",
+            f"  balance link  {_interpreter('blockhours')} link <email>  (signed by the API, as deployed)",
             f"  staff CLI     {_interpreter('blockhours')} finds this stack by itself; "
             f"in another shell or tool: export BLOCKHOURS_API={stack.url}",
             f"Press Ctrl-C to stop; the ledger, Stripe's stand-in and the keys are kept in {stack.data.folder} "

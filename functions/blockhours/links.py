@@ -76,30 +76,3 @@ def read_balance_token(token: str, secret: str, max_age_seconds: int) -> str:
 def balance_url(site_url: str, token: str) -> str:
     """Where the client reads their balance: the shop's balance page with the token in its query."""
     return f"{site_url.rstrip('/')}/balance/?t={quote(token, safe='')}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m blockhours.links EMAIL`: print a balance link, signed with the environment's secret."""
-    import sys
-
-    from . import config
-
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m blockhours.links EMAIL", file=sys.stderr)
-        return 2
-    try:
-        secret, site_url = config.links().secret, config.site().url
-    except config.ConfigError as exc:
-        print(f"cannot make a balance link: {exc}", file=sys.stderr)
-        return 1
-    try:
-        print(balance_url(site_url, make_balance_token(args[0], secret)))
-    except ValueError as exc:
-        print(f"cannot make a balance link: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

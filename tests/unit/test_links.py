@@ -109,21 +109,6 @@ def test_settings_default_to_thirty_days(monkeypatch: pytest.MonkeyPatch) -> Non
     assert SECRET not in repr(settings)
 
 
-def test_the_command_prints_a_link_for_the_environment(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from blockhours.links import main
-
-    monkeypatch.setenv("BLOCKHOURS_LINK_SECRET", SECRET)
-    monkeypatch.setenv("BLOCKHOURS_SITE_URL", "http://127.0.0.1:8000")
-    config.clear()
-
-    assert main(["Ana@Example.com"]) == 0
-    url = capsys.readouterr().out.strip()
-    assert url.startswith("http://127.0.0.1:8000/balance/?t=")
-    assert read_balance_token(url.split("?t=", 1)[1], SECRET, DAY) == "ana@example.com"
-
-
 def test_the_deployed_key_is_read_from_an_ssm_securestring(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto import mock_aws
 
