@@ -78,6 +78,11 @@ def balance_url(site_url: str, token: str) -> str:
     return f"{site_url.rstrip('/')}/balance/?t={quote(token, safe='')}"
 
 
+def paid_url(site_url: str) -> str:
+    """Where a pay link's payer lands: the thank-you page, told by Stripe which Checkout Session was paid."""
+    return f"{site_url.rstrip('/')}/paid/?session_id={{CHECKOUT_SESSION_ID}}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m blockhours.links EMAIL`: print a balance link, signed with the environment's secret."""
     import sys
