@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from blockhours.domain.money import format_cents, format_minutes
+from blockhours.statement import signed_cents, signed_minutes
 
 from .cli_app import ApiOption, app, call, client_for, fail, out, print_rows, run, shop_date
 from .cli_minutes import minutes_argument, minutes_option
@@ -96,23 +97,25 @@ def balance(email: str, api: ApiOption = None) -> None:
 
 @app.command()
 def statement(email: str, api: ApiOption = None) -> None:
-    """Every purchase, session, overage and refund on the client's account."""
+    """The client's statement, row by row in the order things happened, in the words of their balance page."""
     ledger = call(api, "GET", StaffClient.customer_path(email))
-    table = Table(
-        "date", "what", "by", "minutes", "amount", "note", title=f"statement for {ledger['account']['email']}"
-    )
-    for entry in sorted(ledger["entries"], key=lambda e: (e["at"], e.get("seq", 0), e["entry_id"])):
+    table = Table("date", "what", "time", "amount", "note", title=f"statement for {ledger['account']['email']}")
+    for row in ledger["statement"]:
         table.add_row(
-            shop_date(entry["at"]),
-            entry["kind"],
-            entry["actor"],
-            str(entry["minutes"]),
-            format_cents(entry["amount_cents"]),
-            entry["note"],
+            shop_date(row["at"]),
+            row["words"],
+            signed_minutes(row["minutes"]),
+            signed_cents(row["amount_cents"], "usd"),
+            row["note"],
         )
     out.print(table)
     account = ledger["account"]
-    out.print(f"Balance: {format_minutes(account['available_minutes'])} ({format_cents(account['available_cents'])})")
+    owed = sum(debt["amount_cents"] for debt in ledger["debts"] if debt["status"] == "open")
+    out.print(
+        f"Balance: {format_minutes(account['available_minutes'])} ({format_cents(account['available_cents'])})"
+        + (f"; owed: {format_cents(owed)}" if owed else ""),
+        highlight=False,
+    )
 
 
 @app.command()

@@ -76,7 +76,8 @@ ANSWERS: dict[tuple[str, str], Answers] = {
     ),
     ("GET", "/api/balance"): Answers(
         200,
-        "the client's balance, lots and statement, newest first; `Cache-Control: no-store`",
+        "the client's balance: what is owed (each debt with its pay link), time on account, the prepaid balance and "
+        "its refund date, the purchases, and the statement in plain words, oldest first; `Cache-Control: no-store`",
         {
             400: "`missing_link`: no `t` in the query",
             401: "`invalid_link`: forged, cut or for another purpose; `expired_link`: older than the link's age",
@@ -93,10 +94,17 @@ ANSWERS: dict[tuple[str, str], Answers] = {
             409: f"`nothing_to_refund`, `below_minimum` (it stays on the balance), `account_frozen`; {_BUSY}",
         },
     ),
+    ("GET", "/api/checkouts/{checkout_id}"): Answers(
+        200,
+        "what the Checkout Session paid for, how much and whether it is paid; a purchase's email (and its balance "
+        "link when the account holds nothing else), or what else a pay link's client still owes",
+        {404: "`unknown_checkout`: Stripe has no Checkout Session of ours by this id"},
+    ),
     ("GET", "/api/customers"): Answers(200, "every customer holding credit", _STAFF),
     ("GET", "/api/customers/{email}"): Answers(
         200,
-        "the customer's account, lots (with what remains), journal entries, refunds and debts",
+        "the customer's account, lots (with what remains), journal entries, refunds and debts, and the statement "
+        "the client reads (`statement`: one row per event, oldest first)",
         _STAFF | _CUSTOMER | {400: _IN_PATH},
     ),
     ("POST", "/api/customers/{email}/link"): Answers(

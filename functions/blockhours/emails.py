@@ -9,7 +9,7 @@ what reconcile found.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import shop_time
@@ -18,6 +18,7 @@ from .domain.debts import Debt, DunningSchedule, pending_steps
 from .domain.ledger import SessionRecord
 from .domain.money import format_cents, format_minutes
 from .domain.quotes import Quote
+from .statement import session_rows, text_lines
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def purchase_receipt(
 
 
 def session_statement(catalog: Catalog, record: SessionRecord, site_url: str) -> Email:
-    """After every session: what was done, what it cost, and what is left (with a top-up link when low)."""
+    """After every session: what was done, its row of the client's statement, and what is left (with a top-up link
+    when low, unless the session ran on account)."""
     currency = catalog.shop.currency
     lines = [
         f"Here is the statement for your remote session on {format_day(record.at)}.",
@@ -63,16 +65,9 @@ def session_statement(catalog: Catalog, record: SessionRecord, site_url: str) ->
         f"  Work done:    {record.note or '-'}",
         f"  Time:         {record.requested_minutes} min, billed {format_minutes(record.billed_minutes)}"
         f" (in {catalog.billing.increment_minutes}-minute steps)",
-        f"  From balance: {format_minutes(record.covered_minutes)} ({format_cents(record.covered_cents, currency)})",
+        "",
+        *text_lines((replace(row, note="") for row in session_rows(record, catalog)), currency),  # note: above
     ]
-    if record.overage_minutes:
-        beyond = f"  Beyond your balance: {format_minutes(record.overage_minutes)}"
-        beyond += f" = {format_cents(record.overage_cents, currency)}"
-        if record.overage_status == "charged":
-            beyond += ", charged to the card that paid for the time this session used"
-        elif record.overage_status == "paid":
-            beyond += ", paid"
-        lines.append(beyond)
     lines += [
         "",
         f"Balance left: {format_minutes(record.balance_minutes_after)}"
@@ -85,7 +80,8 @@ def session_statement(catalog: Catalog, record: SessionRecord, site_url: str) ->
             f" balance ({record.overage_problem}). Please pay it here:",
             f"{record.pay_url}",
         ]
-    if record.balance_minutes_after < catalog.billing.low_balance_minutes:
+    # A client using time on account pays afterwards: no prompt to prepay more.
+    if record.balance_minutes_after < catalog.billing.low_balance_minutes and not record.on_account_minutes:
         lines += ["", f"Your balance is running low. Top it up here: {site_url.rstrip('/')}/"]
     subject = f"{catalog.shop.name}: session of {format_minutes(record.billed_minutes)} on {format_day(record.at)}"
     return Email(record.email, subject, "\n".join(lines) + "\n" + _signature(catalog))

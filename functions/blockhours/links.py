@@ -76,3 +76,8 @@ def read_balance_token(token: str, secret: str, max_age_seconds: int) -> str:
 def balance_url(site_url: str, token: str) -> str:
     """Where the client reads their balance: the shop's balance page with the token in its query."""
     return f"{site_url.rstrip('/')}/balance/?t={quote(token, safe='')}"
+
+
+def paid_url(site_url: str) -> str:
+    """Where a pay link's payer lands: the thank-you page, told by Stripe which Checkout Session was paid."""
+    return f"{site_url.rstrip('/')}/paid/?session_id={{CHECKOUT_SESSION_ID}}"

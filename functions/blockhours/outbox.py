@@ -72,7 +72,7 @@ def effects_for(change: Change, context: MailContext) -> list[Effect]:
         return [emails.refund_warning(context.catalog, email, amount, warned_due_at(str(due_at)), context.site_url)]
     if change.event_name == "INSERT" and kind == "entry" and new.get("kind") == "purchase":
         email = str(new["pk"]).removeprefix("CUST#")
-        product = context.catalog.product(str(new.get("note", "")))
+        product = context.catalog.product(str(new.get("note", "")).partition(": ")[0])  # the sku, then any note
         url = links.balance_url(context.site_url, links.make_balance_token(email, context.link_secret))
         return [
             emails.purchase_receipt(

@@ -140,6 +140,7 @@ class CheckoutOrder:
     cancel_url: str
     quote_id: str = ""  # a quote's payment page: paying it marks the quote paid
     expires_at: int | None = None  # when Stripe closes the page unpaid (a quote's validity)
+    note: str = ""  # a quote's work in the technician's words: its purchase shows it on the statement
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,23 @@ class DebtLink:
     amount_cents: int
     currency: str
     description: str
-    thanks_url: str
+    thanks_url: str = ""  # where the payer lands; "" for the shop's thank-you page (links.paid_url)
+
+
+@dataclass(frozen=True)
+class PaidCheckout:
+    """A Checkout Session of ours, as the page a payment ends on reads it: for what, how much, whether it is paid."""
+
+    checkout_id: str
+    status: Literal["paid", "processing", "unpaid"]  # processing: a bank debit Stripe has not confirmed yet
+    email: str
+    amount_cents: int
+    currency: str
+    created_at: int
+    sku: str = ""  # a purchase
+    minutes: int = 0
+    note: str = ""  # a quote's work
+    debt_id: str = ""  # a pay link's debt
 
 
 class StoreError(Exception):
@@ -216,6 +233,10 @@ class PaymentGateway(Protocol):
         ...
 
     def create_debt_link(self, debt: DebtLink) -> str: ...
+
+    def paid_checkout(self, checkout_id: str) -> PaidCheckout | None:
+        """The Checkout Session a payment page redirected from; None when Stripe has none of ours by that id."""
+        ...
 
     def refund_part(self, refund_id: str, part: RefundPart, email: str) -> StripeRefund: ...
 

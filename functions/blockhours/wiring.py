@@ -42,14 +42,21 @@ def jobs() -> LambdaJobs:
 
 def gateway(*, webhook: bool = False) -> StripeGateway:
     """The gateway for the current key (and, for the webhook, signing secret): a rotated one gets a new client."""
-    return _gateway_for(config.stripe(webhook=webhook))
+    return _gateway_for(config.stripe(webhook=webhook), _site_url())
+
+
+def _site_url() -> str:
+    try:
+        return config.site().url
+    except config.ConfigError:  # a tool without the shop's pages: a pay link ends on Stripe's own confirmation
+        return ""
 
 
 @lru_cache(maxsize=2)
-def _gateway_for(settings: config.StripeSettings) -> StripeGateway:
+def _gateway_for(settings: config.StripeSettings, site_url: str) -> StripeGateway:
     from .adapters.stripe_gateway import StripeGateway  # Stripe's SDK costs ~250 ms; only its users pay
 
-    return StripeGateway(settings)
+    return StripeGateway(settings, site_url=site_url)
 
 
 def reset() -> None:

@@ -1,4 +1,4 @@
-/* The shop's two scripts: the Buy flow on the shop page and the client's balance page.
+/* The shop's scripts: the Buy flow on the shop page, the client's balance page, and the pages a payment ends on.
    Settings come from catalog.yaml through overrides/main.html; every request stays on this origin. */
 (function () {
   "use strict";
@@ -170,24 +170,7 @@
   // Back from Stripe's page restores this one from the cache, its button still disabled.
   window.addEventListener("pageshow", function (event) { if (event.persisted && restore) restore(); });
 
-  /* ---- The balance page: the signed link's token → GET /api/balance → balance, lots, statement ---- */
-
-  // `own`: the ledger writes a note that already says what happened; `plain`: its note is for staff
-  // (Stripe ids, internal reasons), so the label alone says it. Signs follow the spendable balance:
-  // a refund leaves it when requested, and comes back to it only if the refund fails.
-  var KINDS = {
-    purchase: { label: "Bought", sign: 1 },
-    redemption: { label: "Session", sign: -1 },
-    overage: { label: "Time beyond the balance", sign: 0, own: true },
-    payment: { label: "Extra time paid", sign: 0, own: true },
-    settled: { label: "Deposit closed", sign: 0, own: true },
-    "refund-requested": { label: "Refund requested", sign: -1, plain: true },
-    refunded: { label: "Refunded to your card", sign: 0, plain: true },
-    "refund-failed": { label: "Refund failed \u2014 back on your balance", sign: 1, plain: true },
-    dispute: { label: "Payment disputed; account paused", sign: 0 },
-    // Nothing moves: the amount is what the reminder said would go back to the card on its day.
-    "refund-warning": { label: "Reminder: unused balance to be refunded", sign: 0, own: true },
-  };
+  /* ---- The balance page: the signed link's token → GET /api/balance → owed, on account, balance, statement ---- */
 
   var PROBLEMS = {
     missing_link: ["Open this page from your email", "Your balance is shown only through the personal link we email you after each purchase and session."],
@@ -196,67 +179,114 @@
     unknown_customer: ["No purchases yet", "We have no purchases for this link. If you have just paid, wait a minute and reload this page."],
   };
 
-  function cell(row, text, className) {
+  // Each cell names its column, which a phone shows beside the value when the table is stacked.
+  function cell(row, text, className, label) {
     var td = document.createElement("td");
     td.textContent = text;
     if (className) td.className = className;
+    if (label) td.setAttribute("data-label", label);
     row.appendChild(td);
+    return td;
   }
 
-  function signed(value, sign, format) {
+  // The statement's signs: what comes in is +, what is used or sent back is − (the API gives them).
+  function signed(value, format) {
     if (!value) return "";
-    return (sign > 0 ? "+" : sign < 0 ? "\u2212" : "") + format(value);
+    return (value > 0 ? "+" : "\u2212") + format(Math.abs(value));
   }
 
-  function signOf(entry) {
-    // A refund made in Stripe's dashboard had no request before it: it is what takes the money off.
-    if (entry.kind === "refunded" && entry.actor !== "stripe") return -1;
-    return (KINDS[entry.kind] || { sign: 0 }).sign;
+  function payLink(url, text) {
+    var a = document.createElement("a");
+    a.href = url;
+    a.textContent = text;
+    a.className = "md-button md-button--primary bh-pay";
+    return a;
   }
 
-  function describe(entry, config) {
-    var kind = KINDS[entry.kind] || { label: entry.kind, sign: 0 };
-    if (kind.plain) return kind.label;
-    if (entry.kind === "purchase") {
-      var product = config.products[entry.note];
-      return kind.label + " " + (product ? product.name : entry.note || "time");
+  // What is owed, one row a debt: what it is for, how much, when we asked, by when, and its own pay link.
+  function renderOwed(part, view, config) {
+    var owed = view.owed || [];
+    part("owed-area").hidden = owed.length === 0;
+    if (!owed.length) return;
+    var zone = view.time_zone;
+    part("owed-total").textContent = money(view.owed_cents, view.currency);
+    var hold = part("owed-hold");
+    if (hold) hold.hidden = !view.on_hold;
+    var payable = owed.filter(function (item) { return item.pay_url; });
+    var now = part("pay-now");
+    if (now) {
+      // One link pays one debt: with several, "Pay now" goes to the list, where each has its own.
+      now.href = payable.length === 1 && owed.length === 1 ? payable[0].pay_url : "#owed-list";
+      now.hidden = payable.length === 0;
     }
-    if (kind.own && entry.note) return entry.note.charAt(0).toUpperCase() + entry.note.slice(1);
-    return entry.note ? kind.label + ": " + entry.note : kind.label;
+    var rows = part("owed");
+    rows.replaceChildren();
+    owed.forEach(function (item) {
+      var row = document.createElement("tr");
+      cell(row, item.what, "", "For");
+      cell(row, money(item.amount_cents, view.currency), "bh-number", "Amount");
+      cell(row, day(item.sent_at, false, zone), "", "Sent");
+      cell(row, item.on_hold ? "Overdue: sessions on hold" : item.due_at ? day(item.due_at, false, zone) : "Now", "", "Pay by");
+      var pay = cell(row, "", "", "Pay");
+      if (item.pay_url) pay.appendChild(payLink(item.pay_url, "Pay " + money(item.amount_cents, view.currency)));
+      else pay.textContent = "Write to " + config.shopEmail;
+      rows.appendChild(row);
+    });
+  }
+
+  function renderOnAccount(part, view) {
+    var on = view.on_account;
+    part("on-account").hidden = !on;
+    if (!on) return;
+    part("unbilled").textContent = duration(on.unbilled_minutes);
+    part("unbilled-amount").textContent = money(on.unbilled_cents, view.currency);
+    part("next-bill-area").hidden = !on.next_bill_at;
+    if (on.next_bill_at) part("next-bill").textContent = day(on.next_bill_at, false, view.time_zone);
+    part("limit-left").textContent = duration(on.left_minutes);
+    part("limit").textContent = duration(on.limit_minutes) + " limit";
   }
 
   function render(root, view, config) {
     var part = function (name) { return root.querySelector('[data-bh="' + name + '"]'); };
+    var zone = view.time_zone;
     part("email").textContent = view.email;
+    renderOwed(part, view, config);
+    renderOnAccount(part, view);
     part("minutes").textContent = duration(view.balance_minutes);
     part("minutes-exact").textContent = view.balance_minutes >= 60 ? "(" + view.balance_minutes + " minutes)" : "";
     part("amount").textContent = money(view.balance_cents, view.currency);
     part("frozen").hidden = view.status !== "frozen";
-    part("time-zone").textContent = view.time_zone ? "Dates and times are the shop\u2019s (" + view.time_zone + ")." : "";
+    part("refund-due-area").hidden = !view.refund_due_at;
+    if (view.refund_due_at) part("refund-due").textContent = day(view.refund_due_at, false, zone);
+    part("top-up").hidden = !view.top_up;
+    part("time-zone").textContent = zone ? "Dates and times are the shop\u2019s (" + zone + ")." : "";
     part("refund-area").hidden = !(view.balance_cents > 0 && view.status !== "frozen");
 
     var lots = part("lots");
     lots.replaceChildren();
     view.lots.forEach(function (lot) {
       var row = document.createElement("tr");
-      cell(row, day(lot.created_at, false, view.time_zone));
-      cell(row, duration(lot.minutes));
-      cell(row, money(lot.amount_cents, view.currency));
-      cell(row, duration(lot.remaining_minutes) + " \u00b7 " + money(lot.remaining_cents, view.currency));
-      cell(row, lot.remaining_minutes && lot.expires_at ? day(lot.expires_at, false, view.time_zone) : "\u2014");
+      cell(row, day(lot.created_at, false, zone), "", "Bought");
+      cell(row, duration(lot.minutes), "", "Time");
+      cell(row, money(lot.amount_cents, view.currency), "", "Paid");
+      cell(row, duration(lot.remaining_minutes) + " \u00b7 " + money(lot.remaining_cents, view.currency), "", "Left");
       lots.appendChild(row);
     });
 
     var statement = part("statement");
     statement.replaceChildren();
     view.statement.forEach(function (entry) {
-      var sign = signOf(entry);
       var row = document.createElement("tr");
-      cell(row, day(entry.at, true, view.time_zone));
-      cell(row, describe(entry, config));
-      cell(row, entry.actor === "stripe" ? "" : entry.actor === view.email ? "You" : entry.actor);
-      cell(row, signed(entry.minutes, sign, String), "bh-number");
-      cell(row, signed(entry.amount_cents, sign, function (c) { return money(c, view.currency); }), "bh-number");
+      cell(row, day(entry.at, true, zone), "bh-when", "Date");
+      var what = cell(row, entry.words, "bh-what", "What");
+      if (entry.note) {
+        var note = document.createElement("span");
+        note.className = "bh-note";
+        note.textContent = entry.note;
+        what.appendChild(note);
+      }
+      cell(row, signed(entry.minutes, duration), "bh-number", "Time");
+      cell(row, signed(entry.amount_cents, function (c) { return money(c, view.currency); }), "bh-number", "Amount");
       statement.appendChild(row);
     });
     part("data").hidden = false;
@@ -372,6 +402,7 @@
   // The view shown, or null after a problem (which the page then explains).
   async function loadBalance(root, token, config) {
     var status = root.querySelector('[data-bh="status"]');
+    if (root.querySelector('[data-bh="data"]').hidden) status.hidden = false; // the first load; a reload keeps the page
     try {
       var response = await fetch("/api/balance?t=" + encodeURIComponent(token), {
         headers: { Accept: "application/json" },
@@ -406,10 +437,75 @@
     await reload();
   }
 
+  /* ---- The pages a payment ends on: ?session_id= → GET /api/checkouts/{id} → what was paid, what is still owed ---- */
+
+  function the(what) {
+    return "the " + what.charAt(0).toLowerCase() + what.slice(1);
+  }
+
+  function paidSummary(view) {
+    var amount = money(view.amount_cents, view.currency);
+    if (view.status === "unpaid") return "This payment has not gone through, so nothing was charged.";
+    if (view.kind === "debt") {
+      if (view.status === "processing") return "Your bank is still confirming your payment of " + amount + " for " + the(view.what) + "; we email you when it does.";
+      return "We received " + amount + " for " + the(view.what) + ".";
+    }
+    var bought = (view.what === "Quote" ? "the quote" : the(view.what)) + (view.minutes ? " (" + duration(view.minutes) + ")" : "");
+    if (view.status === "processing") return "Your bank is still confirming your payment of " + amount + " for " + bought + "; the time is added when it does.";
+    return "You bought " + bought + " for " + amount + ".";
+  }
+
+  function renderPaid(root, view, config) {
+    var part = function (name) { return root.querySelector('[data-bh="' + name + '"]'); };
+    part("summary").textContent = paidSummary(view);
+    var note = part("note-area");
+    if (note) {
+      note.hidden = !view.note;
+      part("note").textContent = view.note || "";
+    }
+    var email = part("email-area");
+    if (email) {
+      email.hidden = !view.email || view.status === "unpaid";
+      part("email").textContent = view.email || "";
+    }
+    var balance = part("balance-area");
+    if (balance) {
+      balance.hidden = !view.balance_url;
+      if (view.balance_url) part("balance-link").href = view.balance_url;
+    }
+    if (part("owed-area")) {
+      renderOwed(part, view, config);
+      part("square").hidden = Boolean((view.owed || []).length) || view.status !== "paid";
+    }
+    part("fallback").hidden = true;
+    part("data").hidden = false;
+  }
+
+  async function mountPaid(config) {
+    var root = document.querySelector("[data-bh-paid]");
+    if (!root) return;
+    var id = new URLSearchParams(window.location.search).get("session_id");
+    if (!id) return; // the general words stay: nothing names the payment
+    var status = root.querySelector('[data-bh="status"]');
+    status.hidden = false;
+    try {
+      var response = await fetch("/api/checkouts/" + encodeURIComponent(id), {
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+      var body = await readJson(response);
+      if (response.ok && body) renderPaid(root, body, config);
+    } catch (_) {
+      // The general words stay: the payment is safe, and the receipt says what it was.
+    }
+    status.hidden = true;
+  }
+
   function mount() {
     var config = settings();
     mountShop(config);
     mountBalance(config);
+    mountPaid(config);
   }
 
   // With navigation.instant the page is swapped in place; document$ announces every new page.

@@ -140,10 +140,12 @@ def open_order(client: Client, product_name: str, email: str) -> None:
     dialog.get_by_label("Your email address").fill(email)
 
 
-def bought(stack: LocalStack, email: str, sku: str = "block-60") -> None:
+def bought(stack: LocalStack, email: str, sku: str = "block-60", card: str = "4242424242424242") -> None:
+    """Paid through the stand-in's checkout; 4000000000000341 pays, then declines every later charge."""
     body: dict[str, str | bool] = {"sku": sku, "email": email, "terms_version": TERMS, "terms_accepted": True}
     url = requests.post(f"{stack.url}/api/checkout", json=body, timeout=10).json()["url"]
-    assert requests.post(url, data={"outcome": "paid"}, allow_redirects=False, timeout=30).status_code == 303
+    paid = requests.post(url, data={"outcome": "paid", "card": card}, allow_redirects=False, timeout=30)
+    assert paid.status_code == 303
 
 
 def balance_link(stack: LocalStack, email: str, **kwargs: int) -> str:
@@ -155,17 +157,32 @@ def unique_email() -> str:
     return f"client-{secrets.token_hex(4)}@example.com"
 
 
-def session_recorded(stack: LocalStack, email: str, minutes: int) -> None:
+def session_recorded(stack: LocalStack, email: str, minutes: int, charge_overage: bool = False) -> dict[str, Any]:
     """A technician's session, as the staff CLI records it (loopback needs no signature locally)."""
-    body: dict[str, str | int] = {
+    body: dict[str, str | int | bool] = {
         "email": email,
         "minutes": minutes,
         "technician": "Sam",
         "note": "Outlook profile rebuilt",
         "session_id": f"session-{secrets.token_hex(6)}",
+        "charge_overage": charge_overage,
     }
     response = requests.post(f"{stack.url}/api/sessions", json=body, timeout=10)
     assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def owing(stack: LocalStack, email: str, *beyond_minutes: int) -> list[str]:
+    """The client bought an hour with a card that declines later charges, used it, and then each of
+    `beyond_minutes` past it: each is owed, with its own pay link."""
+    bought(stack, email, card="4000000000000341")
+    session_recorded(stack, email, 60)
+    links = []
+    for minutes in beyond_minutes:
+        owed = session_recorded(stack, email, minutes, charge_overage=True)
+        assert owed["overage_status"] == "owed", owed
+        links.append(str(owed["pay_url"]))
+    return links
 
 
 def stripe_refunds(stack: LocalStack, payment_intent: str, wait_seconds: float = 0) -> list[dict[str, Any]]:
@@ -284,8 +301,12 @@ def test_buying_the_hour_ends_on_the_success_page_and_the_balance_shows_sixty_mi
     page.get_by_role("button", name="Pay", exact=True).click()
     page.wait_for_url("**/success/?session_id=cs_*")
     expect(page.get_by_role("heading", level=1)).to_contain_text("your time is on the way")
+    # What was bought, for how much, and where the receipt goes; a first purchase may open its balance.
+    expect(page.locator('[data-bh="summary"]')).to_have_text("You bought the 1-hour block (1 h) for $129.00.")
+    expect(page.locator('[data-bh="email"]')).to_have_text("ana@example.com")
+    page.get_by_role("link", name="See your balance").click()
 
-    page.goto(balance_link(stack, "ana@example.com"))
+    page.wait_for_url("**/balance/?t=*")
     expect(page.get_by_text("Account ana@example.com")).to_be_visible()
     expect(page.locator('[data-bh="minutes"]')).to_have_text("1 h")
     expect(page.locator('[data-bh="minutes-exact"]')).to_have_text("(60 minutes)")
@@ -391,10 +412,12 @@ def test_a_client_refunds_what_is_left_after_a_session_once_however_often_they_p
     expect(page.locator('[data-bh="amount"]')).to_have_text("$0.00")
     expect(refund).to_be_hidden()
     statement = page.locator('[data-bh="statement"]')
-    expect(statement.get_by_role("row").filter(has_text="Refund requested")).to_contain_text("\u2212$32.25")
+    refunds = statement.get_by_role("row").filter(has_text="Refund you asked for")
+    expect(refunds).to_contain_text("\u2212$32.25")
     made = stripe_refunds(stack, payment_intent, wait_seconds=10)
-    # The page looks again once the worker has had time to ask Stripe.
-    expect(statement.get_by_role("row").filter(has_text="Refunded to your card")).to_have_count(1, timeout=10_000)
+    # The page looks again once the worker has had time to ask Stripe: the same row, now sent.
+    expect(refunds).to_contain_text("sent to your card", timeout=10_000)
+    expect(refunds).to_have_count(1)
     page.wait_for_timeout(300)
 
     assert len(client.refunds()) == 1
@@ -411,8 +434,13 @@ def test_the_refund_button_is_hidden_when_nothing_is_left(client: Client, stack:
     page.goto(balance_link(stack, email))
 
     expect(page.locator('[data-bh="amount"]')).to_have_text("$0.00")
-    expect(page.get_by_role("row").filter(has_text="Session: Outlook profile rebuilt")).to_have_count(1)
+    session = page.get_by_role("row").filter(has_text="Session with Sam")
+    expect(session).to_have_count(1)
+    expect(session).to_contain_text("Outlook profile rebuilt")
+    expect(session).to_contain_text("\u22121 h")
     expect(page.get_by_role("button", name="Refund my unused balance")).to_be_hidden()
+    expect(page.get_by_role("link", name="Buy more time in the shop")).to_be_visible()
+    expect(page.locator('[data-bh="refund-due-area"]')).to_be_hidden()
     assert client.refunds() == []
 
 
@@ -473,3 +501,145 @@ def test_a_chicago_shop_shows_its_dates_in_chicago_whatever_the_browsers_zone(
     expect(page.locator('[data-bh="lots"] tr td').first).to_have_text("Jan 14, 2026")
     expect(page.locator('[data-bh="statement"] tr td').first).to_have_text("Jan 14, 2026, 9:00\u202fPM")
     expect(page.locator('[data-bh="time-zone"]')).to_have_text("Dates and times are the shop\u2019s (America/Chicago).")
+
+
+def test_a_client_who_owes_sees_how_much_and_a_link_to_pay_it_first(client: Client, stack: LocalStack) -> None:
+    email = unique_email()
+    [pay_url] = owing(stack, email, 30)
+
+    page = client.page
+    page.goto(balance_link(stack, email))
+
+    owed = page.locator('[data-bh="owed-area"]')
+    expect(owed.locator(".bh-owed__line")).to_have_text("You owe $64.50 \u2014 Pay now")
+    expect(owed.get_by_role("link", name="Pay now")).to_have_attribute("href", pay_url)
+    row = owed.get_by_role("row").filter(has_text="Time beyond your balance on")
+    expect(row).to_contain_text("$64.50")
+    expect(row.get_by_role("link", name="Pay $64.50")).to_have_attribute("href", pay_url)
+    # It comes before the prepaid balance, which is empty: the shop page is where to buy more.
+    top = page.evaluate("[...document.querySelectorAll('.bh-owed, .bh-balance__total')].map(e => e.className)")
+    assert top == ["bh-owed", "bh-balance__total"]
+    statement = page.locator('[data-bh="statement"]')
+    expect(statement.get_by_role("row").filter(has_text="30 min beyond your balance, to pay")).to_contain_text(
+        "\u2212$64.50"
+    )
+    expect(statement.get_by_role("row").filter(has_text="Payment link sent: $64.50 due")).to_have_count(1)
+    content = page.locator("article").inner_text()
+    for internal in ("dunning", "overage", "on-account", "stripe", "notice: "):
+        assert internal not in content.lower(), internal
+    screenshot(page, "balance-owed.png")
+
+
+def test_paying_a_debt_link_ends_on_a_thank_you_page_with_what_is_still_owed(client: Client, stack: LocalStack) -> None:
+    email = unique_email()
+    first, second = owing(stack, email, 30, 15)
+
+    page = client.page
+    page.goto(balance_link(stack, email))
+    expect(page.locator(".bh-owed__line")).to_have_text("You owe $96.75 \u2014 Pay now")
+    expect(page.get_by_role("link", name="Pay now")).to_have_attribute("href", "#owed-list")  # two: choose one
+    page.get_by_role("link", name="Pay $64.50").click()
+    page.wait_for_url("**/checkout/cs_*")
+    page.get_by_role("button", name="Pay", exact=True).click()
+
+    page.wait_for_url("**/paid/?session_id=cs_*")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for your payment")
+    expect(page.locator('[data-bh="summary"]')).to_contain_text("We received $64.50 for the time beyond your balance")
+    still = page.locator('[data-bh="owed-area"]')
+    expect(still.locator(".bh-owed__line")).to_have_text("Still owed: $32.25")
+    expect(still.get_by_role("link", name="Pay $32.25")).to_have_attribute("href", second)
+    expect(page.get_by_text(email)).to_have_count(0)  # a pay link may be paid by someone else for the client
+    assert first != second
+
+    page.get_by_role("link", name="Pay $32.25").click()
+    page.wait_for_url("**/checkout/cs_*")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    page.wait_for_url("**/paid/?session_id=cs_*")
+    expect(page.locator('[data-bh="square"]')).to_have_text("Nothing else is owed. Thank you!")
+    expect(page.locator('[data-bh="owed-area"]')).to_be_hidden()
+
+    page.goto(balance_link(stack, email))
+    expect(page.locator('[data-bh="data"]')).to_be_visible()
+    expect(page.locator('[data-bh="owed-area"]')).to_be_hidden()
+    expect(page.get_by_role("row").filter(has_text="Paid by card")).to_have_count(2)
+
+
+def test_a_trusted_client_sees_time_on_account_the_next_bill_and_the_limit_left_and_no_top_up_nag(
+    client: Client, stack: LocalStack
+) -> None:
+    email = unique_email()
+    bought(stack, email, "block-30")
+    trusted = requests.post(f"{stack.url}/api/customers/{email}/trust", json={"limit_minutes": 300}, timeout=10)
+    assert trusted.status_code == 200, trusted.text
+    session_recorded(stack, email, 90)  # 30 minutes from the balance, an hour on account
+
+    page = client.page
+    page.goto(balance_link(stack, email))
+
+    on_account = page.locator('[data-bh="on-account"]')
+    expect(on_account).to_contain_text("Used on account, billed later: 1 h ($129.00); next bill on")
+    expect(on_account).to_contain_text("Limit left: 4 h of your 5 h limit.")
+    next_bill = datetime.fromtimestamp(int(trusted.json()["next_bill_at"]), UTC)
+    expect(page.locator('[data-bh="next-bill"]')).to_have_text(f"{next_bill:%b} {next_bill.day}, {next_bill.year}")
+    expect(page.locator('[data-bh="minutes"]')).to_have_text("0 min")
+    expect(page.locator('[data-bh="top-up"]')).to_be_hidden()
+    expect(page.locator('[data-bh="owed-area"]')).to_be_hidden()
+    row = page.get_by_role("row").filter(has_text="Session with Sam")
+    expect(row).to_contain_text("30 min from your balance; 1 h on your account, billed later")
+    expect(page.get_by_role("row").filter(has_text="Pay afterwards agreed: up to 5 h on your account")).to_have_count(1)
+
+
+def test_the_balance_page_with_a_debt_fits_a_phone_and_its_tables_read_as_cards(
+    phone: Client, stack: LocalStack
+) -> None:
+    email = unique_email()
+    owing(stack, email, 30)
+    page = phone.page
+    page.goto(balance_link(stack, email))
+    expect(page.locator('[data-bh="data"]')).to_be_visible()
+
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    expect(page.get_by_role("link", name="Pay now")).to_be_in_viewport()
+    for table in ("owed", "lots", "statement"):
+        cells = page.locator(f'[data-bh="{table}"] td')
+        expect(cells.first).to_be_visible()
+        for box in cells.evaluate_all("cells => cells.map(c => c.getBoundingClientRect().right)"):
+            assert box <= 390, table
+    # Each value is labelled with its column, the table's header being off screen on a phone.
+    beyond = page.locator('[data-bh="statement"] tr').filter(has_text="beyond your balance, to pay")
+    amount = beyond.locator('td[data-label="Amount"]')
+    assert amount.evaluate("c => getComputedStyle(c, '::before').content") == '"Amount"'
+    expect(amount).to_have_text("\u2212$64.50")
+    screenshot(page, "balance-owed-phone.png")
+
+
+def test_the_balance_page_says_plainly_when_javascript_is_off(browser: Browser, stack: LocalStack) -> None:
+    email = unique_email()
+    bought(stack, email)
+    for client in _client(browser, stack, java_script_enabled=False):
+        page = client.page
+        page.goto(balance_link(stack, email))
+        expect(page.locator(".bh-noscript")).to_be_visible()
+        expect(page.locator(".bh-noscript")).to_contain_text("This page needs JavaScript to show your balance")
+        expect(page.get_by_text("Loading your balance")).to_be_hidden()
+        page.goto(f"{client.base}/paid/?session_id=cs_test_x")
+        expect(page.locator(".bh-noscript")).to_contain_text("Your payment went through")
+
+
+def test_a_success_page_for_an_account_with_earlier_purchases_links_to_no_balance(
+    client: Client, stack: LocalStack
+) -> None:
+    """Anyone may buy time for any email: the page after paying opens a balance only if it holds just this."""
+    email = unique_email()
+    bought(stack, email)
+    page = client.page
+    open_order(client, "30-minute block", email)
+    page.get_by_label(AGREEMENT).check()
+    page.get_by_role("dialog").get_by_role("button", name="Buy for $69.00").click()
+    page.wait_for_url("**/checkout/cs_*")
+    page.get_by_role("button", name="Pay", exact=True).click()
+
+    page.wait_for_url("**/success/?session_id=cs_*")
+    expect(page.locator('[data-bh="summary"]')).to_have_text("You bought the 30-minute block (30 min) for $69.00.")
+    expect(page.locator('[data-bh="email"]')).to_have_text(email)
+    expect(page.get_by_role("link", name="See your balance")).to_be_hidden()

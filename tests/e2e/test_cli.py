@@ -38,8 +38,10 @@ def test_redeem_45_minutes_and_read_the_statement(dev: DevStack, client: str) ->
 
     statement = cli(dev, "statement", client)
     assert statement.returncode == 0, statement.stderr
-    assert "purchase" in statement.stdout and "redemption" in statement.stdout
-    assert "Outlook profile" in statement.stdout and "Sam" in statement.stdout
+    # The client's words, as on the balance page: no ledger kinds, and what went out is negative.
+    assert "Bought 1-hour block" in statement.stdout and "Session with Sam" in statement.stdout
+    assert "purchase" not in statement.stdout and "redemption" not in statement.stdout
+    assert "Outlook profile" in statement.stdout and "\u221245 min" in statement.stdout
     assert "Balance: 15 min ($32.25)" in statement.stdout
 
     balance = cli(dev, "balance", client)

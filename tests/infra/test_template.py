@@ -31,6 +31,7 @@ PUBLIC_ROUTES = {
     ("POST", "/api/stripe/webhook"),
     ("GET", "/api/balance"),
     ("POST", "/api/refunds"),
+    ("GET", "/api/checkouts/{checkout_id}"),
 }
 STAFF_ROUTES = {
     ("GET", "/api/customers"),

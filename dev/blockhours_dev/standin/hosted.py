@@ -49,7 +49,8 @@ def _amount(session: dict[str, Any]) -> str:
 def page(session: dict[str, Any], customer_email: str | None) -> str:
     items = session.get("_line_items") or [{}]
     product = items[0].get("price_data", {}).get("product_data", {}).get("name", "Your purchase")
-    tos = session.get("consent_collection", {}).get("terms_of_service") == "required"
+    # A payment link's session asks no consent: Stripe sends consent_collection as null there.
+    tos = (session.get("consent_collection") or {}).get("terms_of_service") == "required"
     if session["status"] == "open":
         body = (
             '<form method="post">'

@@ -11,6 +11,7 @@ import stripe
 from ..config import StripeSettings
 from ..domain.ledger import Payment
 from ..domain.refunds import RefundPart
+from ..links import paid_url
 from ..ports import (
     CardCharge,
     CheckoutOrder,
@@ -18,6 +19,7 @@ from ..ports import (
     DebtPayment,
     GatewayError,
     OverageCharge,
+    PaidCheckout,
     PaymentUnknown,
     StripeRefund,
 )
@@ -65,9 +67,10 @@ def make_client(settings: StripeSettings) -> stripe.StripeClient:
 
 
 class StripeGateway:
-    def __init__(self, settings: StripeSettings, client: stripe.StripeClient | None = None) -> None:
+    def __init__(self, settings: StripeSettings, client: stripe.StripeClient | None = None, site_url: str = "") -> None:
         self.settings = settings
         self.client = client or make_client(settings)
+        self.site_url = site_url  # the shop's pages: a pay link's payer lands on its thank-you page
 
     @property
     def live(self) -> bool:
@@ -95,7 +98,9 @@ class StripeGateway:
                 "kind": order.kind,
                 "minutes": str(order.minutes),
                 "terms_version": order.terms_version,
-            } | ({"quote_id": order.quote_id} if order.quote_id else {})
+            }
+            metadata |= {"quote_id": order.quote_id} if order.quote_id else {}
+            metadata |= {"note": order.note[:500]} if order.note else {}  # Stripe keeps 500 characters a value
             params: SessionCreateParams = {
                 "mode": "payment",
                 "customer": customer,
@@ -169,8 +174,9 @@ class StripeGateway:
             "metadata": {"kind": "debt", "email": debt.email, "debt_id": debt.debt_id},
             "payment_intent_data": {"metadata": {"kind": "debt", "email": debt.email, "debt_id": debt.debt_id}},
             "restrictions": {"completed_sessions": {"limit": 1}},
-            "after_completion": {"type": "redirect", "redirect": {"url": debt.thanks_url}},
         }
+        if thanks := debt.thanks_url or (paid_url(self.site_url) if self.site_url else ""):
+            params["after_completion"] = {"type": "redirect", "redirect": {"url": thanks}}
         try:
             link = self.client.v1.payment_links.create(
                 params, {"idempotency_key": idempotency_key("debt-link", debt.email, debt.debt_id)}
@@ -178,6 +184,18 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise GatewayError(f"Stripe could not create the payment link: {exc.user_message or exc}") from exc
         return link.url
+
+    def paid_checkout(self, checkout_id: str) -> PaidCheckout | None:
+        """The Checkout Session a success or thank-you page names, if it is one of ours."""
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(checkout_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "resource_missing":
+                raise GatewayError(f"Stripe refused to show checkout {checkout_id}: {exc.user_message or exc}") from exc
+            return None
+        except stripe.StripeError as exc:
+            raise GatewayError(f"Stripe could not show checkout {checkout_id}: {exc.user_message or exc}") from exc
+        return read.paid_checkout(session)
 
     def refund_part(self, refund_id: str, part: RefundPart, email: str) -> StripeRefund:
         """Refund one lot's part to its PaymentIntent, once: a refund already made for it is found, not redone.
@@ -300,6 +318,7 @@ def checkout_event(event: stripe.Event) -> CheckoutEvent:
         terms_version=metadata["terms_version"],
         paid_at=paid_at,
         quote_id=metadata.get("quote_id", ""),
+        note=metadata.get("note", "") if metadata.get("quote_id") else "",
         order_id=metadata.get("order_id") or read.text(session.get("client_reference_id")),
     )
     return CheckoutEvent(event.id, event.type, "paid", payment=payment)

@@ -15,7 +15,7 @@ from typing import Any
 import stripe
 
 from ..domain.client_email import InvalidEmail, client_email
-from ..ports import StripeRefund
+from ..ports import PaidCheckout, StripeRefund
 
 # Stripe's ids are a prefix and letters and digits; anything else could not be one (nor a DynamoDB key part).
 _STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
@@ -136,3 +136,29 @@ def event_problem(event: stripe.Event) -> str:
     if not isinstance(fields(values.get("data")).get("object"), dict):
         return "it carries no object in data.object"
     return ""
+
+
+def paid_checkout(value: Any) -> PaidCheckout | None:
+    """A Checkout Session of ours (a purchase, a quote or a pay link's debt) for the page a payment ends on."""
+    session = of_kind(value, "checkout.session")
+    if session is None:
+        return None
+    metadata = {name: text(item) for name, item in fields(session.get("metadata")).items()}
+    email = client(metadata.get("email") or fields(session.get("customer_details")).get("email"))
+    cents, checkout_id = amount(session.get("amount_total")), stripe_id(session.get("id"))
+    debt_id = metadata.get("debt_id", "") if metadata.get("kind") == "debt" else ""
+    if not (email and cents and checkout_id and (debt_id or metadata.get("sku"))):
+        return None
+    paid = session.get("payment_status") in ("paid", "no_payment_required")
+    return PaidCheckout(
+        checkout_id=checkout_id,
+        status="paid" if paid else "processing" if session.get("status") == "complete" else "unpaid",
+        email=email,
+        amount_cents=cents,
+        currency=text(session.get("currency"), 3),
+        created_at=timestamp(session.get("created")) or 0,
+        sku="" if debt_id else metadata.get("sku", ""),
+        minutes=0 if debt_id else amount_in_text(metadata.get("minutes")) or 0,
+        note=metadata.get("note", "") if metadata.get("quote_id") else "",
+        debt_id=debt_id,
+    )

@@ -56,6 +56,7 @@ class Payment:
     paid_at: int
     quote_id: str = ""  # paid for a quote: the quote is marked paid in the same write
     order_id: str = ""  # the shop's record of the checkout it opened: the credit must match it
+    note: str = ""  # a quote's work in the technician's words, for the client's statement
 
     def __post_init__(self) -> None:
         if self.minutes <= 0 or self.amount_cents <= 0:
@@ -214,7 +215,7 @@ def purchase_entry(payment: Payment, lot: Lot) -> JournalEntry:
         actor="stripe",
         minutes=lot.minutes,
         amount_cents=lot.amount_cents,
-        note=payment.sku,
+        note=f"{payment.sku}: {payment.note}" if payment.note else payment.sku,  # the sku first: receipts name it
         lots=(LotShare(lot.lot_id, lot.minutes, lot.amount_cents),),
     )
 

@@ -15,11 +15,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import config, reports, services, wiring
+from .. import config, reports, services, shop_time, wiring
 from ..domain.changes import job_ref
 from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger, journal_order
 from ..domain.lots import fifo_order
+from ..statement import statement_rows
 from .http import EmailField, json_response, logger, metrics, require_staff, resolver, tracer
 
 app = resolver()
@@ -56,6 +57,8 @@ def _ledger_body(ledger: CustomerLedger) -> dict[str, Any]:
     body = asdict(ledger)
     for lot, row in zip(ledger.lots, body["lots"], strict=True):
         row.update(remaining_minutes=lot.remaining_minutes, remaining_cents=lot.remaining_cents)
+    # What the client reads on the balance page, in the same words, for `blockhours statement`.
+    body["statement"] = [asdict(row) for row in statement_rows(ledger, wiring.catalog(), shop_time.zone())]
     return body
 
 

@@ -1,8 +1,11 @@
-"""GET /api/balance: the client's own balance, lots and statement, opened with their signed link."""
+"""The client's own pages: GET /api/balance (with their signed link) and POST /api/refunds; GET
+/api/checkouts/{id}, what the page a payment ends on shows, named by the Checkout Session Stripe redirected from."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -13,52 +16,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, links, services, shop_time, wiring
-from ..domain.ledger import CustomerLedger, journal_order
-from ..domain.lots import fifo_order
+from ..balance_page import balance_view, may_open_balance, paid_view
 from ..domain.money import format_cents
+from ..ports import GatewayError
 from .http import logger, metrics, resolver, tracer
 
 app = resolver()
-config.at_cold_start(config.store, secrets=("BLOCKHOURS_LINK_SECRET",))
+config.at_cold_start(config.store, config.site, secrets=("BLOCKHOURS_LINK_SECRET", "STRIPE_API_KEY"))
 
 # A balance is one person's money: no browser, proxy or CDN may keep a copy.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-
-
-def balance_view(ledger: CustomerLedger, currency: str) -> dict[str, Any]:
-    """What the balance page shows: the balance, each lot, and every journal entry, newest first; its dates
-    are epoch seconds, which the page writes in `time_zone`, the shop's."""
-    account = ledger.account
-    return {
-        "email": account.email,
-        "status": account.status,
-        "currency": currency,
-        "time_zone": shop_time.zone().key,
-        "balance_minutes": account.available_minutes,
-        "balance_cents": account.available_cents,
-        "lots": [
-            {
-                "minutes": lot.minutes,
-                "amount_cents": lot.amount_cents,
-                "remaining_minutes": lot.remaining_minutes,
-                "remaining_cents": lot.remaining_cents,
-                "created_at": lot.created_at,
-                "expires_at": lot.expires_at,
-            }
-            for lot in fifo_order(ledger.lots)
-        ],
-        "statement": [
-            {
-                "at": entry.at,
-                "kind": entry.kind,
-                "minutes": entry.minutes,
-                "amount_cents": entry.amount_cents,
-                "actor": entry.actor,
-                "note": entry.note,
-            }
-            for entry in reversed(journal_order(ledger.entries))
-        ],
-    }
+_CHECKOUT_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
 
 
 class RefundBody(BaseModel):
@@ -104,12 +72,31 @@ def refund(body: Annotated[RefundBody, Body()]) -> Response[str]:
 def balance() -> Response[str]:
     email = _client_email(app.current_event.get_query_string_value("t", "") or "")
     ledger = services.customer_ledger(wiring.ledger(), email)
-    return Response(
-        status_code=200,
-        content_type="application/json",
-        body=json.dumps(balance_view(ledger, wiring.catalog().shop.currency)),
-        headers=PRIVATE_HEADERS,
-    )
+    view = balance_view(ledger, wiring.catalog(), shop_time.zone(), int(time.time()))
+    return Response(status_code=200, content_type="application/json", body=json.dumps(view), headers=PRIVATE_HEADERS)
+
+
+@app.get("/api/checkouts/<checkout_id>")
+def paid(checkout_id: str) -> Response[str]:
+    """What a payment paid for (and, for a pay link, what is still owed): the success and thank-you pages."""
+    try:
+        found = wiring.gateway().paid_checkout(checkout_id) if _CHECKOUT_ID.fullmatch(checkout_id) else None
+    except GatewayError as exc:
+        logger.warning("checkout not readable", extra={"problem": str(exc)})
+        raise services.StripeUnreachable(
+            "stripe_unavailable", "Stripe could not tell us about this payment just now; reload this page in a minute"
+        ) from exc
+    if found is None:
+        raise services.NotFound(
+            "unknown_checkout",
+            "this page does not name a payment of ours; the receipt in your email says what was paid",
+        )
+    ledger = wiring.ledger().customer(found.email)
+    url = ""
+    if may_open_balance(found, ledger):
+        url = links.balance_url(config.site().url, links.make_balance_token(found.email, config.links().secret))
+    view = paid_view(found, ledger, wiring.catalog(), shop_time.zone(), int(time.time()), url)
+    return Response(status_code=200, content_type="application/json", body=json.dumps(view), headers=PRIVATE_HEADERS)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from .. import shop_time
 from ..catalog import Catalog
@@ -14,6 +13,7 @@ from ..domain.ledger import Account, JournalEntry
 from ..domain.money import format_cents, format_minutes
 from ..domain.playbook_changes import bill_opened, billing_day_moved, trust_set
 from ..emails import format_day
+from ..links import paid_url
 from ..ports import DebtLink, LedgerStore, PaymentGateway
 from .debts import notice_entry
 from .errors import Conflict, ShopError
@@ -92,9 +92,7 @@ def _bill(
     assert account.next_bill_at is not None
     debt_id = bill_id(account.next_bill_at, zone)
     description = f"{format_minutes(minutes)} of remote support on account, to {format_day(account.next_bill_at)}"
-    link = gateway.create_debt_link(
-        DebtLink(debt_id, email, cents, currency, description, urljoin(site_url.rstrip("/") + "/", "success/"))
-    )
+    link = gateway.create_debt_link(DebtLink(debt_id, email, cents, currency, description, paid_url(site_url)))
     debt = Debt(debt_id, email, "bill", cents, minutes, description, at, link, notices=(at,))
     bill = JournalEntry(
         debt_id, "bill", at, "billing", minutes, cents, f"{description}: {format_cents(cents, currency)}"

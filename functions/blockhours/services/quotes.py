@@ -81,6 +81,7 @@ def send_quote(
         cancel_url=urljoin(base, "cancel/"),
         quote_id=quote_id,
         expires_at=expires_at,
+        note=request.note,
     )
     url = open_checkout(store, gateway, order)
     quote = Quote(
