@@ -37,7 +37,7 @@ def checkout_session(**overrides: Any) -> dict[str, Any]:
             "sku": "block-60",
             "kind": "block",
             "minutes": "60",
-            "terms_version": "2026-11-01",
+            "terms_version": "2026-12-06",
         },
     )
     metadata = overrides.pop("metadata", {})
@@ -78,7 +78,7 @@ def checkout_order(**changes: object) -> CheckoutOrder:
         minutes=60,
         amount_cents=12900,
         currency="usd",
-        terms_version="2026-11-01",
+        terms_version="2026-12-06",
         success_url="https://shop.example/success/?session_id={CHECKOUT_SESSION_ID}",
         cancel_url="https://shop.example/cancel/",
     )

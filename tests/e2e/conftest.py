@@ -60,6 +60,6 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 
 
 def buy(url: str, email: str, sku: str = "block-60", card: str = "4242424242424242") -> None:
-    body = {"sku": sku, "email": email, "terms_version": "2026-11-01", "terms_accepted": True}
+    body = {"sku": sku, "email": email, "terms_version": "2026-12-06", "terms_accepted": True}
     checkout_url = requests.post(f"{url}/api/checkout", json=body, timeout=10).json()["url"]
     requests.post(checkout_url, data={"outcome": "paid", "card": card}, timeout=30).raise_for_status()

@@ -23,7 +23,7 @@ def test_the_stack_serves_the_shop_and_a_purchase_reaches_the_balance(dev: DevSt
     assert "1-hour block" in shop.text and "$129.00" in shop.text and "5-hour bundle" in shop.text
     assert "fonts.googleapis.com" not in shop.text
 
-    body = {"sku": "block-60", "email": "e2e@example.com", "terms_version": "2026-11-01", "terms_accepted": True}
+    body = {"sku": "block-60", "email": "e2e@example.com", "terms_version": "2026-12-06", "terms_accepted": True}
     checkout_url = requests.post(f"{dev.url}/api/checkout", json=body, timeout=10).json()["url"]
     landed = requests.post(checkout_url, data={"outcome": "paid"}, timeout=30)
     assert landed.status_code == 200 and landed.url.startswith(f"{dev.url}/success/")
@@ -129,7 +129,7 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def buy(url: str, email: str) -> None:
     """The 1-hour block, paid on the stand-in's page (--no-site: the success page it then opens is not built)."""
-    body = {"sku": "block-60", "email": email, "terms_version": "2026-11-01", "terms_accepted": True}
+    body = {"sku": "block-60", "email": email, "terms_version": "2026-12-06", "terms_accepted": True}
     checkout_url = requests.post(f"{url}/api/checkout", json=body, timeout=10).json()["url"]
     paid = requests.post(checkout_url, data={"outcome": "paid"}, timeout=30, allow_redirects=False)
     assert paid.status_code == 303, paid.text

@@ -12,7 +12,7 @@ from blockhours import links, wiring
 from blockhours_dev.local import LocalStack
 from blockhours_dev.template import http_routes, load_template
 
-TERMS = "2026-11-01"
+TERMS = "2026-12-06"
 DAY = 86_400
 
 

@@ -22,7 +22,7 @@ DECLINED = "4000000000000341"
 
 def open_checkout(stack: LocalStack, sku: str = "block-60", email: str = "") -> tuple[str, str]:
     email = email or f"money-{secrets.token_hex(4)}@example.com"
-    body = {"sku": sku, "email": email, "terms_version": "2026-11-01", "terms_accepted": True}
+    body = {"sku": sku, "email": email, "terms_version": "2026-12-06", "terms_accepted": True}
     answer = requests.post(f"{stack.url}/api/checkout", json=body, timeout=10)
     assert answer.status_code == 200, answer.text
     return email, answer.json()["url"]

@@ -154,7 +154,7 @@ def test_a_body_over_a_megabyte_is_413(stack: LocalStack, path: str, chunked: bo
 def valid_body(path: str, email: str) -> dict[str, Any]:
     """A body each route would accept as JSON for this client."""
     buyer = new_email("buyer")  # the funded client's Stripe customer is made up: only Stripe's events know it
-    fields: dict[str, Any] = {"sku": "block-60", "email": buyer, "terms_version": "2026-11-01", "terms_accepted": True}
+    fields: dict[str, Any] = {"sku": "block-60", "email": buyer, "terms_version": "2026-12-06", "terms_accepted": True}
     bodies = {
         "/api/sessions": session_body(email),
         "/api/refunds": {"t": token(email)},
@@ -242,7 +242,7 @@ def test_unicode_notes_and_emails_are_kept_exactly(stack: LocalStack) -> None:
 def test_an_email_that_is_no_email_is_a_400(stack: LocalStack, email: str) -> None:
     for path, body in [
         ("/api/sessions", session_body(email)),
-        ("/api/checkout", {"sku": "block-60", "email": email, "terms_version": "2026-11-01", "terms_accepted": True}),
+        ("/api/checkout", {"sku": "block-60", "email": email, "terms_version": "2026-12-06", "terms_accepted": True}),
     ]:
         answer = requests.post(f"{stack.url}{path}", json=body, timeout=10)
         assert answer.status_code == 400 and answer.json()["error"] == "invalid_email", answer.text

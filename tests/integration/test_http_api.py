@@ -13,7 +13,7 @@ import requests
 from blockhours_dev.local import LocalStack
 from stripe_events import checkout_session, event, opened, signed, stack_store
 
-TERMS = "2026-11-01"
+TERMS = "2026-12-06"
 
 
 @pytest.fixture

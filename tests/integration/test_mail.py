@@ -26,7 +26,7 @@ def mail_to(email: str, count: int, timeout: float = 10) -> list[SentMail]:
 
 
 def buy(stack: LocalStack, email: str, sku: str, card: str = "4242424242424242") -> None:
-    body = {"sku": sku, "email": email, "terms_version": "2026-11-01", "terms_accepted": True}
+    body = {"sku": sku, "email": email, "terms_version": "2026-12-06", "terms_accepted": True}
     url = requests.post(f"{stack.url}/api/checkout", json=body, timeout=10).json()["url"]
     requests.post(url, data={"outcome": "paid", "card": card}, allow_redirects=False, timeout=30)
 

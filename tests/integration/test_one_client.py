@@ -16,7 +16,7 @@ from blockhours_dev.standin import StripeStandIn
 
 def buy_and_pay(stack: LocalStack, email: str) -> str:
     """The shop page's checkout as the client typed the address, paid on the stand-in's hosted page."""
-    body = {"sku": "block-60", "email": email, "terms_version": "2026-11-01", "terms_accepted": True}
+    body = {"sku": "block-60", "email": email, "terms_version": "2026-12-06", "terms_accepted": True}
     started = requests.post(f"{stack.url}/api/checkout", json=body, timeout=10)
     assert started.status_code == 200, started.text
     url = started.json()["url"]
@@ -83,7 +83,7 @@ def test_a_dot_or_a_tag_in_the_local_part_is_another_client(stack: LocalStack) -
 
 def test_an_address_that_cannot_be_one_is_400_invalid_email_everywhere(stack: LocalStack) -> None:
     bad = "ana@localhost"
-    checkout = {"sku": "block-60", "email": bad, "terms_version": "2026-11-01", "terms_accepted": True}
+    checkout = {"sku": "block-60", "email": bad, "terms_version": "2026-12-06", "terms_accepted": True}
     quote_body = {"email": bad, "minutes": 60}
     for answer in (
         requests.post(f"{stack.url}/api/checkout", json=checkout, timeout=10),

@@ -18,7 +18,7 @@ from blockhours.domain.changes import Change, Outcome, Update
 from blockhours_dev.local import LocalStack
 from blockhours_dev.standin import StripeStandIn
 
-TERMS = "2026-11-01"
+TERMS = "2026-12-06"
 CARD_A, CARD_B = "4242424242424242", "5555555555554444"
 
 

@@ -31,7 +31,7 @@ def wait_for(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
 
 def buy_hour(stack: LocalStack, standin: StripeStandIn) -> tuple[str, str]:
     email = f"events-{secrets.token_hex(3)}@example.com"
-    body = {"sku": "block-60", "email": email, "terms_version": "2026-11-01", "terms_accepted": True}
+    body = {"sku": "block-60", "email": email, "terms_version": "2026-12-06", "terms_accepted": True}
     url = requests.post(f"{stack.url}/api/checkout", json=body, timeout=10).json()["url"]
     requests.post(url, data={"outcome": "paid"}, allow_redirects=False, timeout=30)
     sid = url.rsplit("/", 1)[1]
@@ -111,7 +111,7 @@ def test_a_dispute_freezes_sessions_and_refunds_until_it_closes(stack: LocalStac
 
 def test_settling_a_deposit_refunds_what_is_left(stack: LocalStack, standin: StripeStandIn) -> None:
     email = f"deposit-{secrets.token_hex(3)}@example.com"
-    body = {"sku": "deposit", "email": email, "terms_version": "2026-11-01", "terms_accepted": True}
+    body = {"sku": "deposit", "email": email, "terms_version": "2026-12-06", "terms_accepted": True}
     url = requests.post(f"{stack.url}/api/checkout", json=body, timeout=10).json()["url"]
     requests.post(url, data={"outcome": "paid"}, allow_redirects=False, timeout=30)
     pi = standin.sessions[url.rsplit("/", 1)[1]]["payment_intent"]

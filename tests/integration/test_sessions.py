@@ -15,7 +15,7 @@ from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours_dev.local import LocalStack
 from blockhours_dev.standin import StripeStandIn
 
-TERMS = "2026-11-01"
+TERMS = "2026-12-06"
 AUTH_REQUIRED, DECLINED = "4000002760003184", "4000000000000341"
 
 

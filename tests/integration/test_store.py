@@ -27,7 +27,7 @@ def payment(email: str = "ana@example.com", minutes: int = 60, cents: int = 1290
         minutes=minutes,
         amount_cents=cents,
         currency="usd",
-        terms_version="2026-11-01",
+        terms_version="2026-12-06",
         paid_at=int(time.time()),
     )
 

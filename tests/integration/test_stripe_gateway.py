@@ -63,14 +63,14 @@ def test_checkout_sends_the_catalog_price_and_saves_the_card(stripe_standin: Ser
     ]
     assert sent["payment_intent_data"]["setup_future_usage"] == "off_session"
     assert sent["consent_collection"] == {"terms_of_service": "required"}
-    assert "version 2026-11-01" in sent["custom_text"]["terms_of_service_acceptance"]["message"]
+    assert "version 2026-12-06" in sent["custom_text"]["terms_of_service_acceptance"]["message"]
     assert sent["metadata"] == {
         "order_id": "order-0001",
         "email": "ana@example.com",
         "sku": "block-60",
         "kind": "block",
         "minutes": "60",
-        "terms_version": "2026-11-01",
+        "terms_version": "2026-12-06",
     }
     assert sent["success_url"].endswith("session_id={CHECKOUT_SESSION_ID}")
     assert sent["cancel_url"] == "https://shop.example/cancel/"
