@@ -68,7 +68,8 @@ def balance(email: str, api: ApiOption = None) -> None:
         + (f", {format_cents(account['owed_cents'])} owed" if account.get("owed_cents") else "")
         + (
             f", {format_minutes(account['on_account_minutes'])} on account"
-            f" ({format_cents(account['on_account_cents'])}, limit {format_minutes(account['trust_limit_minutes'])})"
+            f" ({format_cents(account['on_account_cents'])}, limit {format_minutes(account['trust_limit_minutes'])},"
+            f" {format_minutes(max(account['trust_limit_minutes'] - account['on_account_minutes'], 0))} of it left)"
             if account.get("trust_limit_minutes") or account.get("on_account_minutes")
             else ""
         )
@@ -92,6 +93,9 @@ def balance(email: str, api: ApiOption = None) -> None:
         ]
         for lot in ledger["lots"]
     ]
+    if not rows:
+        out.print("no prepaid time bought yet", highlight=False)
+        return
     print_rows(("bought", "lot", "kind", "minutes", "left", "left $"), rows, whole={"lot"})
 
 
@@ -113,6 +117,12 @@ def statement(email: str, api: ApiOption = None) -> None:
     owed = sum(debt["amount_cents"] for debt in ledger["debts"] if debt["status"] == "open")
     out.print(
         f"Balance: {format_minutes(account['available_minutes'])} ({format_cents(account['available_cents'])})"
+        + (
+            f"; on account, billed later: {format_minutes(account['on_account_minutes'])}"
+            f" ({format_cents(account['on_account_cents'])})"
+            if account.get("on_account_minutes")
+            else ""
+        )
         + (f"; owed: {format_cents(owed)}" if owed else ""),
         highlight=False,
     )

@@ -71,20 +71,25 @@ def liability(accounts: Sequence[Account], now: int, currency: str) -> dict[str,
 
 def session_summary(record: SessionRecord, catalog: Catalog) -> str:
     currency = catalog.shop.currency
-    text = (
-        f"{record.email}: {record.requested_minutes} min used, {record.billed_minutes} min billed"
-        f" ({format_minutes(record.covered_minutes)} from the balance"
-    )
+    parts = [f"{format_minutes(record.covered_minutes)} from the balance"]
+    if record.on_account_minutes:
+        on_account = format_cents(record.on_account_cents, currency)
+        parts.append(f"{format_minutes(record.on_account_minutes)} on account = {on_account}, billed later")
     if record.overage_minutes:
-        text += f", {record.overage_minutes} min over = {format_cents(record.overage_cents, currency)}"
-        text += {
+        over = f"{record.overage_minutes} min over = {format_cents(record.overage_cents, currency)}"
+        over += {
             "charged": " charged to the card that paid for the time",
             "owed": f" owed: the card could not be charged ({record.overage_problem}); payment link {record.pay_url}",
             "paid": " paid",
             "pending": " being charged",
         }.get(record.overage_status, "")
+        parts.append(over)
+    used = f"{record.requested_minutes} min used, {record.billed_minutes} min billed"
+    text = f"{record.email}: {used} ({', '.join(parts)})"
+    if record.balance_minutes_after < 0:  # a trusted client below zero: no prepaid time, the rest on account
+        return text + f". No prepaid time left; {format_minutes(-record.balance_minutes_after)} on account in all."
     left = f"{format_minutes(record.balance_minutes_after)} ({format_cents(record.balance_cents_after, currency)})"
-    return text + f"). Balance left: {left}."
+    return text + f". Balance left: {left}."
 
 
 def replayed_summary(record: SessionRecord, catalog: Catalog, overage_finished_now: bool = False) -> str:

@@ -130,7 +130,7 @@ def test_a_day_of_the_playbook_from_the_command_line(dev: DevStack) -> None:
     assert trusted.returncode == 0 and "may now go down to -2 h on account" in trusted.stdout
     assert cli(dev, "redeem", "trusted-cli@example.com", "45", "--tech", "Sam").returncode == 0
     balance = cli(dev, "balance", "trusted-cli@example.com")
-    assert "45 min on account ($96.75, limit 2 h)" in balance.stdout
+    assert "45 min on account ($96.75, limit 2 h, 1 h 15 min of it left)" in balance.stdout
     too_far = cli(dev, "redeem", "trusted-cli@example.com", "90", "--tech", "Sam")
     assert too_far.returncode == 1 and "75 of their 120-minute limit" in too_far.stderr
     ended = cli(dev, "untrust", "trusted-cli@example.com")

@@ -40,12 +40,18 @@ def test_a_trusted_client_without_a_card_is_told_what_fits_and_never_charged(dev
     assert answer.status_code == 409 and answer.json()["error"] == "no_card", answer.text
 
     balance = cli(dev, "balance", email)
-    assert "45 min on account ($96.75, limit 5 h)" in balance.stdout and "owed" not in balance.stdout, balance.stdout
+    assert "45 min on account ($96.75, limit 5 h, 4 h 15 min of it left)" in balance.stdout, balance.stdout
+    assert "owed" not in balance.stdout and "no prepaid time bought yet" in balance.stdout, balance.stdout
     assert email not in cli(dev, "debts").stdout, "nothing owed to chase"
 
     fits = cli(dev, "redeem", email, "255", "--tech", "Sam", "--charge-overage")
     assert fits.returncode == 0, fits.stderr
+    said = " ".join(fits.stdout.split())  # the terminal wraps it
+    assert "4 h 15 min on account = $548.25, billed later" in said, said
+    assert "No prepaid time left; 5 h on account in all." in said and "$0.00" not in said, said
     assert "5 h on account" in cli(dev, "balance", email).stdout
+    statement = " ".join(cli(dev, "statement", email).stdout.split())
+    assert "Balance: 0 min ($0.00); on account, billed later: 5 h ($645.00)" in statement, statement
 
 
 def test_a_session_id_sent_again_says_when_and_by_whom_it_was_recorded(dev: DevStack) -> None:
