@@ -96,7 +96,7 @@ def preview(catalog: Catalog, ledger: TableStore, site_url: str, times: list[int
         for charge in stripe.charges_asked:  # the run asks each day while Stripe is "out of reach": said once
             if (charge.email, charge.session_id) not in charged:
                 charged.add((charge.email, charge.session_id))
-                steps.append(("overage charged to the saved card, if Stripe takes it", _who(charge)))
+                steps.append(("overage charge to the saved card, asked of Stripe on the day", _who(charge)))
         stripe.charges_asked.clear()
         runs.append({"at": at, "steps": [{"step": s, "who": w} for s, w in steps], "report": report.as_dict()})
     return {"preview": True, "at": times[-1], "runs": runs}

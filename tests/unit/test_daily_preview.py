@@ -8,12 +8,14 @@ import copy
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from blockhours import services
 from blockhours.catalog import Catalog
 from blockhours.domain.debts import Debt
-from blockhours.services import SessionRequest, bill_on_account, redeem, set_trust
+from blockhours.services import SessionRequest, ShopError, bill_on_account, redeem, set_trust
 from blockhours_dev import template
-from blockhours_dev.daily_preview import preview, run_times, schedule_time
+from blockhours_dev.daily_preview import NoStripe, preview, run_times, schedule_time
 from blockhours_dev.memory_ledger import MemoryLedger
 from in_memory import bought, no_gateway
 from served_standin import ServedStandIn
@@ -106,6 +108,26 @@ def test_a_billing_day_ahead_is_billed_on_it_without_asking_stripe(catalog: Cata
     assert steps_by_day(foretold) == {"02-01 10:00": ["bill: carla@example.com"]}
     account = ledger.account("carla@example.com")
     assert account is not None and account.billed_cents == 0 and ledger.chores("debt") == []
+
+
+def test_an_overage_left_pending_is_said_to_go_to_stripe_on_the_next_day_once_and_stays_pending(
+    catalog: Catalog,
+) -> None:
+    """Stripe was out of reach when the session was recorded: the next run asks it for the charge. A preview asks
+    nothing (its gateway is Stripe out of reach), so it says once that the charge is asked for on that day."""
+    ledger = MemoryLedger()
+    bought(catalog, ledger, "ana@example.com", 60, 12900, AT, "lot-1")
+    with pytest.raises(ShopError, match="not charged yet"):
+        redeem(catalog, ledger, NoStripe, SessionRequest("ana@example.com", 90, "Sam", "server", "T-9", True), AT + 60)
+    (pending,) = ledger.chores("overage")
+
+    foretold = preview(catalog, ledger, SITE, run_times(AT + 120, AT + 5 * DAY, TEN, UTC))
+
+    assert steps_by_day(foretold) == {
+        "01-15 10:00": ["overage charge to the saved card, asked of Stripe on the day: ana@example.com T-9"]
+    }
+    assert all(run["report"]["overages finished"] == [] for run in foretold["runs"]), "left pending every day"
+    assert ledger.chores("overage") == [pending]
 
 
 def test_the_runs_are_the_schedules_in_the_shops_zone_then_the_day_asked() -> None:
