@@ -20,15 +20,15 @@ def sweep(
         typer.Option(
             "--at",
             formats=["%Y-%m-%d"],
-            help="Local stack: run it as on this past day; a later day only previews what the runs will do by then.",
+            help="Local stack: run it as on this past day; a later day previews, day by day, what the runs will do.",
         ),
     ] = None,
     api: ApiOption = None,
 ) -> None:
     """Run the daily run now (local stack): refund warnings and stale refunds, bills on account, dunning.
 
-    With --at a past day it runs as on that day; a later day is only a preview, since entries dated ahead of the
-    clock would show on clients' pages (and a debt opened then would be -1 days old)."""
+    With --at a past day it runs as on that day; a later day is only a preview: the real runs, on a copy of the
+    ledger, since entries dated ahead of the clock would show on clients' pages (and a debt then be -1 days old)."""
     client = client_for(api)
     if not is_loopback(client.api):
         raise fail(
