@@ -1,7 +1,9 @@
-"""The daily run from the command line: now, on the local stack; as on a past day; or a later day, foretold."""
+"""The daily run from the command line: now, on the local stack; as on a past day; or a later day, foretold by the
+real runs on a copy of the ledger."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,15 +20,15 @@ def sweep(
         typer.Option(
             "--at",
             formats=["%Y-%m-%d"],
-            help="Local stack: run it as on this past day; a later day only previews what the runs will do by then.",
+            help="Local stack: run it as on this past day; a later day previews, day by day, what the runs will do.",
         ),
     ] = None,
     api: ApiOption = None,
 ) -> None:
     """Run the daily run now (local stack): refund warnings and stale refunds, bills on account, dunning.
 
-    With --at a past day it runs as on that day; a later day is only a preview, since entries dated ahead of the
-    clock would show on clients' pages (and a debt opened then would be -1 days old)."""
+    With --at a past day it runs as on that day; a later day is only a preview: the real runs, on a copy of the
+    ledger, since entries dated ahead of the clock would show on clients' pages (and a debt then be -1 days old)."""
     client = client_for(api)
     if not is_loopback(client.api):
         raise fail(
@@ -55,22 +57,19 @@ def sweep(
 
 
 def _print_preview(report: dict[str, Any]) -> None:
-    """A later day's runs, foretold: who each step reaches by then; the local stack wrote nothing."""
-    billing, dunning = report["billing"], report["dunning"]
-    steps = {
-        "refund warning": report["warned"],
-        "stale refund": report["refunded"],
-        "bill": billing["billed"],
-        "reminder": dunning["reminded"],
-        "back to prepaying": dunning["prepay"],
-        "collections": dunning["collections"],
-    }
+    """A later day's runs, foretold: the real daily run on each scheduled day, on a copy the stack then dropped."""
+    runs = report["runs"]
     out.print(
-        f"preview of the daily runs up to {shop_date(report['at'])}; nothing was written "
-        "(entries dated after today would show on clients' pages)",
+        f"preview of the daily runs up to {shop_date(report['at'])}; nothing was written\n"
+        f"({len(runs)} {'run' if len(runs) == 1 else 'runs'} from {shop_date(runs[0]['at'])}, on a copy of the ledger "
+        "that is then dropped, Stripe not asked: entries dated after today would show on clients' pages)",
         highlight=False,
     )
-    out.print(", ".join(f"{step} {len(who)}" for step, who in steps.items()), highlight=False)
-    for step, who in steps.items():
-        for one in who:
-            print(f"  {step}: {one}")
+    steps = [(run["at"], step["step"], step["who"]) for run in runs for step in run["steps"]]
+    kinds = ("refund warning", "stale refund", "bill", "reminder", "back to prepaying", "collections")
+    counts = Counter("reminder" if step.startswith("reminder ") else step for _, step, _ in steps)
+    out.print(", ".join(f"{kind} {counts[kind]}" for kind in kinds), highlight=False)
+    for at, step, who in steps:  # plain print: rich would fold a long email or id at the terminal's width
+        print(f"  {shop_date(at)}  {step}: {who}")
+    if not steps:
+        print("  nothing to do on any of those days")

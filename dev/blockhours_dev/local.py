@@ -333,13 +333,13 @@ class LocalStack:
 
     def _sweep(self, request: Request) -> Response:
         """What EventBridge Scheduler does daily in AWS: the local stack runs it when asked, `?now=` sets its day.
-        A `now` ahead of the clock only previews: entries dated in the future would show on clients' pages."""
+        A `now` ahead of the clock only previews, on a copy: entries dated in the future would show on pages."""
         assert self.lambdas is not None
         now = request.args.get("now", "")
         if now and not now.isdigit():
             return Response('{"error": "bad_now", "message": "now is a Unix time in seconds"}', status=400)
         if now and int(now) > time.time():
-            forecast = daily_preview.preview(wiring.catalog(), wiring.ledger(), int(now))
+            forecast = daily_preview.on_this_stack(self._template, int(now))
             return Response(json.dumps(forecast), content_type="application/json")
         outcome = self.lambdas.invoke("SweepFunction", {"source": "local", "now": now})
         if outcome.failed:

@@ -1,4 +1,5 @@
-"""The one table in memory: the same operations and conditions as DynamoDB, for service tests and the model.
+"""The one table in memory: the same operations and conditions as DynamoDB, for service tests, the model and the
+daily run's preview (which loads a copy of the real table into it).
 
 Every write is all-or-nothing under one lock, and a condition reads the item as it is at that moment, so two
 racing changes meet here exactly as they meet in DynamoDB: one commits, the other is refused.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from blockhours.adapters.expressions import holds, path_steps
@@ -76,6 +78,12 @@ class MemoryTable:
         self._lock = threading.Lock()
         self.writes = 0  # round trips, as DynamoDB would count them
         self.reads = 0
+
+    def load(self, items: Iterable[dict[str, Any]]) -> None:
+        """Hold these items (each with its pk and sk) as they are: another table's, read back decoded."""
+        with self._lock:
+            for found in items:
+                self.items[(str(found["pk"]), str(found["sk"]))] = copy.deepcopy(found)
 
     def write(self, ops: list[Op]) -> tuple[list[str], dict[str, dict[str, Any]]]:
         with self._lock:

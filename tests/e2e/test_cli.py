@@ -141,16 +141,36 @@ def test_a_day_of_the_playbook_from_the_command_line(dev: DevStack) -> None:
     owed = cli(dev, "debts")
     assert owed.returncode == 0 and "late-cli@example.com" in owed.stdout and "$32.25" in owed.stdout
     day = lambda days: time.strftime("%Y-%m-%d", time.gmtime(time.time() + days * 86_400))  # noqa: E731
-    later = cli(dev, "sweep", "--at", day(8))
+    debts = requests.get(f"{dev.url}/api/debts", timeout=10).json()["debts"]
+    [late] = [debt for debt in debts if debt["email"] == "late-cli@example.com"]
+    run = lambda days: first_run_from(late["opened_at"] + days * 86_400)  # noqa: E731 - as the schedule will run
+    later = cli(dev, "sweep", "--at", day(23))
     assert later.returncode == 0, later.stderr
-    assert later.stdout.startswith(f"preview of the daily runs up to {day(8)} 10:00 UTC; nothing was written")
-    assert "reminder 1, back to prepaying 0, collections 0" in later.stdout
-    assert any(line.startswith("  reminder: late-cli@example.com overage-") for line in later.stdout.splitlines())
+    assert later.stdout.startswith(f"preview of the daily runs up to {day(23)} 10:00 UTC; nothing was written")
+    late_debt = f"late-cli@example.com {late['debt_id']}"
+    steps = lambda shown: [line for line in shown.splitlines() if line.endswith(late_debt)]  # noqa: E731
+    assert steps(later.stdout) == [
+        f"  {utc(run(7))}  reminder 1: {late_debt}",
+        f"  {utc(run(14))}  reminder 2: {late_debt}",
+        f"  {utc(run(21))}  collections: {late_debt}",
+    ], later.stdout
     listed = cli(dev, "debts").stdout
     assert "notice sent" in listed and "1 reminder" not in listed and "-1 days" not in listed, "nothing written"
+    again = cli(dev, "sweep", "--at", day(23)).stdout
+    assert steps(again) == steps(later.stdout), "the first preview did not move the ledger on"
     for past in (day(0), day(-1)):  # today runs now, a past day as on that day: both for real
         ran = cli(dev, "sweep", "--at", past)
         assert ran.returncode == 0 and "accounts due" in ran.stdout and "preview" not in ran.stdout
+
+
+def first_run_from(at: int) -> int:
+    """The schedule's first daily run at or after `at`: 10:00 in the shop's zone (UTC on the dev stack)."""
+    run = at - at % 86_400 + 10 * 3600
+    return run if run >= at else run + 86_400
+
+
+def utc(at: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
 
 
 def test_release_says_plainly_when_there_is_no_hold(dev: DevStack, client: str) -> None:

@@ -335,29 +335,64 @@ def test_a_payment_between_reminders_stops_the_schedule(stack: LocalStack) -> No
     assert redeem(stack, email, 15).status_code == 200, "never in collections: sessions go on"
 
 
+def first_run_from(at: int) -> int:
+    """The schedule's first run at or after `at`: 10:00 in the shop's zone (UTC on this stack)."""
+    run = at - at % DAY + 10 * 3600
+    return run if run >= at else run + DAY
+
+
+def foretold_for(foretold: dict[str, Any], who: str) -> list[tuple[int, str]]:
+    """(the run's time, the step) of every step the previewed runs took for `who`, in order."""
+    return [(run["at"], step["step"]) for run in foretold["runs"] for step in run["steps"] if step["who"] == who]
+
+
 def test_a_later_day_on_the_local_route_is_a_preview_that_writes_nothing(stack: LocalStack) -> None:
-    """`blockhours sweep --at` a later day: what the runs up to then will do, and no entry dated ahead of the clock
-    (it would show on the client's page, and `debts` would count a negative age)."""
+    """`blockhours sweep --at` a later day: the real runs of each day up to then, on a copy; no entry dated ahead of
+    the clock (it would show on the client's page, and `debts` would count a negative age), no email, no Stripe."""
     email, debt = owe_overage(stack)
     trusted = new_email()
     staff(stack, "POST", f"/api/customers/{trusted}/trust", {"limit_minutes": 120})
     assert redeem(stack, trusted, 30).status_code == 200
-    at = max(debt["opened_at"] + 22 * DAY, ledger(stack, trusted)["account"]["next_bill_at"] + 3600)
+    opened, billing_day = debt["opened_at"], ledger(stack, trusted)["account"]["next_bill_at"]
+    at = first_run_from(max(opened + 22 * DAY, billing_day))
     stack.wait_until_settled()
     before = {who: ledger(stack, who) for who in (email, trusted)}
+    stripe_calls = len(stack.standin.requests)  # type: ignore[union-attr]
 
     answer = requests.post(f"{stack.url}/_local/sweep?now={at}", timeout=60)
 
     assert answer.status_code == 200, answer.text
     foretold = answer.json()
-    assert foretold["preview"] is True and foretold["at"] == at
-    owed = f"{email} {debt['debt_id']}"
-    assert foretold["dunning"]["reminded"].count(owed) == 2 and foretold["dunning"]["collections"].count(owed) == 1
-    assert trusted in foretold["billing"]["billed"]
+    assert foretold["preview"] is True and foretold["at"] == at and foretold["runs"][-1]["at"] == at
+    assert foretold_for(foretold, f"{email} {debt['debt_id']}") == [
+        (first_run_from(opened + 7 * DAY), "reminder 1"),
+        (first_run_from(opened + 14 * DAY), "reminder 2"),
+        (first_run_from(opened + 21 * DAY), "collections"),
+    ], "each letter on its day, as the daily runs will send them"
+    assert foretold_for(foretold, trusted)[0] == (first_run_from(billing_day), "bill")
     stack.wait_until_settled()
     assert {who: ledger(stack, who) for who in (email, trusted)} == before, "nothing written"
     assert all(e["at"] <= time.time() for who in before.values() for e in who["entries"])
     assert len(notices(stack, email)) == 1, "no reminder emailed"
+    assert len(stack.standin.requests) == stripe_calls, "no pay link made at Stripe"  # type: ignore[union-attr]
+
+
+def test_a_stale_balance_in_the_preview_is_warned_then_refunded_on_its_days(stack: LocalStack) -> None:
+    email = new_email()
+    body = {"sku": "block-30", "email": email, "terms_version": TERMS, "terms_accepted": True}
+    pay(requests.post(f"{stack.url}/api/checkout", json=body, timeout=10).json()["url"])
+    stack.wait_until_settled()
+    before = ledger(stack, email)
+    due = before["account"]["refund_due_at"]
+
+    foretold = requests.post(f"{stack.url}/_local/sweep?now={first_run_from(due)}", timeout=120).json()
+
+    warning_days = catalog.load().refunds.warning_days
+    assert foretold_for(foretold, email) == [
+        (first_run_from(due - warning_days * DAY), "refund warning"),
+        (first_run_from(due), "stale refund"),
+    ]
+    assert ledger(stack, email) == before, "nothing written: no warning entry, no refund requested"
 
 
 def test_a_past_day_on_the_local_route_runs_for_real(stack: LocalStack) -> None:

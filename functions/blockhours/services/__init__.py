@@ -2,6 +2,7 @@
 
 from ..domain.jobs import Discrepancy
 from .balance_links import BalanceLink, balance_link
+from .daily_run import DailyReport, daily_run
 from .debts import DunningReport, chase_debts, record_debt_payment
 from .disputes import dispute_changed, release, waive
 from .errors import BadLink, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
@@ -22,6 +23,7 @@ __all__ = [
     "BillingReport",
     "CheckoutRequest",
     "Conflict",
+    "DailyReport",
     "Discrepancy",
     "DunningReport",
     "JobTools",
@@ -40,6 +42,7 @@ __all__ = [
     "bill_on_account",
     "chase_debts",
     "customer_ledger",
+    "daily_run",
     "dispute_changed",
     "finish_pending_overages",
     "payment_event",
