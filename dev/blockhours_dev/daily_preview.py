@@ -23,6 +23,7 @@ from blockhours.ports import (
     DebtLink,
     GatewayError,
     OverageCharge,
+    PaidCheckout,
     StripeRefund,
 )
 
@@ -51,6 +52,9 @@ class NoStripe:
 
     def refund_part(self, refund_id: str, part: RefundPart, email: str) -> StripeRefund:
         raise GatewayError("a preview refunds nothing at Stripe")
+
+    def paid_checkout(self, checkout_id: str) -> PaidCheckout | None:
+        raise GatewayError("a preview asks Stripe nothing")
 
     def refunds_of(self, payment_intent: str) -> list[StripeRefund]:
         raise GatewayError("a preview asks Stripe nothing")
