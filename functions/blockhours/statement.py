@@ -127,7 +127,7 @@ def debt_title(debt_id: str, debt: Debt | None, words: Words) -> str:
     if debt_id.startswith("dispute-"):
         return "Time already used from a payment your bank returned"
     if debt is not None:
-        return f"Time beyond your balance on {words.day(debt.opened_at)}"
+        return f"Time beyond your balance on {words.day(debt.arose)}"
     return "Time beyond your balance"
 
 
