@@ -85,6 +85,7 @@ def _charge_or_owe(
             payment_intent=charge.payment_intent,
             pay_url=link,
             overage_problem=charge.message,
+            overage_no_card=charge.status == "no_card",
         )
         debt = Debt(
             debt_id,
@@ -97,6 +98,7 @@ def _charge_or_owe(
             link,
             notices=(at,),
             arose_at=record.at,
+            no_card=charge.status == "no_card",
         )
         notice = notice_entry(debt, at, 1, currency)
         next_at = next_step_at(debt, catalog.dunning_schedule()) or at
@@ -111,8 +113,8 @@ def _charge_or_owe(
 def _charge(
     stripe: PaymentGateway, record: SessionRecord, lot: Lot | None, description: str, currency: str
 ) -> CardCharge:
-    if lot is None:
-        return CardCharge("declined", None, "no card has paid for time on this account")
+    if lot is None:  # refused before recording since no card could pay; kept for sessions left pending before that
+        return CardCharge("no_card", None, "no card has paid for time on this account")
     return stripe.charge_saved_card(
         OverageCharge(
             email=record.email,
