@@ -73,7 +73,14 @@ def session_statement(catalog: Catalog, record: SessionRecord, site_url: str) ->
         f"Balance left: {format_minutes(record.balance_minutes_after)}"
         f" ({format_cents(record.balance_cents_after, currency)})",
     ]
-    if record.overage_status == "owed":
+    if record.overage_status == "owed" and record.overage_no_card:  # nothing was asked of any card: say so
+        lines += [
+            "",
+            f"No card is saved on your account for us to charge the {format_cents(record.overage_cents, currency)}"
+            " beyond your balance. Please pay it by the link:",
+            f"{record.pay_url}",
+        ]
+    elif record.overage_status == "owed":
         lines += [
             "",
             f"We could not charge your card for the {format_cents(record.overage_cents, currency)} beyond your"
@@ -195,8 +202,12 @@ def debt_notice(catalog: Catalog, debt: Debt, schedule: DunningSchedule) -> Emai
     """The notice (the first of `debt.notices`) or a reminder: the amount, the earlier dates, the link, what next."""
     currency, number = catalog.shop.currency, len(debt.notices)
     amount = format_cents(debt.amount_cents, currency)
-    what = "a bill" if debt.kind == "bill" else "a payment we could not take from your card"
-    lines = [f"This is {what}: {amount} for {debt.description}.", ""]
+    if debt.no_card:  # no card was tried: none is saved that could pay it
+        why = "No card is saved on your account for us to charge, so please pay it by the link below."
+        lines = [f"{amount} is due for {debt.description}.", why, ""]
+    else:
+        what = "a bill" if debt.kind == "bill" else "a payment we could not take from your card"
+        lines = [f"This is {what}: {amount} for {debt.description}.", ""]
     if number > 1:
         earlier = ", ".join(format_day(at) for at in debt.notices[:-1])
         lines += [f"This is reminder {number - 1}; we wrote to you about it on {earlier}.", ""]

@@ -161,9 +161,10 @@ class OverageCharge:
 
 @dataclass(frozen=True)
 class CardCharge:
-    """The answer to charging a saved card: paid, needs the client (authentication), or declined."""
+    """The answer to charging a saved card: paid, needs the client (authentication), declined, or no card saved
+    that could be tried (nothing was asked of any card)."""
 
-    status: Literal["succeeded", "requires_action", "declined"]
+    status: Literal["succeeded", "requires_action", "declined", "no_card"]
     payment_intent: str | None
     message: str
 

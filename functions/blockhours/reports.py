@@ -77,9 +77,10 @@ def session_summary(record: SessionRecord, catalog: Catalog) -> str:
         parts.append(f"{format_minutes(record.on_account_minutes)} on account = {on_account}, billed later")
     if record.overage_minutes:
         over = f"{record.overage_minutes} min over = {format_cents(record.overage_cents, currency)}"
+        owed_why = "no card to charge" if record.overage_no_card else "the card could not be charged"
         over += {
             "charged": " charged to the card that paid for the time",
-            "owed": f" owed: the card could not be charged ({record.overage_problem}); payment link {record.pay_url}",
+            "owed": f" owed: {owed_why} ({record.overage_problem}); payment link {record.pay_url}",
             "paid": " paid",
             "pending": " being charged",
         }.get(record.overage_status, "")

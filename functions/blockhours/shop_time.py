@@ -7,7 +7,7 @@ that count seconds (refund due, link expiry, dunning steps) do not depend on it.
 from __future__ import annotations
 
 import os
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,9 +34,15 @@ def zone() -> ZoneInfo:
     return named(os.environ.get(VARIABLE, "").strip() or "UTC", f"environment: {VARIABLE}")
 
 
+def calendar_day(on: date) -> str:
+    """A day as clients read it, the one way everywhere (emails, statements, and shop.js's `day` on the pages):
+    5 Feb 2027, no leading zero."""
+    return f"{on.day} {on:%b %Y}"
+
+
 def day(epoch: int, in_zone: tzinfo | None = None) -> str:
-    """A date as clients read it in emails: 14 Jan 2027."""
-    return datetime.fromtimestamp(epoch, in_zone or zone()).strftime("%d %b %Y")
+    """The day of `epoch` in the shop's zone (or `in_zone`), as clients read it: 14 Jan 2027."""
+    return calendar_day(datetime.fromtimestamp(epoch, in_zone or zone()))
 
 
 def moment(epoch: int, in_zone: tzinfo | None = None) -> str:

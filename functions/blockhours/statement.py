@@ -114,10 +114,10 @@ def bill_title(debt_id: str, bill_every: str) -> str:
     except ValueError:
         return "Bill"
     if bill_every == "weekly":
-        return f"Bill for the week of {(day - timedelta(days=7)).strftime('%d %b %Y')}"
+        return f"Bill for the week of {shop_time.calendar_day(day - timedelta(days=7))}"
     if day.day == 1:
         return f"Bill for {(day - timedelta(days=1)).strftime('%B %Y')}"
-    return f"Bill to {day.strftime('%d %b %Y')}"
+    return f"Bill to {shop_time.calendar_day(day)}"
 
 
 def debt_title(debt_id: str, debt: Debt | None, words: Words) -> str:
@@ -127,7 +127,7 @@ def debt_title(debt_id: str, debt: Debt | None, words: Words) -> str:
     if debt_id.startswith("dispute-"):
         return "Time already used from a payment your bank returned"
     if debt is not None:
-        return f"Time beyond your balance on {words.day(debt.opened_at)}"
+        return f"Time beyond your balance on {words.day(debt.arose)}"
     return "Time beyond your balance"
 
 

@@ -27,16 +27,26 @@
     return hours ? hours + " h" : rest + " min";
   }
 
-  // Dates as the shop keeps them (its time zone, from the API), wherever the client's device is.
+  // Dates as the shop keeps them (its time zone, from the API), wherever the client's device is, and written as the
+  // emails and the statement's words write them (shop_time.calendar_day): 5 Feb 2027, then 21:00 for a time.
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
   function day(epochSeconds, withTime, timeZone) {
-    var options = withTime ? { dateStyle: "medium", timeStyle: "short" } : { dateStyle: "medium" };
-    var lang = document.documentElement.lang || "en";
+    var options = {
+      year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    };
     var when = new Date(epochSeconds * 1000);
+    var parts;
     try {
-      return when.toLocaleString(lang, timeZone ? Object.assign({ timeZone: timeZone }, options) : options);
+      var inZone = timeZone ? Object.assign({ timeZone: timeZone }, options) : options;
+      parts = new Intl.DateTimeFormat("en-US", inZone).formatToParts(when);
     } catch (_) {
-      return when.toLocaleString(lang, options); // a zone this browser does not know: its own
+      parts = new Intl.DateTimeFormat("en-US", options).formatToParts(when); // a zone this browser does not know
     }
+    var at = {};
+    parts.forEach(function (part) { at[part.type] = part.value; });
+    var text = Number(at.day) + " " + MONTHS[Number(at.month) - 1] + " " + at.year;
+    return withTime ? text + ", " + at.hour + ":" + at.minute : text;
   }
 
   function sentence(text) {

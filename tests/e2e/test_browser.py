@@ -21,10 +21,11 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, Playwright, Request, expect, sync_playwright
 
-from blockhours import links, wiring
+from blockhours import links, shop_time, wiring
 from blockhours.catalog import load
 from blockhours.domain.money import format_cents
 from blockhours_dev.local import LocalStack, build_site
+from blockhours_dev.local_streams import SentMail, sent_mail
 from blockhours_dev.standin.payments import paid_intent
 from stripe_events import checkout_session, event, opened, signed, stack_store
 
@@ -183,6 +184,15 @@ def owing(stack: LocalStack, email: str, *beyond_minutes: int) -> list[str]:
         assert owed["overage_status"] == "owed", owed
         links.append(str(owed["pay_url"]))
     return links
+
+
+def notice_to(email: str, wait_seconds: float = 10) -> SentMail:
+    """The first notice of a debt emailed to `email`, once the outbox has sent it."""
+    deadline = time.monotonic() + wait_seconds
+    while not (found := [m for m in sent_mail() if email in m.to and " due" in m.subject]):
+        assert time.monotonic() < deadline, [m.subject for m in sent_mail() if email in m.to]
+        time.sleep(0.1)
+    return found[0]
 
 
 def stripe_refunds(stack: LocalStack, payment_intent: str, wait_seconds: float = 0) -> list[dict[str, Any]]:
@@ -498,8 +508,9 @@ def test_a_chicago_shop_shows_its_dates_in_chicago_whatever_the_browsers_zone(
     page = client.page
     page.goto(balance_link(stack, email))
 
-    expect(page.locator('[data-bh="lots"] tr td').first).to_have_text("Jan 14, 2026")
-    expect(page.locator('[data-bh="statement"] tr td').first).to_have_text("Jan 14, 2026, 9:00\u202fPM")
+    # the same day as the emails and the statement's words write it (shop_time.calendar_day), in the shop's zone
+    expect(page.locator('[data-bh="lots"] tr td').first).to_have_text("14 Jan 2026")
+    expect(page.locator('[data-bh="statement"] tr td').first).to_have_text("14 Jan 2026, 21:00")
     expect(page.locator('[data-bh="time-zone"]')).to_have_text("Dates and times are the shop\u2019s (America/Chicago).")
 
 
@@ -524,6 +535,9 @@ def test_a_client_who_owes_sees_how_much_and_a_link_to_pay_it_first(client: Clie
         "\u2212$64.50"
     )
     expect(statement.get_by_role("row").filter(has_text="Payment link sent: $64.50 due")).to_have_count(1)
+    # The day to pay by reads as the notice email writes it: one way to write a date for the client, everywhere.
+    pay_by = row.locator('[data-label="Pay by"]').inner_text()
+    assert f"on {pay_by} we send a reminder" in notice_to(email).body, pay_by
     content = page.locator("article").inner_text()
     for internal in ("dunning", "overage", "on-account", "stripe", "notice: "):
         assert internal not in content.lower(), internal
@@ -580,7 +594,7 @@ def test_a_trusted_client_sees_time_on_account_the_next_bill_and_the_limit_left_
     expect(on_account).to_contain_text("Used on account, billed later: 1 h ($129.00); next bill on")
     expect(on_account).to_contain_text("Limit left: 4 h of your 5 h limit.")
     next_bill = datetime.fromtimestamp(int(trusted.json()["next_bill_at"]), UTC)
-    expect(page.locator('[data-bh="next-bill"]')).to_have_text(f"{next_bill:%b} {next_bill.day}, {next_bill.year}")
+    expect(page.locator('[data-bh="next-bill"]')).to_have_text(shop_time.calendar_day(next_bill))
     expect(page.locator('[data-bh="minutes"]')).to_have_text("0 min")
     expect(page.locator('[data-bh="top-up"]')).to_be_hidden()
     expect(page.locator('[data-bh="owed-area"]')).to_be_hidden()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import UTC
 from typing import Any
 
 import pytest
 import requests
 
-from blockhours import catalog, config
+from blockhours import catalog, config, shop_time
 from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours_dev.local import LocalStack
 from blockhours_dev.local_streams import SentMail, sent_mail
@@ -287,7 +288,7 @@ def notices(stack: LocalStack, email: str, expected: int | None = None) -> list[
 
 def test_the_dunning_schedule_sends_a_notice_two_reminders_then_marks_collections(stack: LocalStack) -> None:
     email, debt = owe_overage(stack)
-    opened, fmt = debt["opened_at"], lambda at: time.strftime("%d %b %Y", time.gmtime(at))
+    opened, fmt = debt["opened_at"], lambda at: shop_time.day(at, UTC)  # the stack's zone
     assert len(notices(stack, email, 1)) == 1 and "$32.25 due" in notices(stack, email)[0].subject
     assert f"on {fmt(opened + 7 * DAY)} we send a reminder" in notices(stack, email)[0].body
     for day, expected in [(6, 1), (7, 2), (8, 2), (13, 2), (14, 3), (20, 3), (21, 4), (22, 4), (40, 4)]:

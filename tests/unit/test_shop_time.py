@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from blockhours import emails, shop_time, wiring
+from blockhours import emails, shop_time, statement, wiring
 from blockhours.catalog import load
 from blockhours.config import ConfigError
 from blockhours.domain.debts import bill_id, next_bill_at
@@ -47,6 +47,15 @@ def test_dates_are_written_in_the_shops_zone_across_a_utc_midnight() -> None:
     assert shop_time.day(LATE_EVENING_IN_CHICAGO, CHICAGO) == "14 Jan 2027"
     assert shop_time.day(LATE_EVENING_IN_CHICAGO, UTC) == "15 Jan 2027"
     assert shop_time.moment(LATE_EVENING_IN_CHICAGO, CHICAGO) == "2027-01-14 21:00 CST"
+
+
+def test_one_way_to_write_a_day_for_clients_in_emails_statements_and_bill_titles() -> None:
+    """As shop.js writes the pages' date cells (tests/e2e/test_browser.py): day, short month, year; no leading 0."""
+    first_of_february = int(datetime(2027, 2, 1, 12, tzinfo=UTC).timestamp())
+    assert shop_time.day(first_of_february, UTC) == "1 Feb 2027"
+    assert statement.bill_title("bill-2027-02-08", "weekly") == "Bill for the week of 1 Feb 2027"
+    assert statement.bill_title("bill-2027-02-05", "monthly") == "Bill to 5 Feb 2027"
+    assert statement.bill_title("bill-2027-02-01", "monthly") == "Bill for January 2027"
 
 
 @pytest.mark.usefixtures("in_chicago")
@@ -92,7 +101,7 @@ def test_a_billing_day_begins_at_the_shops_midnight() -> None:
     assert datetime.fromtimestamp(monthly_berlin, UTC) == datetime(2027, 1, 31, 23, tzinfo=UTC)
     assert datetime.fromtimestamp(weekly_chicago, CHICAGO) == datetime(2027, 1, 18, tzinfo=CHICAGO)  # Monday
     assert bill_id(monthly_berlin, berlin) == "bill-2027-02-01"  # the day the shop bills, not Greenwich's
-    assert emails.format_day(monthly_chicago) == "01 Feb 2027"  # UTC here: the same day, six hours on
+    assert emails.format_day(monthly_chicago) == "1 Feb 2027"  # UTC here: the same day, six hours on
     # the default keeps what a UTC shop always had
     assert next_bill_at(mid_january, "monthly") == int(datetime(2027, 2, 1, tzinfo=UTC).timestamp())
 

@@ -26,7 +26,7 @@ def charge_overage(client: stripe.StripeClient, charge: OverageCharge) -> CardCh
         paid = client.v1.payment_intents.retrieve(charge.paid_with)
         customer, card = _id_of(paid.customer), _id_of(paid.payment_method)
         if not customer or not card:
-            return CardCharge("declined", None, f"the card that paid {charge.paid_with} was not saved for later")
+            return CardCharge("no_card", None, f"the card that paid {charge.paid_with} was not saved for later")
         if (made := _made_before(client, customer, metadata)) is not None:
             return made
         params: PaymentIntentCreateParams = {

@@ -40,6 +40,13 @@ class Debt:
     already_prepaying: bool = False  # ...or found already prepaying (untrusted by hand): recorded, not announced
     paid_at: int | None = None
     settled_by: str = ""  # the PaymentIntent that paid it, or "balance" (set off), "waived", "bank" (reinstated)
+    no_card: bool = False  # an overage no card was tried for (none saved could pay it): only the link pays it
+    arose_at: int | None = None  # the session's day, when its notice went out later (Stripe was out of reach)
+
+    @property
+    def arose(self) -> int:
+        """The day the client knows the debt by: its session's, else its notice's."""
+        return self.arose_at if self.arose_at is not None else self.opened_at
 
     def __post_init__(self) -> None:
         if self.amount_cents <= 0:

@@ -152,6 +152,7 @@ class SessionRecord:
     payment_intent: str | None = None
     pay_url: str | None = None
     overage_problem: str = ""
+    overage_no_card: bool = False  # owed with no card tried (none saved could pay it): the link is the way to pay
     on_account_minutes: int = 0  # a trusted client's minutes beyond the balance, billed later
     on_account_cents: int = 0
 

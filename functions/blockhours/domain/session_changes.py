@@ -67,6 +67,7 @@ def overage_finished(
             "payment_intent": record.payment_intent or "",
             "pay_url": record.pay_url or "",
             "overage_problem": record.overage_problem,
+            "overage_no_card": record.overage_no_card,
         },
         expect=(Expect("overage_status", "=", "pending"),),
         role=SESSION,

@@ -20,15 +20,16 @@ from .errors import ShopError, StripeUnreachable
 
 
 def collect_overage(
-    catalog: Catalog, store: LedgerStore, gateway: Callable[[], PaymentGateway], record: SessionRecord
+    catalog: Catalog, store: LedgerStore, gateway: Callable[[], PaymentGateway], record: SessionRecord, at: int
 ) -> SessionRecord:
-    """Move a pending overage on, once: charged, or a debt with its pay link and the dunning schedule.
+    """Move a pending overage on, once, at `at`: charged, or a debt with its pay link and the dunning schedule.
 
     Only Stripe out of reach leaves it pending; the same session id, sent again, then finishes it (a charge
-    made in between is found at Stripe, not made again).
+    made in between is found at Stripe, not made again). What is written is dated `at`, when it happens: a
+    notice sent days after the session starts its reminders' days from the day the client gets it.
     """
     try:
-        return _charge_or_owe(catalog, store, gateway(), record)
+        return _charge_or_owe(catalog, store, gateway(), record, at)
     except GatewayError as exc:
         owed = format_cents(record.overage_cents, catalog.shop.currency)
         raise StripeUnreachable(
@@ -47,7 +48,7 @@ def finish_pending_overages(
     finished = []
     for record in store.chores("overage", now):
         try:
-            collect_overage(catalog, store, gateway, record)
+            collect_overage(catalog, store, gateway, record, now)
             finished.append(f"{record.email} {record.session_id}")
         except ShopError as still:  # Stripe still out of reach: tomorrow's run tries again
             if still.code != "overage_pending":
@@ -56,7 +57,7 @@ def finish_pending_overages(
 
 
 def _charge_or_owe(
-    catalog: Catalog, store: LedgerStore, stripe: PaymentGateway, record: SessionRecord
+    catalog: Catalog, store: LedgerStore, stripe: PaymentGateway, record: SessionRecord, at: int
 ) -> SessionRecord:
     currency = catalog.shop.currency
     description = f"{record.overage_minutes} minutes of remote support beyond your balance ({record.session_id})"
@@ -67,7 +68,7 @@ def _charge_or_owe(
         paid = JournalEntry(
             f"payment-{record.session_id}",
             "payment",
-            record.at,
+            at,
             "stripe",
             record.overage_minutes,
             record.overage_cents,
@@ -84,6 +85,7 @@ def _charge_or_owe(
             payment_intent=charge.payment_intent,
             pay_url=link,
             overage_problem=charge.message,
+            overage_no_card=charge.status == "no_card",
         )
         debt = Debt(
             debt_id,
@@ -92,12 +94,14 @@ def _charge_or_owe(
             record.overage_cents,
             record.overage_minutes,
             f"{record.overage_minutes} minutes beyond your balance on {format_day(record.at)}",
-            record.at,
+            at,  # the notice goes out now, whenever the session was: its reminders count from here
             link,
-            notices=(record.at,),
+            notices=(at,),
+            arose_at=record.at,
+            no_card=charge.status == "no_card",
         )
-        notice = notice_entry(debt, record.at, 1, currency)
-        next_at = next_step_at(debt, catalog.dunning_schedule()) or record.at
+        notice = notice_entry(debt, at, 1, currency)
+        next_at = next_step_at(debt, catalog.dunning_schedule()) or at
         finished = store.commit(overage_finished(done, notice, 0, debt, next_at))
     if not finished:  # another attempt finished it first; its outcome is the one that counts
         current = store.find(session_ref(record.email, record.session_id))
@@ -109,8 +113,8 @@ def _charge_or_owe(
 def _charge(
     stripe: PaymentGateway, record: SessionRecord, lot: Lot | None, description: str, currency: str
 ) -> CardCharge:
-    if lot is None:
-        return CardCharge("declined", None, "no card has paid for time on this account")
+    if lot is None:  # refused before recording since no card could pay; kept for sessions left pending before that
+        return CardCharge("no_card", None, "no card has paid for time on this account")
     return stripe.charge_saved_card(
         OverageCharge(
             email=record.email,

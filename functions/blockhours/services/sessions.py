@@ -155,7 +155,7 @@ def record_session(
             plan = plan_session(lots, request.minutes, rules, request.charge_overage, _credit_left(account))
         except (InsufficientBalance, NoCardOnFile) as short:
             if (done := store.find(session_ref(email, request.session_id))) is not None:
-                return _replay(catalog, store, gateway, done, request)
+                return _replay(catalog, store, gateway, done, request, at)
             _refuse_if_closed(account)
             raise _refusal(catalog, email, account, lots, short) from short
         record = _session_record(request, email, plan, at)
@@ -165,12 +165,12 @@ def record_session(
         due = refund_due_at(at, catalog.refunds.stale_after_days)
         outcome = store.commit(session_recorded(record, lots, plan.lots_after, _session_entries(record), due))
         if outcome.committed:
-            done = collect_overage(catalog, store, gateway, record) if record.overage_minutes else record
+            done = collect_overage(catalog, store, gateway, record, at) if record.overage_minutes else record
             return Redeemed(done, recorded_now=True)
         if SESSION in outcome.refused:
             done = store.find(session_ref(email, request.session_id))
             assert done is not None, "a duplicate session must be readable"
-            return _replay(catalog, store, gateway, done, request)
+            return _replay(catalog, store, gateway, done, request, at)
         _refuse_if_closed(store.account(email))
     raise Conflict("busy", f"{email}'s balance kept changing while the session was recorded; send it again")
 
@@ -237,6 +237,7 @@ def _replay(
     gateway: Callable[[], PaymentGateway],
     done: SessionRecord,
     request: SessionRequest,
+    at: int,
 ) -> Redeemed:
     """A retried session id gets its first outcome; the same id for a different session is a conflict."""
     if done.requested_minutes != request.minutes:
@@ -246,7 +247,7 @@ def _replay(
             f"{request.minutes}; give a new session id to record another session",
         )
     if done.overage_status == "pending":  # the first attempt stopped before the card was charged
-        return Redeemed(collect_overage(catalog, store, gateway, done), False, overage_finished_now=True)
+        return Redeemed(collect_overage(catalog, store, gateway, done, at), False, overage_finished_now=True)
     return Redeemed(done, recorded_now=False)
 
 

@@ -41,7 +41,7 @@ def run(current: Debt, at: int) -> tuple[Debt, list[str]]:
 def days_named(letter: emails.Email) -> list[datetime]:
     return [
         datetime.strptime(day, "%d %b %Y").replace(tzinfo=UTC)
-        for day in re.findall(r"  - on (\d\d \w{3} \d{4})", letter.text)
+        for day in re.findall(r"  - on (\d{1,2} \w{3} \d{4})", letter.text)
     ]
 
 
