@@ -82,6 +82,7 @@ class JournalEntry:
     lots: tuple[LotShare, ...] = ()
     # Orders entries of the same second `at`: when it was first written, in ns (the store sets it; 0 before).
     seq: int = field(default=0, compare=False)
+    source: str = ""  # a session reported by a remote-support tool: which (catalog.yaml's integrations)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class SessionRecord:
     overage_problem: str = ""
     on_account_minutes: int = 0  # a trusted client's minutes beyond the balance, billed later
     on_account_cents: int = 0
+    source: str = ""  # reported by a remote-support tool (catalog.yaml's integrations); "": typed by a technician
 
 
 RefundReason = Literal["client", "settle", "stale", "staff"]
