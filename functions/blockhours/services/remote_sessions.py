@@ -9,7 +9,7 @@ session id is the item's id, so a redemption cut short and tried again is record
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..catalog import Catalog, Integration
@@ -63,6 +63,9 @@ def receive(
         known = _item(store, item.inbox_id)
         if known.is_open and known.reason == "redeeming":  # a delivery cut short: carry it on, once
             return _redeem(catalog, store, gateway, known, now, duplicate=True)
+        if known.is_open and known.reason == "unmatched" and email:  # mapped since: goes on as if assigned
+            answer = _assigned(catalog, store, gateway, known, email, known.technician, now, strict=False)
+            return replace(answer, outcome="duplicate")
         return _answer(store, "duplicate", known)
     if not item.is_open:
         return _answer(store, "free", item)
@@ -80,6 +83,27 @@ def learn_mapping(store: LedgerStore, source: str, client_ref: str, email: str, 
     return mapping
 
 
+def map_client(
+    catalog: Catalog,
+    store: LedgerStore,
+    gateway: Callable[[], PaymentGateway],
+    source: str,
+    client_ref: str,
+    email: str,
+    technician: str,
+    now: int,
+) -> list[InboxAnswer]:
+    """Learn that the source's name for a client is this account; the source's unmatched items waiting under that
+    name go on by its policy at once (their answers)."""
+    _integration(catalog, source)
+    mapping = learn_mapping(store, source, client_ref, email, technician, now)
+    return [
+        _assigned(catalog, store, gateway, other, mapping.email, technician, now, strict=False)
+        for other in store.inbox()
+        if other.source == source and other.reason == "unmatched" and normalised_ref(other.client_ref) == mapping.client_ref
+    ]
+
+
 def assign(
     catalog: Catalog,
     store: LedgerStore,
@@ -92,15 +116,9 @@ def assign(
     """The item is this client's: the mapping is learnt, the item goes on by its source's policy, and so does every
     other unmatched item with the same source and client_ref. The first answer is the item's."""
     item = _item(store, inbox_id)
-    mapping = learn_mapping(store, item.source, item.client_ref, email, technician, now)
-    waiting = [other for other in store.inbox() if other.inbox_id != item.inbox_id and _same_client(other, item)]
-    answers = [_assigned(catalog, store, gateway, item, mapping.email, technician, now, strict=True)]
-    answers += [
-        _assigned(catalog, store, gateway, other, mapping.email, technician, now, strict=False)
-        for other in waiting
-        if other.reason == "unmatched"
-    ]
-    return answers
+    first = _assigned(catalog, store, gateway, item, client_email(email), technician, now, strict=True)
+    others = map_client(catalog, store, gateway, item.source, item.client_ref, email, technician, now)
+    return [first, *others]
 
 
 def confirm(
@@ -228,6 +246,3 @@ def _item(store: LedgerStore, inbox_id: str) -> InboxItem:
         raise NotFound("unknown_inbox_item", f"no inbox item {inbox_id}; `blockhours inbox` lists them")
     return item
 
-
-def _same_client(one: InboxItem, other: InboxItem) -> bool:
-    return one.source == other.source and normalised_ref(one.client_ref) == normalised_ref(other.client_ref)
