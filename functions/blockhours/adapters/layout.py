@@ -175,13 +175,18 @@ def _index_moves(kind: str, update: Update) -> tuple[dict[str, Any], dict[str, A
             sets["chore_at"] = update.set["next_at"] or NEVER
         if "next_at" in update.remove:
             removes += ["chore", "chore_at"]
-    elif kind == "session" and update.set.get("overage_status", "pending") != "pending":
-        removes += ["chore", "chore_at"]
-    elif kind == "inbox" and update.set.get("outcome"):
+    elif _leaves_chores(kind, update):
         removes += ["chore", "chore_at"]
     elif kind == "parked" and "applied_at" in update.set:
         removes.append("parked")
     return sets, if_absent, tuple(removes)
+
+
+def _leaves_chores(kind: str, update: Update) -> bool:
+    """A session's overage is no longer pending; an inbox item is closed (redeemed, dismissed, free)."""
+    if kind == "session":
+        return update.set.get("overage_status", "pending") != "pending"
+    return kind == "inbox" and bool(update.set.get("outcome"))
 
 
 _DOMAIN_ONLY = {"account": ("next_bill_at",), "debt": ("next_at",)}  # kept as index attributes, not as themselves

@@ -57,5 +57,7 @@ def closed(item: InboxItem, outcome: Closing, at: int, by: str) -> Change:
     """The item leaves the inbox: redeemed (its session id is its id), dismissed, or free. Dismissing an item
     whose redemption is under way is refused: that redemption may have been recorded."""
     expect = (OPEN, Expect("reason", "<>", "redeeming")) if outcome == "dismissed" else (OPEN,)
-    update = Update(inbox_ref(item.inbox_id), set={"outcome": outcome, "closed_at": at, "by": by}, expect=expect, role=ITEM)
+    update = Update(
+        inbox_ref(item.inbox_id), set={"outcome": outcome, "closed_at": at, "by": by}, expect=expect, role=ITEM
+    )
     return Change.of(update)

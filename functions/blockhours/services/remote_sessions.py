@@ -77,7 +77,7 @@ def receive(
 def learn_mapping(store: LedgerStore, source: str, client_ref: str, email: str, by: str, now: int) -> ClientMapping:
     """Staff teach that the source's name for a client is this account; every later session of it is matched."""
     if not normalised_ref(client_ref):
-        raise Conflict("empty_client_ref", "give the name the tool uses for the client (e.g. \"Acme Dental\")")
+        raise Conflict("empty_client_ref", 'give the name the tool uses for the client (e.g. "Acme Dental")')
     mapping = ClientMapping(source, normalised_ref(client_ref), client_email(email), now, by)
     store.commit(mapping_learnt(mapping))
     return mapping
@@ -100,7 +100,9 @@ def map_client(
     return [
         _assigned(catalog, store, gateway, other, mapping.email, technician, now, strict=False)
         for other in store.inbox()
-        if other.source == source and other.reason == "unmatched" and normalised_ref(other.client_ref) == mapping.client_ref
+        if other.source == source
+        and other.reason == "unmatched"
+        and normalised_ref(other.client_ref) == mapping.client_ref
     ]
 
 
@@ -245,4 +247,3 @@ def _item(store: LedgerStore, inbox_id: str) -> InboxItem:
     if item is None:
         raise NotFound("unknown_inbox_item", f"no inbox item {inbox_id}; `blockhours inbox` lists them")
     return item
-

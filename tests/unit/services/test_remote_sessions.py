@@ -18,7 +18,9 @@ EMAIL = "office@acme-dental.example"
 AT = 1_800_000_000
 
 
-def tool_session(external_id: str, minutes: int, source: str = "screenconnect", ref: str = "Acme Dental") -> RemoteSession:
+def tool_session(
+    external_id: str, minutes: int, source: str = "screenconnect", ref: str = "Acme Dental"
+) -> RemoteSession:
     return RemoteSession(
         source, external_id, "Sam", ref, AT - minutes * 60, minutes * 60, AT, "FRONTDESK-PC", "printer driver"
     )
@@ -45,7 +47,9 @@ def mapped(catalog: Catalog, store: MemoryLedger, source: str = "screenconnect")
     remote.map_client(catalog, store, no_gateway, source, "Acme Dental", EMAIL, "owner", AT - 60)  # type: ignore[arg-type]
 
 
-def test_a_session_delivered_twice_or_pushed_then_polled_is_redeemed_once(catalog: Catalog, store: RacingLedger) -> None:
+def test_a_session_delivered_twice_or_pushed_then_polled_is_redeemed_once(
+    catalog: Catalog, store: RacingLedger
+) -> None:
     mapped(catalog, store)
     first = receive(catalog, store, tool_session("7f3a-91", 20))
     assert first.outcome == "redeemed" and first.session is not None
@@ -81,10 +85,21 @@ def test_confirm_policy_holds_the_session_and_confirm_redeems_adjusted_minutes_w
     assert waiting.outcome == "inbox" and waiting.item.reason == "to_confirm" and waiting.balance_minutes == 120
     assert available(store) == 120
     done = remote.confirm(
-        catalog, store, no_gateway, "teamviewer-tv-88", "Ana", AT + 60, minutes=40, note="left it running"  # type: ignore[arg-type]
+        catalog,
+        store,
+        no_gateway,
+        "teamviewer-tv-88",
+        "Ana",
+        AT + 60,
+        minutes=40,
+        note="left it running",  # type: ignore[arg-type]
     )
     assert done.outcome == "redeemed" and done.session is not None
-    assert (done.session.requested_minutes, done.session.billed_minutes, done.session.note) == (40, 45, "left it running")
+    assert (done.session.requested_minutes, done.session.billed_minutes, done.session.note) == (
+        40,
+        45,
+        "left it running",
+    )
     assert done.balance_minutes == 75 and store.inbox() == []
     again = remote.confirm(catalog, store, no_gateway, "teamviewer-tv-88", "Ana", AT + 90)  # type: ignore[arg-type]
     assert again.outcome == "duplicate" and available(store) == 75
