@@ -9,9 +9,9 @@ import time
 import uuid
 
 import requests
+from test_cli import cli
 
 from conftest import INTEGRATION_SECRETS, DevStack, buy
-from test_cli import cli
 
 
 def tool_posts(dev: DevStack, source: str, external_id: str, client_ref: str, minutes: int) -> dict[str, object]:

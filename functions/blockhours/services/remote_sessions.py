@@ -220,6 +220,8 @@ def _redeem(
 
 
 def _answer(store: LedgerStore, outcome: Answer, item: InboxItem, session: SessionRecord | None = None) -> InboxAnswer:
+    if session is None and item.outcome == "redeemed":  # a duplicate gets the session recorded the first time
+        session = store.find(session_ref(item.email, item.inbox_id))
     account = store.account(item.email) if item.email else None
     if account is None:
         return InboxAnswer(outcome, item, session)
