@@ -185,7 +185,7 @@ def _index_moves(kind: str, update: Update) -> tuple[dict[str, Any], dict[str, A
 def _leaves_chores(kind: str, update: Update) -> bool:
     """A session's overage is no longer pending; an inbox item is closed (redeemed, dismissed, free)."""
     if kind == "session":
-        return update.set.get("overage_status", "pending") != "pending"
+        return bool(update.set.get("overage_status", "pending") != "pending")
     return kind == "inbox" and bool(update.set.get("outcome"))
 
 
