@@ -1,7 +1,8 @@
 """The command line's app and what every command shares: the API client, errors (a usage error too: one line),
 dates in the shop's zone, and tables that never cut an id or email.
 
-cli.py, cli_daily.py, cli_jobs.py and cli_playbook.py each add commands to `app`; none imports another's commands.
+cli.py, cli_daily.py, cli_jobs.py, cli_playbook.py and cli_sources.py each add commands to `app`; none imports
+another's commands.
 """
 
 from __future__ import annotations

@@ -225,6 +225,9 @@ class LocalStack:
             env["STRIPE_WEBHOOK_SECRET"] = self._secret("STRIPE_WEBHOOK_SECRET", f"whsec_local_{secrets.token_hex(16)}")
         if "BLOCKHOURS_LINK_SECRET" not in env:
             env["BLOCKHOURS_LINK_SECRET"] = self._secret("BLOCKHOURS_LINK_SECRET", secrets.token_urlsafe(32))
+        if "BLOCKHOURS_INTEGRATION_SECRETS" not in env:  # one long secret per tool in catalog.yaml's integrations
+            fresh = json.dumps({source: secrets.token_urlsafe(32) for source in sorted(shop.integrations)})
+            env["BLOCKHOURS_INTEGRATION_SECRETS"] = self._secret("BLOCKHOURS_INTEGRATION_SECRETS", fresh)
         shop_email = shop.shop.email
         env.setdefault("BLOCKHOURS_MAIL_FROM", shop_email)
         env.setdefault("BLOCKHOURS_OWNER_EMAIL", shop_email)  # deployed: the stack's OwnerEmail

@@ -58,8 +58,50 @@ _IN_PATH = "`invalid_email`: the path does not hold an email address"
 _IN_BODY = "`invalid_email`: `email` cannot be an address; the message says what is wrong"
 _BUSY = "`busy`: the balance kept changing while this was recorded; send it again"
 
+_INBOX_ANSWER = (
+    "`outcome` (redeemed, inbox, free, dismissed, duplicate), `inbox_id`, `session_id` and `billed_minutes` when "
+    "redeemed, the client's `balance_minutes` and `on_hold` (with `hold_reason`), and the inbox `item`"
+)
+_INBOX_ITEM = {404: "`unknown_inbox_item`: no inbox item by this id (`GET /api/inbox` lists them)"}
 ANSWERS: dict[tuple[str, str], Answers] = {
     ("GET", "/api/health"): Answers(200, 'the API is up: `{"status": "ok"}`', {}),
+    ("POST", "/api/integrations/{source}/sessions"): Answers(
+        200,
+        f"the tool's session, once however often it is sent: {_INBOX_ANSWER}",
+        _BODY
+        | {
+            401: "`bad_secret`: no `Authorization: Bearer <secret>`, or not this source's secret",
+            404: "`unknown_source`: the source is not in catalog.yaml's integrations",
+            409: f"{_BUSY}",
+        },
+    ),
+    ("GET", "/api/inbox"): Answers(
+        200, "`items`: the tools' sessions waiting for a person (unmatched, to_confirm, refused), oldest first", _STAFF
+    ),
+    ("POST", "/api/inbox/{inbox_id}/assign"): Answers(
+        200,
+        f"the mapping is learnt and the item goes on by its source's policy: {_INBOX_ANSWER}; `also`: the other "
+        "waiting sessions of that client, each answered the same way",
+        _BODY
+        | _STAFF
+        | _INBOX_ITEM
+        | {400: f"{_BODY[400]}; {_IN_BODY}", 409: "`already_assigned`: it was tried for another client"},
+    ),
+    ("POST", "/api/inbox/{inbox_id}/confirm"): Answers(
+        200,
+        f"the item is redeemed (or stays, refused, with the reason): {_INBOX_ANSWER}",
+        _BODY | _STAFF | _INBOX_ITEM | {409: f"`unmatched`: assign it to a client first; {_BUSY}"},
+    ),
+    ("POST", "/api/inbox/{inbox_id}/dismiss"): Answers(
+        200,
+        f"the item leaves the inbox, recorded as dismissed: {_INBOX_ANSWER}",
+        _BODY | _STAFF | _INBOX_ITEM | {409: "`redeeming`: a redemption is under way; confirm it instead"},
+    ),
+    ("POST", "/api/mappings"): Answers(
+        200,
+        "the source's name for the client now means this account: `applied` answers each waiting session it matched",
+        _BODY | _STAFF | {400: f"{_BODY[400]}; {_IN_BODY}", 404: "`unknown_source`: the source is not in catalog.yaml"},
+    ),
     ("POST", "/api/checkout"): Answers(
         200,
         "where to send the client: `url`, Stripe's hosted checkout for the product",
@@ -201,6 +243,15 @@ _PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
             "in": "query",
             "required": True,
             "description": "the signed token from the client's balance link",
+            "schema": {"type": "string"},
+        }
+    ],
+    ("POST", "/api/integrations/{source}/sessions"): [
+        {
+            "name": "Authorization",
+            "in": "header",
+            "required": True,
+            "description": "`Bearer <secret>`: the source's own long secret (the shop's integration secrets)",
             "schema": {"type": "string"},
         }
     ],

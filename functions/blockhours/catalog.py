@@ -87,6 +87,17 @@ class Dunning(_Strict):
         return self
 
 
+class Integration(_Strict):
+    """A remote-support tool's sessions: redeemed as they arrive (auto) or held for a technician's confirmation."""
+
+    policy: Literal["auto", "confirm"] = "confirm"
+    # Sessions shorter than this are recorded as free: two-minute fixes are not worth charging for.
+    free_under_minutes: Annotated[int, Field(ge=0, le=24 * 60, strict=True)] = 0
+
+
+SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}(:[a-z0-9][a-z0-9_-]{0,30})?$")]
+
+
 class Product(_Strict):
     sku: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     name: str = Field(min_length=1)
@@ -113,6 +124,7 @@ class Catalog(_Strict):
     quotes: QuotePolicy = QuotePolicy()
     on_account: OnAccount = OnAccount()
     dunning: Dunning = Dunning()
+    integrations: dict[SourceName, Integration] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_skus(self) -> Catalog:
@@ -126,6 +138,10 @@ class Catalog(_Strict):
         return DunningSchedule(
             tuple(self.dunning.reminder_days), self.dunning.collections_after_days, self.on_account.grace_days
         )
+
+    def integration(self, source: str) -> Integration | None:
+        """The source's policy; None for a tool the shop has not listed (its sessions are refused)."""
+        return self.integrations.get(source)
 
     def product(self, sku: str) -> Product | None:
         return next((p for p in self.products if p.sku == sku), None)

@@ -9,6 +9,7 @@ without a redeploy.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from functools import cache, lru_cache
@@ -18,12 +19,14 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRETS_MAX_AGE_SECONDS = 300
-Secret = Literal["STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BLOCKHOURS_LINK_SECRET"]
+Secret = Literal["STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BLOCKHOURS_LINK_SECRET", "BLOCKHOURS_INTEGRATION_SECRETS"]
 # Each secret's variable, and the variable naming the SSM parameter that holds it when the first is unset.
 SECRET_PARAMETERS: dict[Secret, str] = {
     "STRIPE_API_KEY": "BLOCKHOURS_STRIPE_API_KEY_PARAMETER",
     "STRIPE_WEBHOOK_SECRET": "BLOCKHOURS_STRIPE_WEBHOOK_SECRET_PARAMETER",
     "BLOCKHOURS_LINK_SECRET": "BLOCKHOURS_LINK_SECRET_PARAMETER",
+    # One JSON object {source: secret} for the tools that post sessions (POST /api/integrations/<source>/sessions).
+    "BLOCKHOURS_INTEGRATION_SECRETS": "BLOCKHOURS_INTEGRATION_SECRETS_PARAMETER",
 }
 
 
@@ -177,6 +180,16 @@ def links() -> LinkSettings:
 @lru_cache(maxsize=4)
 def _link_settings(key: str) -> LinkSettings:
     return _build(LinkSettings, BLOCKHOURS_LINK_SECRET=key)
+
+
+def integration_secret(source: str) -> str | None:
+    """The secret a tool sends for `source` (None: the shop gave it none, so nothing is accepted from it)."""
+    try:
+        secrets = json.loads(secret("BLOCKHOURS_INTEGRATION_SECRETS"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"BLOCKHOURS_INTEGRATION_SECRETS: not a JSON object of source: secret ({exc.msg})") from exc
+    found = secrets.get(source) if isinstance(secrets, dict) else None
+    return found if isinstance(found, str) and len(found) >= 32 else None  # a short secret could be guessed
 
 
 def at_cold_start(*settings: Callable[[], object], secrets: tuple[Secret, ...] = ()) -> None:

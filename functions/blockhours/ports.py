@@ -7,6 +7,7 @@ from typing import Any, Literal, Protocol, TypeVar, overload
 
 from .domain.changes import Change, Outcome, Ref
 from .domain.debts import Debt
+from .domain.inbox import ClientMapping, InboxItem
 from .domain.ledger import Account, CustomerLedger, SessionRecord
 from .domain.lots import Lot
 from .domain.parked import ParkedEvent
@@ -50,6 +51,14 @@ class LedgerStore(Protocol):
         ...
 
     def quotes(self) -> list[Quote]: ...
+
+    def inbox(self) -> list[InboxItem]:
+        """Tool sessions waiting for a person (unmatched, to confirm, refused), oldest first; never a scan."""
+        ...
+
+    def mappings(self, source: str) -> list[ClientMapping]:
+        """What staff taught of one source's names for clients."""
+        ...
 
     def parked_events(self, payment_intent: str) -> list[ParkedEvent]: ...
 

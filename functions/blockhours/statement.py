@@ -81,7 +81,7 @@ def session_rows(record: SessionRecord, catalog: Catalog) -> list[StatementRow]:
         record.overage_minutes,
         record.overage_cents,
     )
-    rows = [_session(record.at, record.technician, record.note, parts)]
+    rows = [_session(record.at, record.technician, record.note, parts, record.source)]
     if record.overage_status == "charged":
         rows.append(StatementRow(record.at, CARD_PAID_BEYOND, 0, record.overage_cents))
     return rows
@@ -160,8 +160,18 @@ class _Parts:
     beyond_cents: int = 0
 
 
-def _session(at: int, technician: str, note: str, parts: _Parts) -> StatementRow:
+_TOOLS = {"screenconnect": "ScreenConnect", "teamviewer": "TeamViewer", "zoho": "Zoho Assist", "anydesk": "AnyDesk"}
+
+
+def tool_name(source: str) -> str:
+    """A remote-support tool as the client knows it: "ScreenConnect"; a CSV source by its own name."""
+    name = source.split(":", 1)[-1]
+    return _TOOLS.get(name, name.replace("-", " ").replace("_", " ").title())
+
+
+def _session(at: int, technician: str, note: str, parts: _Parts, source: str = "") -> StatementRow:
     who = "Session" if technician.strip() in INTERNAL_ACTORS else f"Session with {technician.strip()}"
+    who += f" ({tool_name(source)})" if source else ""
     details = []
     if parts.covered_minutes and (parts.on_account_minutes or parts.beyond_minutes):
         details.append(f"{format_minutes(parts.covered_minutes)} from your balance")
@@ -191,6 +201,7 @@ def _session_from(entries: Sequence[JournalEntry]) -> StatementRow:
             beyond.minutes if beyond else 0,
             beyond.amount_cents if beyond else 0,
         ),
+        first.source,
     )
 
 

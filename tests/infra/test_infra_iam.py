@@ -23,6 +23,7 @@ SECRET_PARAMETERS = {
     "STRIPE_API_KEY": "/stripe-api-key",
     "STRIPE_WEBHOOK_SECRET": "/stripe-webhook-secret",
     "BLOCKHOURS_LINK_SECRET": "/link-secret",
+    "BLOCKHOURS_INTEGRATION_SECRETS": "/integration-secrets",
 }
 
 
@@ -251,6 +252,11 @@ def test_a_technician_looks_up_records_quotes_and_sees_debts_but_moves_no_money_
         "/*/POST/api/quotes",
         "/*/GET/api/quotes",
         "/*/GET/api/debts",
+        "/*/GET/api/inbox",  # the tools' sessions waiting: matched, confirmed (a session, as redeem) or dismissed
+        "/*/POST/api/inbox/*/assign",
+        "/*/POST/api/inbox/*/confirm",
+        "/*/POST/api/inbox/*/dismiss",
+        "/*/POST/api/mappings",
     }
     assert not any(word in route for route in technician for word in ("refund", "trust", "settle", "reconcile"))
     assert {"TechnicianPolicyArn", "OwnerPolicyArn"} <= set(TEMPLATE["Outputs"])

@@ -7,6 +7,7 @@ is judged as DynamoDB judges it, and the refused writes are named.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,13 +26,18 @@ from blockhours.domain.changes import (
     Update,
     account_ref,
     debt_ref,
+    inbox_ref,
     lot_ref,
+    mapping_ref,
     refund_ref,
 )
 from blockhours.domain.debts import Debt
+from blockhours.domain.inbox import ClientMapping, arrived_item
+from blockhours.domain.inbox_changes import ARRIVED, ITEM, arrived, assigned, closed, mapping_learnt, pinned
 from blockhours.domain.ledger import RefundRecord
 from blockhours.domain.lots import Lot
 from blockhours.domain.refunds import RefundPart
+from blockhours.domain.remote_sessions import RemoteSession
 from blockhours_dev import template
 from blockhours_dev.memory_ledger import MemoryLedger
 
@@ -242,3 +248,24 @@ def test_a_field_put_as_none_is_absent(store: TableStore) -> None:
     assert store.commit(
         Change.of(Update(lot_ref(EMAIL, LOT), set={"used_minutes": 1}, expect=(Expect("closed_at", "missing"),)))
     )
+
+
+def test_the_inbox_lists_open_items_from_the_index_and_a_mapping_reads_back(store: TableStore) -> None:
+    session = RemoteSession("screenconnect", "a/1", "Sam", "Acme", 100, 600, 700, payload={"Duration": 1.5})
+    waiting = arrived_item(session, 200, "unmatched", "", 15, 15, 3)
+    free = arrived_item(replace(session, external_id="a/2", duration_seconds=60), 201, "unmatched", "", 15, 15, 3)
+    assert store.commit(arrived(waiting)) and store.commit(arrived(free))
+    assert store.commit(arrived(waiting)).refused == {ARRIVED}
+    assert store.inbox() == [waiting] and waiting.inbox_id == "screenconnect-a_1"
+    assert store.find(inbox_ref(free.inbox_id)) == free and free.outcome == "free"
+    assert store.commit(assigned(waiting, EMAIL, "to_confirm", "Ana"))
+    [to_confirm] = store.inbox()
+    assert store.commit(pinned(to_confirm, 10, "note", "Ana"))
+    assert store.commit(assigned(to_confirm, "other@example.com", "redeeming", "Ana")).refused == {ITEM}
+    assert store.commit(closed(to_confirm, "dismissed", 300, "Ana")).refused == {ITEM}, "its redemption may be done"
+    assert store.commit(closed(to_confirm, "redeemed", 300, "Ana"))
+    assert store.inbox() == []
+    mapping = ClientMapping("screenconnect", "acme", EMAIL, 200, "Ana")
+    assert store.commit(mapping_learnt(mapping)) and store.commit(mapping_learnt(replace(mapping, email="b@x.example")))
+    assert store.find(mapping_ref("screenconnect", "acme")) == replace(mapping, email="b@x.example")
+    assert store.mappings("screenconnect") == [replace(mapping, email="b@x.example")]

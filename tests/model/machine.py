@@ -40,6 +40,8 @@ from blockhours.domain.changes import refund_ref
 from blockhours.domain.ledger import DAY_SECONDS, Payment, warned_due_at
 from blockhours.domain.money import bill_minutes
 from blockhours.domain.parked import ParkedEvent
+from blockhours.domain.remote_sessions import RemoteSession
+from blockhours.services import remote_sessions
 from blockhours.services.purchases import record_order
 from blockhours_dev.memory_table import MemoryTable
 from blockhours_dev.standin import StripeStandIn
@@ -73,6 +75,7 @@ from .reference import (
     plan_session,
     set_off,
     set_trust,
+    tool_minutes,
 )
 from .world import (
     TABLE,
@@ -206,6 +209,8 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
         self.links_paid: set[tuple[str, tuple[str, str]]] = set()  # (email, debt key) paid at Stripe
         self.payments: dict[str, tuple[str, tuple[str, ...]]] = {}  # PaymentIntent → client, what it pays for
         self.crashed = 0
+        self.tool_sent: list[tuple[str, str, int]] = []  # (client, ScreenConnect's id, seconds) as the tool sent them
+        self.tool_done: set[str] = set()  # tool sessions the ledger has answered (a later delivery changes nothing)
 
     # --- running an operation, crashing it, retrying it ----------------------------------------
 
@@ -502,6 +507,46 @@ class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
                 break
             return session_id
         return self.next_id("T")
+
+    @rule(
+        email=st.sampled_from(EMAILS),
+        seconds=st.integers(1, 200 * 60),
+        again=st.booleans(),
+        crash=crashes,
+    )
+    @counted
+    def tool_session(self, email: str, seconds: int, again: bool, crash: tuple[Any, ...] | None) -> None:
+        """ScreenConnect (policy auto) reports a session of the client, among the technicians' own sessions; sent
+        again (a retry, a push then a poll) it changes nothing: one session per tool session, never below zero."""
+        if again and self.tool_sent:
+            email, external_id, seconds = self.tool_sent[-1]
+        else:
+            external_id = self.next_id("sc")
+            self.tool_sent.append((email, external_id, seconds))
+        ref = f"client {email}"
+        session = RemoteSession("screenconnect", external_id, "Sam", ref, self.now - seconds, seconds, self.now)
+        minutes = tool_minutes(seconds, CATALOG.integrations["screenconnect"].free_under_minutes)
+        fresh = session.session_id not in self.tool_done
+        expected = plan_session(self.model[email], minutes, False) if fresh and minutes else None
+        say(f"tool session {session.session_id} ({seconds} s){'' if fresh else ' again'}")
+
+        def deliver() -> Any:
+            remote_sessions.learn_mapping(self.store, "screenconnect", ref, email, "owner", self.now)
+            return remote_sessions.receive(CATALOG, self.store, lambda: self.gateway, session, self.now)
+
+        _, outcome = self.run(crash, deliver)
+        assert outcome[0] == "ok", outcome
+        answer = outcome[1]
+        self.tool_done.add(session.session_id)
+        if expected is None:  # free, or sent before: nothing moves
+            assert answer.outcome in ("free", "duplicate"), answer
+        elif isinstance(expected, Refused):  # the ledger said no: it waits in the inbox, never lost
+            assert answer.item.reason == "refused" and answer.item.is_open, answer
+            assert any(code in answer.item.problem for code in expected.codes), (answer.item.problem, expected.codes)
+        else:
+            assert answer.outcome in ("redeemed", "duplicate") and answer.session is not None, answer
+            self._apply_session(self.model[email], session.session_id, minutes, expected)
+        self.tick()
 
     @precondition(lambda self: any(a.sessions for a in self.model.values()))
     @rule(data=st.data(), same_minutes=st.booleans(), crash=crashes)

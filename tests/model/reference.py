@@ -524,3 +524,10 @@ def set_off(account: MAccount) -> None:
             lot.consumed_c += cents
             need -= cents
         pay_debt(account, key, "balance")
+
+
+def tool_minutes(duration_seconds: int, free_under_minutes: int) -> int:
+    """Issue 16: a tool's session is charged for the minutes it lasted, rounded up (61 s is 2 minutes of someone's
+    time); one shorter than the source's free threshold is free (0). Billing then goes as for any session."""
+    minutes = (duration_seconds + 59) // 60
+    return 0 if minutes < free_under_minutes else minutes

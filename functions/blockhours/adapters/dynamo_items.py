@@ -13,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from ..domain.debts import Debt
 from ..domain.disputes import Dispute
+from ..domain.inbox import ClientMapping, InboxItem
 from ..domain.jobs import Discrepancy, Job
 from ..domain.ledger import Account, JournalEntry, LotShare, RefundRecord, SessionRecord
 from ..domain.lots import Lot
@@ -26,6 +27,7 @@ QUOTES_PK = "QUOTES"  # every quote in one partition: a shop sends a few a day, 
 CHORE_DEBT = "DEBT"  # in the `chores` index: an open debt, at its next dunning step
 CHORE_BILL = "BILL"  # a trusted account, at its next billing day
 CHORE_OVERAGE = "OVERAGE"  # a session whose overage Stripe could not be asked for yet: the daily run finishes it
+CHORE_INBOX = "INBOX"  # a tool's session waiting in the inbox for a person (unmatched, to confirm, refused)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -161,6 +163,14 @@ def session_from(row: Mapping[str, Any]) -> SessionRecord:
     record = SessionRecord(**_fields(row, _SESSION_FIELDS), draws=_shares(row.get("draws", [])))
     # overage_finished stores "no payment, no link" as "": a retry reads back exactly the first outcome
     return replace(record, payment_intent=record.payment_intent or None, pay_url=record.pay_url or None)
+
+
+def inbox_from(row: Mapping[str, Any]) -> InboxItem:
+    return InboxItem(**_fields(row, tuple(InboxItem.__dataclass_fields__)))
+
+
+def mapping_from(row: Mapping[str, Any]) -> ClientMapping:
+    return ClientMapping(**_fields(row, tuple(ClientMapping.__dataclass_fields__)))
 
 
 def debt_sk(debt_id: str) -> str:

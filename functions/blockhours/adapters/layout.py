@@ -14,6 +14,7 @@ from typing import Any, Literal
 from ..domain.changes import AnyOf, Check, Condition, Expect, Put, Ref, Update, Write
 from ..domain.debts import Debt
 from ..domain.disputes import Dispute
+from ..domain.inbox import InboxItem
 from ..domain.ledger import JournalEntry, RefundRecord, SessionRecord
 from ..domain.lots import Lot
 from ..domain.parked import ParkedEvent
@@ -22,6 +23,7 @@ from .dynamo_items import (
     ACCOUNT_SK,
     CHORE_BILL,
     CHORE_DEBT,
+    CHORE_INBOX,
     CHORE_OVERAGE,
     DUE_SHARD,
     QUOTES_PK,
@@ -50,7 +52,8 @@ INDEXES: dict[str, Index] = {
     "refund-due": Index(
         "due_shard", "refund_due_at", ("email", "available_cents", "available_minutes", "last_activity_at")
     ),
-    "chores": Index("chore", "chore_at"),  # open debts, trusted accounts' billing days, overages to finish
+    # open debts, trusted accounts' billing days, overages to finish, the inbox's open items
+    "chores": Index("chore", "chore_at"),
 }
 NEVER = 9_999_999_999  # a debt in collections has no step left; it stays listed at a day that never comes
 
@@ -74,6 +77,10 @@ def key_of(ref: Ref[Any]) -> tuple[str, str]:
             return f"PI#{owner}", f"PARKED#{ref.at:012d}#{ident}"
         case "outside-refund":
             return f"EXTREFUND#{ident}", "EXTREFUND"
+        case "inbox":
+            return f"INBOX#{ident}", "INBOX"
+        case "mapping":
+            return f"MAP#{owner}", f"REF#{ident}"
         case "event" | "dispute" | "order" | "alert" | "job":
             tag = {"event": "EVT"}.get(ref.kind, ref.kind.upper())
             return f"{tag}#{ident}", tag
@@ -104,6 +111,11 @@ def encode(record: Any) -> dict[str, Any]:
         return debt_values(record)
     if isinstance(record, Quote):
         return quote_values(record)
+    if isinstance(record, InboxItem):
+        values = {"type": "inbox", **asdict(record)}
+        if record.is_open:  # in the chores index while it waits for a person: the inbox is read, not scanned
+            values |= {"chore": CHORE_INBOX, "chore_at": record.received_at}
+        return values
     if isinstance(record, Dispute):
         return {"type": "dispute", **asdict(record)}
     if isinstance(record, ParkedEvent):
@@ -163,11 +175,18 @@ def _index_moves(kind: str, update: Update) -> tuple[dict[str, Any], dict[str, A
             sets["chore_at"] = update.set["next_at"] or NEVER
         if "next_at" in update.remove:
             removes += ["chore", "chore_at"]
-    elif kind == "session" and update.set.get("overage_status", "pending") != "pending":
+    elif _leaves_chores(kind, update):
         removes += ["chore", "chore_at"]
     elif kind == "parked" and "applied_at" in update.set:
         removes.append("parked")
     return sets, if_absent, tuple(removes)
+
+
+def _leaves_chores(kind: str, update: Update) -> bool:
+    """A session's overage is no longer pending; an inbox item is closed (redeemed, dismissed, free)."""
+    if kind == "session":
+        return bool(update.set.get("overage_status", "pending") != "pending")
+    return kind == "inbox" and bool(update.set.get("outcome"))
 
 
 _DOMAIN_ONLY = {"account": ("next_bill_at",), "debt": ("next_at",)}  # kept as index attributes, not as themselves

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol, TypeVar, overload
 
 from ..domain.changes import Change, Expect, Outcome, Ref, account_ref
 from ..domain.debts import Debt
+from ..domain.inbox import ClientMapping, InboxItem
 from ..domain.ledger import Account, CustomerLedger, SessionRecord
 from ..domain.lots import Lot
 from ..domain.parked import ParkedEvent
@@ -20,6 +21,7 @@ from .dynamo_items import (
     ACCOUNT_SK,
     CHORE_BILL,
     CHORE_DEBT,
+    CHORE_INBOX,
     CHORE_OVERAGE,
     DUE_SHARD,
     QUOTES_PK,
@@ -28,8 +30,10 @@ from .dynamo_items import (
     debt_from,
     dispute_from,
     entry_from,
+    inbox_from,
     job_from,
     lot_from,
+    mapping_from,
     parked_from,
     quote_from,
     refund_from,
@@ -51,6 +55,8 @@ _DECODE: dict[str, Any] = {
     "dispute": dispute_from,
     "parked": parked_from,
     "job": job_from,
+    "inbox": inbox_from,
+    "mapping": mapping_from,
 }
 
 
@@ -131,6 +137,13 @@ class TableStore:
         accounts at their billing day, overages Stripe could not be asked for yet."""
         decoder = {"debt": debt_from, "bill": account_from, "overage": session_from}[kind]
         return [decoder(row) for row in self.rows.query_index("chores", _CHORES[kind], until)]
+
+    def inbox(self) -> list[InboxItem]:
+        """The tool sessions waiting for a person, oldest first, from the sparse index."""
+        return [inbox_from(row) for row in self.rows.query_index("chores", CHORE_INBOX)]
+
+    def mappings(self, source: str) -> list[ClientMapping]:
+        return [mapping_from(row) for row in self.rows.query(f"MAP#{source}", "REF#")]
 
     def quotes(self) -> list[Quote]:
         return [quote_from(row) for row in self.rows.query(QUOTES_PK, "QUOTE#")]

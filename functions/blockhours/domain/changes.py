@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 if TYPE_CHECKING:
     from .debts import Debt
     from .disputes import Dispute
+    from .inbox import ClientMapping, InboxItem
     from .jobs import Job
     from .ledger import Account, JournalEntry, RefundRecord, SessionRecord
     from .lots import Lot
@@ -35,6 +36,8 @@ RecordKind = Literal[
     "alert",  # id: what the shop must look at (a payment not credited, a job's finding)
     "outside-refund",  # id: Stripe's refund id, for refunds made in the Stripe dashboard
     "job",  # id: a background job (reconcile, requeue)
+    "inbox",  # id: the ledger's session id for a tool's session (`<source>-<external id>`); one per tool session
+    "mapping",  # owner: the source; id: its normalised name for a client; which account that is
 ]
 
 
@@ -206,6 +209,14 @@ def payment_ref(payment_intent: str) -> Ref[dict[str, Any]]:
 
 def job_ref(job_id: str) -> Ref[Job]:
     return Ref("job", id=job_id)
+
+
+def inbox_ref(inbox_id: str) -> Ref[InboxItem]:
+    return Ref("inbox", id=inbox_id)
+
+
+def mapping_ref(source: str, client_ref: str) -> Ref[ClientMapping]:
+    return Ref("mapping", source, client_ref)
 
 
 def journal(email: str, *entries: JournalEntry) -> tuple[Put, ...]:

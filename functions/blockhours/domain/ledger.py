@@ -82,6 +82,7 @@ class JournalEntry:
     lots: tuple[LotShare, ...] = ()
     # Orders entries of the same second `at`: when it was first written, in ns (the store sets it; 0 before).
     seq: int = field(default=0, compare=False)
+    source: str = ""  # a session reported by a remote-support tool: which (catalog.yaml's integrations)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class SessionRecord:
     overage_no_card: bool = False  # owed with no card tried (none saved could pay it): the link is the way to pay
     on_account_minutes: int = 0  # a trusted client's minutes beyond the balance, billed later
     on_account_cents: int = 0
+    source: str = ""  # reported by a remote-support tool (catalog.yaml's integrations); "": typed by a technician
 
 
 RefundReason = Literal["client", "settle", "stale", "staff"]

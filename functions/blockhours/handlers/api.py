@@ -1,5 +1,6 @@
 """Health for everyone, and the staff routes (IAM-authorized): sessions, settling, customers, liability,
-quotes, trusted clients, debts, and the background jobs (reconcile, requeue) they start and follow."""
+quotes, trusted clients, debts, and the background jobs (reconcile, requeue) they start and follow; the tools'
+session endpoint and the inbox (inbox_routes.py)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,17 @@ from ..domain.ledger import CustomerLedger, journal_order
 from ..domain.lots import fifo_order
 from ..statement import statement_rows
 from .http import EmailField, json_response, logger, metrics, require_staff, resolver, tracer
+from .inbox_routes import register as register_inbox_routes
 
 app = resolver()
+register_inbox_routes(app)
 # The link-signing key too: `blockhours link` asks this function to sign a balance link, so the key stays in AWS.
 config.at_cold_start(
-    config.store, config.site, config.queues, config.jobs, secrets=("STRIPE_API_KEY", "BLOCKHOURS_LINK_SECRET")
+    config.store,
+    config.site,
+    config.queues,
+    config.jobs,
+    secrets=("STRIPE_API_KEY", "BLOCKHOURS_LINK_SECRET", "BLOCKHOURS_INTEGRATION_SECRETS"),
 )
 
 

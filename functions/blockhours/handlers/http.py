@@ -19,7 +19,7 @@ from ..catalog import CatalogError
 from ..config import ConfigError
 from ..domain.client_email import InvalidEmail
 from ..ports import GatewayError
-from ..services import BadLink, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
+from ..services import BadLink, BadSecret, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
 
 logger = Logger(service="blockhours")
 metrics = Metrics(namespace="Blockhours", service="blockhours")
@@ -31,6 +31,7 @@ EmailField = Annotated[str, Field(json_schema_extra={"format": "email", "maxLeng
 STATUS_OF_REFUSAL: dict[type[ShopError], int] = {
     ShopError: 400,
     BadLink: 401,
+    BadSecret: 401,
     StaffOnly: 403,
     NotFound: 404,
     Conflict: 409,

@@ -5,7 +5,7 @@ from .balance_links import BalanceLink, balance_link
 from .daily_run import DailyReport, daily_run
 from .debts import DunningReport, chase_debts, record_debt_payment
 from .disputes import dispute_changed, release, waive
-from .errors import BadLink, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
+from .errors import BadLink, BadSecret, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
 from .jobs import JobTools, reconcile, run_here, run_step, start_job
 from .liability import accounts_holding_or_owing
 from .on_account import BillingReport, bill_on_account, set_trust
@@ -19,6 +19,7 @@ from .sweep import SweepReport, sweep
 
 __all__ = [
     "BadLink",
+    "BadSecret",
     "BalanceLink",
     "BillingReport",
     "CheckoutRequest",

@@ -26,6 +26,10 @@ class BadLink(ShopError):
     """A client's signed link is missing its signature, forged or expired."""
 
 
+class BadSecret(ShopError):
+    """A tool's request without its source's secret (missing, wrong, or the source has none)."""
+
+
 class StaffOnly(ShopError):
     """A staff route reached without the shop's credentials."""
 

@@ -36,6 +36,7 @@ class SessionRequest:
     note: str
     session_id: str
     charge_overage: bool = False
+    source: str = ""  # the remote-support tool that reported it, if one did
 
 
 def _rules(catalog: Catalog) -> BillingRules:
@@ -63,6 +64,7 @@ def _session_record(request: SessionRequest, email: str, plan: SessionPlan, now:
         overage_status="pending" if plan.overage_minutes else "none",
         on_account_minutes=plan.on_account_minutes,
         on_account_cents=plan.on_account_cents,
+        source=request.source,
     )
 
 
@@ -79,6 +81,7 @@ def _session_entries(record: SessionRecord) -> list[JournalEntry]:
                 record.covered_cents,
                 record.note,
                 record.draws,
+                source=record.source,
             )
         )
     if record.on_account_minutes:
@@ -91,6 +94,7 @@ def _session_entries(record: SessionRecord) -> list[JournalEntry]:
                 record.on_account_minutes,
                 record.on_account_cents,
                 f"{record.on_account_minutes} minutes on account, billed later: {record.note}",
+                source=record.source,
             )
         )
     if record.overage_minutes:
@@ -103,6 +107,7 @@ def _session_entries(record: SessionRecord) -> list[JournalEntry]:
                 record.overage_minutes,
                 record.overage_cents,
                 f"{record.overage_minutes} minutes beyond the balance: {record.note}",
+                source=record.source,
             )
         )
     return entries
