@@ -1,5 +1,5 @@
 """The tools' endpoint as a script reaches it on the local stack: the source's secret as a Bearer token, the
-common record as JSON; a wrong or missing secret is a 401, an unknown source a 404, a bad field a 400 naming it,
+common record as JSON; a wrong or missing secret, or a source without one, is a 401, a bad field a 400 naming it,
 and the same session sent twice is redeemed once."""
 
 from __future__ import annotations
@@ -96,11 +96,11 @@ def test_a_wrong_or_missing_secret_is_a_401_and_records_nothing(api: str, secret
     assert f"screenconnect-{session['external_id']}" not in [item["inbox_id"] for item in inbox]
 
 
-def test_a_teamviewer_secret_does_not_open_screenconnect_and_an_unknown_source_is_a_404(api: str) -> None:
+def test_a_teamviewer_secret_does_not_open_screenconnect_nor_says_which_sources_exist(api: str) -> None:
     teamviewer = str(json.loads(os.environ["BLOCKHOURS_INTEGRATION_SECRETS"])["teamviewer"])
     assert post(api, record("x-1", 20, "Acme"), teamviewer).status_code == 401
     unknown = post(api, record("x-1", 20, "Acme"), screenconnect_secret(), source="anydesk")
-    assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_source"
+    assert unknown.status_code == 401 and unknown.json()["error"] == "bad_secret", "the same answer as a bad secret"
 
 
 @pytest.mark.parametrize(

@@ -84,9 +84,8 @@ def answer_body(answer: remote.InboxAnswer) -> dict[str, Any]:
 
 
 def _caller_secret(app: APIGatewayHttpResolver, source: str) -> None:
-    """The source's secret must come as `Authorization: Bearer <secret>`; compared in constant time."""
-    if wiring.catalog().integration(source) is None:
-        raise NotFound("unknown_source", f"{source} is not an integration in catalog.yaml")
+    """The source's secret must come as `Authorization: Bearer <secret>`; compared in constant time, before
+    anything else is said: a caller without it learns nothing, not even which sources the shop has."""
     sent = (app.current_event.headers or {}).get("authorization", "")
     expected = config.integration_secret(source)
     scheme, _, token = sent.partition(" ")
@@ -94,6 +93,8 @@ def _caller_secret(app: APIGatewayHttpResolver, source: str) -> None:
         raise BadSecret(
             "bad_secret", f"send {source}'s secret as `Authorization: Bearer <secret>` (the shop's integration secrets)"
         )
+    if wiring.catalog().integration(source) is None:
+        raise NotFound("unknown_source", f"{source} has a secret but is not an integration in catalog.yaml")
 
 
 def register(app: APIGatewayHttpResolver) -> None:
