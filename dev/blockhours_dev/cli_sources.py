@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 import typer
 
+from blockhours.domain.money import format_minutes
+
 from .cli_app import ApiOption, app, call, out, print_rows, shop_date
 from .cli_minutes import minutes_option
 
@@ -72,6 +74,7 @@ def inbox(ctx: typer.Context, api: ApiOption = None) -> None:
             item["reason"] + (f" ({item['problem']})" if item["problem"] else ""),
             item["client_ref"],
             item["email"] or "-",
+            _standing(item),
             item["technician"],
             f"{item['minutes']} min",
             shop_date(item["started_at"]),
@@ -79,8 +82,15 @@ def inbox(ctx: typer.Context, api: ApiOption = None) -> None:
         ]
         for item in items
     ]
-    columns = ["id", "why", "client (tool)", "email", "technician", "time", "started", "notes"]
+    columns = ["id", "why", "client (tool)", "email", "client's balance", "technician", "time", "started", "notes"]
     print_rows(columns, rows, whole={"id", "email"})
+
+
+def _standing(item: dict[str, Any]) -> str:
+    """What the client has left and whether they may take sessions, before anyone connects again."""
+    if item.get("balance_minutes") is None:
+        return "-"
+    return format_minutes(item["balance_minutes"]) + (" (on hold)" if item.get("on_hold") else "")
 
 
 @inbox_app.command("assign")

@@ -48,6 +48,12 @@ def test_inbox_assign_confirm_and_dismiss(dev: DevStack) -> None:
     assert mapped.returncode == 0 and f"is {email} from now on" in mapped.stdout
     held = tool_posts(dev, "teamviewer", f"tv-{tag}", client.lower(), 50)
     assert held["outcome"] == "inbox" and held["balance_minutes"] == 30
+    waiting = cli(dev, "inbox", columns=200)
+    row = next(line for line in waiting.stdout.splitlines() if f"teamviewer-tv-{tag}" in line)
+    assert "30 min" in row and email in row, "the client's balance shows before the session is confirmed"
+    items = requests.get(f"{dev.url}/api/inbox", timeout=20).json()["items"]
+    item = next(i for i in items if i["inbox_id"] == f"teamviewer-tv-{tag}")
+    assert (item["balance_minutes"], item["on_hold"], item["minutes"]) == (30, False, 50)
     confirmed = cli(dev, "inbox", "confirm", f"teamviewer-tv-{tag}", "--minutes", "0:25", "--note", "driver only")
     assert confirmed.returncode == 0, confirmed.stderr
     assert "redeemed 30 min" in confirmed.stdout and f"{email} has 0 min left" in confirmed.stdout

@@ -111,7 +111,11 @@ def register(app: APIGatewayHttpResolver) -> None:
     @app.get("/api/inbox")
     def inbox() -> Response[str]:
         require_staff(app)
-        items = [asdict(item) | {"payload": None} for item in wiring.ledger().inbox()]
+        items = [
+            asdict(answer.item)
+            | {"payload": None, "balance_minutes": answer.balance_minutes, "on_hold": answer.on_hold}
+            for answer in remote.waiting(wiring.ledger())
+        ]
         return json_response(200, {"items": items})
 
     @app.post("/api/inbox/<inbox_id>/assign")

@@ -18,7 +18,7 @@ from ..domain.changes import inbox_ref, mapping_ref, session_ref
 from ..domain.client_email import client_email
 from ..domain.inbox import ClientMapping, InboxItem, Reason, arrived_item, normalised_ref
 from ..domain.inbox_changes import ARRIVED, arrived, assigned, closed, mapping_learnt, pinned, refused
-from ..domain.ledger import SessionRecord
+from ..domain.ledger import Account, SessionRecord
 from ..domain.remote_sessions import RemoteSession
 from ..ports import LedgerStore, PaymentGateway
 from .errors import Conflict, NotFound, ShopError
@@ -219,10 +219,25 @@ def _redeem(
     return _answer(store, "duplicate" if duplicate else "redeemed", _item(store, item.inbox_id), done)
 
 
+def waiting(store: LedgerStore) -> list[InboxAnswer]:
+    """The open inbox, each item with its client's balance and hold (read once per client): the technician sees
+    before assigning or confirming whether the client can take the session."""
+    standing: dict[str, Account | None] = {}
+    answers = []
+    for item in store.inbox():
+        if item.email and item.email not in standing:
+            standing[item.email] = store.account(item.email)
+        answers.append(_standing("inbox", item, None, standing.get(item.email) if item.email else None))
+    return answers
+
+
 def _answer(store: LedgerStore, outcome: Answer, item: InboxItem, session: SessionRecord | None = None) -> InboxAnswer:
     if session is None and item.outcome == "redeemed":  # a duplicate gets the session recorded the first time
         session = store.find(session_ref(item.email, item.inbox_id))
-    account = store.account(item.email) if item.email else None
+    return _standing(outcome, item, session, store.account(item.email) if item.email else None)
+
+
+def _standing(outcome: Answer, item: InboxItem, session: SessionRecord | None, account: Account | None) -> InboxAnswer:
     if account is None:
         return InboxAnswer(outcome, item, session)
     hold = may_take_sessions(account)
