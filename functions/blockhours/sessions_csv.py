@@ -144,7 +144,7 @@ def _session(row: dict[str, str | None], columns: CsvColumns, source: str) -> Re
 
 def _moment(text: str, column: str, columns: CsvColumns) -> int:
     try:
-        local = datetime.strptime(text, columns.date_format)  # noqa: DTZ007 - the zone comes from the mapping
+        local = datetime.strptime(text, columns.date_format)  # the zone comes from the mapping
     except ValueError:
         raise ValueError(f"{column!r} {text!r} does not match the date format {columns.date_format!r}") from None
     return int(local.replace(tzinfo=ZoneInfo(columns.timezone)).timestamp())

@@ -48,10 +48,11 @@ class ReportApi:
 
     def get(self, path: str, fields: Mapping[str, str | int]) -> dict[str, Any]:
         url = f"{self.base_url}{path}"
+        query = {name: str(value) for name, value in fields.items()}
         try:
-            response = self._pool.request("GET", url, fields=dict(fields), headers=self._headers)
+            response = self._pool.request("GET", url, fields=query, headers=self._headers)
         except urllib3.exceptions.HTTPError as error:
-            raise ReportApiError(f"{self.vendor} could not be reached at {url}: {error}; the next run retries") from None
+            raise ReportApiError(f"{self.vendor} is unreachable at {url}: {error}; the next run retries") from None
         if response.status in (401, 403):
             raise ReportAuthError(
                 f"{self.vendor} refused the token ({response.status}): create a new one with report access and store "

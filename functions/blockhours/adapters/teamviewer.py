@@ -48,9 +48,7 @@ class Pulled:
     in_progress: int  # records without an end yet: read again by a later run
 
 
-def pull_connections(
-    api: ReportApi, settings: TeamViewerSettings, since: datetime | None, now: datetime
-) -> Pulled:
+def pull_connections(api: ReportApi, settings: TeamViewerSettings, since: datetime | None, now: datetime) -> Pulled:
     """All connections that started from `since` (or `first_run_days` ago) and ended before `now`."""
     start = since or now - timedelta(days=settings.first_run_days)
     fields: dict[str, str | int] = {"from_date": _iso(start), "to_date": _iso(now)}
