@@ -132,7 +132,7 @@ def test_retries_end_with_an_error_that_says_the_next_run_retries(vendor: Vendor
     for _ in range(3):
         vendor.answer(500, b"down")
     api = teamviewer_api("tv-token", vendor.url, retries=2, backoff_seconds=0)
-    with pytest.raises(ReportApiError, match="answered 500.*next run retries"):
+    with pytest.raises(ReportApiError, match=r"answered 500.*next run retries"):
         pull_connections(api, TeamViewerSettings(), since=None, now=NOW)
     assert len(vendor.asked) == 3
 
