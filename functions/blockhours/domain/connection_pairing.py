@@ -89,10 +89,32 @@ def _disconnected(state: Connections, end: ConnectionEvent) -> Paired:
     return _complete(replace(state, open=open_now), start, end)
 
 
+def external_id(start: ConnectionEvent) -> str:
+    """The tool session's id for a connection, from its start alone: a completed pair and a connection handed to the
+    inbox as lost share it, so the exactly-once rule covers both."""
+    return f"{start.session_id}:{start.connection}:{start.at}"
+
+
+def unfinished(event: ConnectionEvent, why: str) -> RemoteSession:
+    """A connection whose other half never came (lost, or replaced by a newer one): no minutes, a person decides."""
+    ident = external_id(event) if event.kind == "connected" else f"{event.session_id}:{event.connection}:end:{event.at}"
+    return RemoteSession(
+        source=event.source,
+        external_id=ident,
+        technician=event.technician,
+        client_ref=event.client_ref,
+        started_at=event.at,
+        duration_seconds=0,
+        machine=event.machine,
+        notes=why,
+        payload={event.kind: event.payload},
+    )
+
+
 def _complete(state: Connections, start: ConnectionEvent, end: ConnectionEvent) -> Paired:
     session = RemoteSession(
         source=start.source,
-        external_id=f"{start.session_id}:{start.connection}:{start.at}",
+        external_id=external_id(start),
         technician=start.technician or end.technician,
         client_ref=start.client_ref or end.client_ref,
         started_at=start.at,
@@ -120,10 +142,27 @@ def stale_connections(connections: Connections, now: int, max_age_seconds: int) 
     )
 
 
+def stale_ends(connections: Connections, now: int, max_age_seconds: int) -> list[ConnectionEvent]:
+    """Disconnected events whose Connected never came in `max_age_seconds`: the start was lost."""
+    return sorted(
+        (end for end in connections.early_ends.values() if now - end.at > max_age_seconds), key=lambda e: e.at
+    )
+
+
+def oldest_waiting(connections: Connections) -> int | None:
+    """When the oldest connection still waiting for its other half began (None: nothing waits)."""
+    times = [e.at for e in connections.open.values()] + [e.at for e in connections.early_ends.values()]
+    return min(times) if times else None
+
+
 def without(connections: Connections, events: list[ConnectionEvent]) -> Connections:
-    """The state once stale connections have been handed to the inbox."""
-    gone = {event.key for event in events}
-    return replace(connections, open={k: v for k, v in connections.open.items() if k not in gone})
+    """The state once stale connections (and stale early ends) have been handed to the inbox."""
+    gone = {(event.key, event.at) for event in events}
+    return replace(
+        connections,
+        open={k: v for k, v in connections.open.items() if (k, v.at) not in gone},
+        early_ends={k: v for k, v in connections.early_ends.items() if (k, v.at) not in gone},
+    )
 
 
 def to_record(connections: Connections) -> dict[str, Any]:
