@@ -33,7 +33,7 @@ class ScreenConnectSettings(BaseModel):
         "CustomProperty7",
         "CustomProperty8",
     ] = "CustomProperty1"  # "Company" out of the box
-    stale_after_hours: int = Field(default=12, ge=1)
+    # the stale period is catalog.yaml's integrations.<source>.stale_after_hours (the daily run reads it)
 
 
 class _Session(BaseModel):

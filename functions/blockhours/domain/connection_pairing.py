@@ -81,6 +81,10 @@ def _connected(state: Connections, start: ConnectionEvent) -> Paired:
 def _disconnected(state: Connections, end: ConnectionEvent) -> Paired:
     key = end.key
     start = state.open.get(key)
+    handed = state.closed.get(key)
+    if start is None and handed is not None and handed[0] == handed[1] <= end.at:
+        # the late end of a connection already handed to the inbox as lost: the technician's minutes stand
+        return Paired(replace(state, closed={**state.closed, key: (handed[0], end.at)}))
     if start is None or end.at < start.at:
         if start is None:
             return Paired(replace(state, early_ends={**state.early_ends, key: end}))
@@ -158,10 +162,12 @@ def oldest_waiting(connections: Connections) -> int | None:
 def without(connections: Connections, events: list[ConnectionEvent]) -> Connections:
     """The state once stale connections (and stale early ends) have been handed to the inbox."""
     gone = {(event.key, event.at) for event in events}
+    handed = {k: (v.at, v.at) for k, v in connections.open.items() if (k, v.at) in gone}  # known if its end comes
     return replace(
         connections,
         open={k: v for k, v in connections.open.items() if (k, v.at) not in gone},
         early_ends={k: v for k, v in connections.early_ends.items() if (k, v.at) not in gone},
+        closed={**connections.closed, **handed},
     )
 
 
