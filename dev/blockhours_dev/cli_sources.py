@@ -11,11 +11,14 @@ import typer
 
 from blockhours.domain.money import format_minutes
 
-from .cli_app import ApiOption, app, call, out, print_rows, shop_date
+from .cli_app import ApiOption, app, call, err, out, print_rows, shop_date
 from .cli_minutes import minutes_option
 
 inbox_app = typer.Typer(help="Tools' sessions waiting for a person: unmatched, to confirm, refused.")
 app.add_typer(inbox_app, name="inbox")
+integrations_app = typer.Typer(help="Set up the remote-support tools that report sessions by themselves.")
+app.add_typer(integrations_app, name="integrations")
+PUSHING = ("screenconnect",)  # tools that post to a URL of ours (the others are polled or post with a Bearer secret)
 TechOption = Annotated[str, typer.Option("--tech", help="Who is doing this (kept on the item).")]
 
 
@@ -133,3 +136,15 @@ def dismiss(
 ) -> None:
     """Not a session to bill (a test, the shop's own machine): it leaves the inbox, recorded as dismissed."""
     _print(call(api, "POST", f"/api/inbox/{quote(inbox_id, safe='')}/dismiss", {"technician": tech}))
+
+
+@integrations_app.command("url")
+def integration_url(
+    source: Annotated[str, typer.Argument(help="The tool that posts its events: screenconnect.")],
+    api: ApiOption = None,
+) -> None:
+    """Print the URL to paste into the tool's trigger (it carries the source's secret: keep it as a password)."""
+    if source not in PUSHING:
+        err.print(f"error: {source} does not post to a URL; only {', '.join(PUSHING)} does (infra/README.md)")
+        raise typer.Exit(2)
+    out.print(call(api, "GET", f"/api/integrations/{quote(source)}/url")["url"], highlight=False, soft_wrap=True)

@@ -75,6 +75,24 @@ ANSWERS: dict[tuple[str, str], Answers] = {
             409: f"{_BUSY}",
         },
     ),
+    ("POST", "/api/integrations/screenconnect/events/{secret}"): Answers(
+        200,
+        "a host's Connected or Disconnected, paired once however often and in whatever order it comes (`outcome`: "
+        "noted, recorded; ignored for guests and other events): `summary` (one line for the trigger's log), the "
+        f"client's `balance_minutes`, `on_hold` and `hold_reason`, and `sessions`, each {_INBOX_ANSWER}",
+        _BODY
+        | {
+            400: f"{_BODY[400]}; `bad_event`: the event lacks a field, named (post the whole event: `{{*:json}}`)",
+            404: "`not_found`: not ScreenConnect's secret (current or previous), answered as for no route at all",
+            409: f"{_BUSY}",
+            429: "`Too Many Requests`: over the route's throttle in template.yaml (API Gateway's own answer)",
+        },
+    ),
+    ("GET", "/api/integrations/screenconnect/url"): Answers(
+        200,
+        "`url`: the URL to paste into ScreenConnect's trigger; it carries the current secret",
+        _STAFF | {404: "`no_secret`: screenconnect has no secret of 32+ characters in the integration secrets"},
+    ),
     ("GET", "/api/inbox"): Answers(
         200, "`items`: the tools' sessions waiting for a person (unmatched, to_confirm, refused), oldest first", _STAFF
     ),

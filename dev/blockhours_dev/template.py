@@ -25,6 +25,21 @@ class Route:
     handler: str
     iam_auth: bool
     function: str = ""  # the function's logical id
+    throttle: Throttle | None = None  # the route's own RouteSettings (None: only the API-wide default applies)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway's token bucket for a route: `burst` requests at once, refilled at `rate` a second."""
+
+    burst: int
+    rate: float
+
+
+def _throttle(settings: Mapping[str, Any] | None) -> Throttle | None:
+    if not settings or "ThrottlingBurstLimit" not in settings or "ThrottlingRateLimit" not in settings:
+        return None
+    return Throttle(int(settings["ThrottlingBurstLimit"]), float(settings["ThrottlingRateLimit"]))
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,7 @@ def http_routes(template: dict[str, Any] | None = None) -> list[Route]:
                     handler=str(handler),
                     iam_auth=event_properties.get("Auth", {}).get("Authorizer") == "AWS_IAM",
                     function=name,
+                    throttle=_throttle(event_properties.get("RouteSettings")),
                 )
             )
     return routes

@@ -93,6 +93,8 @@ class Integration(_Strict):
     policy: Literal["auto", "confirm"] = "confirm"
     # Sessions shorter than this are recorded as free: two-minute fixes are not worth charging for.
     free_under_minutes: Annotated[int, Field(ge=0, le=24 * 60, strict=True)] = 0
+    # A pushed tool's connection with no Disconnected after this long goes to the inbox for a technician's minutes.
+    stale_after_hours: Annotated[int, Field(ge=1, le=14 * 24, strict=True)] = 12
 
 
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}(:[a-z0-9][a-z0-9_-]{0,30})?$")]

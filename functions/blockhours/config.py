@@ -184,12 +184,20 @@ def _link_settings(key: str) -> LinkSettings:
 
 def integration_secret(source: str) -> str | None:
     """The secret a tool sends for `source` (None: the shop gave it none, so nothing is accepted from it)."""
+    accepted = integration_secrets(source)
+    return accepted[0] if accepted else None
+
+
+def integration_secrets(source: str) -> list[str]:
+    """The secrets accepted for `source`, current first: a JSON value may be a list [current, previous] while a
+    tool's set-up is being moved to a new secret (rotation); a short secret could be guessed, so none is taken."""
     try:
         secrets = json.loads(secret("BLOCKHOURS_INTEGRATION_SECRETS"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"BLOCKHOURS_INTEGRATION_SECRETS: not a JSON object of source: secret ({exc.msg})") from exc
     found = secrets.get(source) if isinstance(secrets, dict) else None
-    return found if isinstance(found, str) and len(found) >= 32 else None  # a short secret could be guessed
+    values = found if isinstance(found, list) else [found]
+    return [value for value in values if isinstance(value, str) and len(value) >= 32]
 
 
 def at_cold_start(*settings: Callable[[], object], secrets: tuple[Secret, ...] = ()) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, overload
 
 from .domain.changes import Change, Outcome, Ref
+from .domain.connection_changes import ConnectionLog
 from .domain.debts import Debt
 from .domain.inbox import ClientMapping, InboxItem
 from .domain.ledger import Account, CustomerLedger, SessionRecord
@@ -46,7 +47,9 @@ class LedgerStore(Protocol):
     def chores(self, kind: Literal["bill"], until: int | None = None) -> list[Account]: ...
     @overload
     def chores(self, kind: Literal["overage"], until: int | None = None) -> list[SessionRecord]: ...
-    def chores(self, kind: Literal["debt", "bill", "overage"], until: int | None = None) -> list[Any]:
+    @overload
+    def chores(self, kind: Literal["connections"], until: int | None = None) -> list[ConnectionLog]: ...
+    def chores(self, kind: Literal["debt", "bill", "overage", "connections"], until: int | None = None) -> list[Any]:
         """What the daily run has to do by `until` (None: all of it)."""
         ...
 

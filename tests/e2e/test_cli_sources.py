@@ -69,3 +69,19 @@ def test_inbox_assign_confirm_and_dismiss(dev: DevStack) -> None:
     assert (
         "Session with Sam (ScreenConnect)" in statement.stdout and "Session with Sam (TeamViewer)" in statement.stdout
     )
+
+
+def test_integrations_url_prints_the_url_screenconnect_posts_to(dev: DevStack) -> None:
+    printed = cli(dev, "integrations", "url", "screenconnect")
+    assert printed.returncode == 0, printed.stderr
+    url = printed.stdout.strip()
+    assert url == f"{dev.url}/api/integrations/screenconnect/events/{INTEGRATION_SECRETS['screenconnect']}"
+    guest = {
+        "Session": {"SessionID": f"cli-{uuid.uuid4()}", "CustomProperty1": "Acme"},
+        "Connection": {"ProcessType": "Guest", "ParticipantName": "reception"},
+        "Event": {"EventType": "Connected", "Time": "2026-11-03T14:04:58Z"},
+    }
+    answer = requests.post(url, json=guest, timeout=20)
+    assert answer.status_code == 200 and answer.json()["outcome"] == "ignored", "the printed URL is the one that works"
+    polled = cli(dev, "integrations", "url", "teamviewer")
+    assert polled.returncode == 2 and "does not post to a URL" in polled.stderr

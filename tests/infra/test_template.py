@@ -205,7 +205,8 @@ def _routes_in_code() -> set[tuple[str, str, str]]:
     for stem, text in modules.items():
         owner = stem
         if "def handler(" not in text:
-            owner = next((name for name, other in modules.items() if f"from .{stem} import" in other), stem)
+            importers = (name for name, other in modules.items() if f"from .{stem} import" in other)
+            owner = next((name for name in importers if "def handler(" in modules[name]), stem)
         for method, route in re.findall(r'@app\.(get|post|put|patch|delete)\("([^"]+)"', text):
             template_path = re.sub(r"<([^>]+)>", r"{\1}", route)
             routes.add((method.upper(), template_path, f"blockhours.handlers.{owner}.handler"))

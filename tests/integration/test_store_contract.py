@@ -25,12 +25,15 @@ from blockhours.domain.changes import (
     Put,
     Update,
     account_ref,
+    connections_ref,
     debt_ref,
     inbox_ref,
     lot_ref,
     mapping_ref,
     refund_ref,
 )
+from blockhours.domain.connection_changes import LOG, ConnectionLog, log_saved
+from blockhours.domain.connection_pairing import ConnectionEvent, Connections, pair
 from blockhours.domain.debts import Debt
 from blockhours.domain.inbox import ClientMapping, arrived_item
 from blockhours.domain.inbox_changes import ARRIVED, ITEM, arrived, assigned, closed, mapping_learnt, pinned
@@ -269,3 +272,21 @@ def test_the_inbox_lists_open_items_from_the_index_and_a_mapping_reads_back(stor
     assert store.commit(mapping_learnt(mapping)) and store.commit(mapping_learnt(replace(mapping, email="b@x.example")))
     assert store.find(mapping_ref("screenconnect", "acme")) == replace(mapping, email="b@x.example")
     assert store.mappings("screenconnect") == [replace(mapping, email="b@x.example")]
+
+
+def test_a_tools_connections_are_saved_only_as_read_and_wait_in_the_chores_index(store: TableStore) -> None:
+    start = ConnectionEvent("screenconnect", "sc-1", "ana", "connected", 1000, "ana", "Acme", payload={"Time": 1.5})
+    end = replace(start, kind="disconnected", at=1600)
+    never = ConnectionLog("screenconnect", "sc-1", Connections())
+    opened = pair(never.state, start).connections
+    assert store.commit(log_saved(never, opened))
+    assert store.commit(log_saved(never, opened)).refused == {LOG}, "a second first save lost the race"
+    read = store.find(connections_ref("screenconnect", "sc-1"))
+    assert read == ConnectionLog("screenconnect", "sc-1", opened, 1)
+    assert store.chores("connections", until=999) == [] and store.chores("connections", until=1000) == [read]
+    closed_state = pair(read.state, end).connections
+    assert store.commit(log_saved(read, closed_state))
+    assert store.commit(log_saved(read, closed_state)).refused == {LOG}, "saved since it was read"
+    assert store.chores("connections") == [], "nothing waits: out of the index"
+    saved = store.find(connections_ref("screenconnect", "sc-1"))
+    assert saved == ConnectionLog("screenconnect", "sc-1", closed_state, 2)

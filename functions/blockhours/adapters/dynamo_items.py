@@ -11,6 +11,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from ..domain.connection_changes import ConnectionLog
+from ..domain.connection_pairing import from_record, oldest_waiting, to_record
 from ..domain.debts import Debt
 from ..domain.disputes import Dispute
 from ..domain.inbox import ClientMapping, InboxItem
@@ -28,6 +30,7 @@ CHORE_DEBT = "DEBT"  # in the `chores` index: an open debt, at its next dunning 
 CHORE_BILL = "BILL"  # a trusted account, at its next billing day
 CHORE_OVERAGE = "OVERAGE"  # a session whose overage Stripe could not be asked for yet: the daily run finishes it
 CHORE_INBOX = "INBOX"  # a tool's session waiting in the inbox for a person (unmatched, to confirm, refused)
+CHORE_CONNECTIONS = "CONNECTIONS"  # a pushed tool's session with a connection waiting for its other half, since then
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -167,6 +170,27 @@ def session_from(row: Mapping[str, Any]) -> SessionRecord:
 
 def inbox_from(row: Mapping[str, Any]) -> InboxItem:
     return InboxItem(**_fields(row, tuple(InboxItem.__dataclass_fields__)))
+
+
+def connections_values(log: ConnectionLog) -> dict[str, Any]:
+    """The state as one JSON attribute (the tool's payloads are kept as sent); in the chores index while a
+    connection waits, at its start: the daily run finds the ones waiting too long without a scan."""
+    values: dict[str, Any] = {
+        "type": "connections",
+        "source": log.source,
+        "session_id": log.session_id,
+        "version": log.version,
+        "state": json.dumps(to_record(log.state), sort_keys=True, default=str),
+    }
+    waiting_since = oldest_waiting(log.state)
+    if waiting_since is not None:
+        values |= {"chore": CHORE_CONNECTIONS, "chore_at": waiting_since}
+    return values
+
+
+def connections_from(row: Mapping[str, Any]) -> ConnectionLog:
+    state = from_record(json.loads(str(row["state"])))
+    return ConnectionLog(str(row["source"]), str(row["session_id"]), state, int(row["version"]))
 
 
 def mapping_from(row: Mapping[str, Any]) -> ClientMapping:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from typing import Any, Literal
 
 from ..domain.changes import AnyOf, Check, Condition, Expect, Put, Ref, Update, Write
+from ..domain.connection_changes import ConnectionLog
 from ..domain.debts import Debt
 from ..domain.disputes import Dispute
 from ..domain.inbox import InboxItem
@@ -27,6 +28,7 @@ from .dynamo_items import (
     CHORE_OVERAGE,
     DUE_SHARD,
     QUOTES_PK,
+    connections_values,
     customer_pk,
     debt_values,
     entry_values,
@@ -81,6 +83,8 @@ def key_of(ref: Ref[Any]) -> tuple[str, str]:
             return f"INBOX#{ident}", "INBOX"
         case "mapping":
             return f"MAP#{owner}", f"REF#{ident}"
+        case "connections":
+            return f"CONN#{owner}#{ident}", "CONN"
         case "event" | "dispute" | "order" | "alert" | "job":
             tag = {"event": "EVT"}.get(ref.kind, ref.kind.upper())
             return f"{tag}#{ident}", tag
@@ -116,6 +120,8 @@ def encode(record: Any) -> dict[str, Any]:
         if record.is_open:  # in the chores index while it waits for a person: the inbox is read, not scanned
             values |= {"chore": CHORE_INBOX, "chore_at": record.received_at}
         return values
+    if isinstance(record, ConnectionLog):
+        return connections_values(record)
     if isinstance(record, Dispute):
         return {"type": "dispute", **asdict(record)}
     if isinstance(record, ParkedEvent):

@@ -10,6 +10,7 @@ import json
 from typing import Any, Literal, Protocol, TypeVar, overload
 
 from ..domain.changes import Change, Expect, Outcome, Ref, account_ref
+from ..domain.connection_changes import ConnectionLog
 from ..domain.debts import Debt
 from ..domain.inbox import ClientMapping, InboxItem
 from ..domain.ledger import Account, CustomerLedger, SessionRecord
@@ -20,12 +21,14 @@ from ..ports import AccountPage
 from .dynamo_items import (
     ACCOUNT_SK,
     CHORE_BILL,
+    CHORE_CONNECTIONS,
     CHORE_DEBT,
     CHORE_INBOX,
     CHORE_OVERAGE,
     DUE_SHARD,
     QUOTES_PK,
     account_from,
+    connections_from,
     customer_pk,
     debt_from,
     dispute_from,
@@ -42,8 +45,8 @@ from .dynamo_items import (
 from .layout import key_of, resolve
 
 T = TypeVar("T")
-Chore = Literal["debt", "bill", "overage"]
-_CHORES = {"debt": CHORE_DEBT, "bill": CHORE_BILL, "overage": CHORE_OVERAGE}
+Chore = Literal["debt", "bill", "overage", "connections"]
+_CHORES = {"debt": CHORE_DEBT, "bill": CHORE_BILL, "overage": CHORE_OVERAGE, "connections": CHORE_CONNECTIONS}
 _DECODE: dict[str, Any] = {
     "account": account_from,
     "lot": lot_from,
@@ -57,6 +60,7 @@ _DECODE: dict[str, Any] = {
     "job": job_from,
     "inbox": inbox_from,
     "mapping": mapping_from,
+    "connections": connections_from,
 }
 
 
@@ -132,10 +136,15 @@ class TableStore:
     def chores(self, kind: Literal["bill"], until: int | None = None) -> list[Account]: ...
     @overload
     def chores(self, kind: Literal["overage"], until: int | None = None) -> list[SessionRecord]: ...
+    @overload
+    def chores(self, kind: Literal["connections"], until: int | None = None) -> list[ConnectionLog]: ...
     def chores(self, kind: Chore, until: int | None = None) -> list[Any]:
         """What the daily run has to do by `until` (None: all of it): open debts at their next step, trusted
-        accounts at their billing day, overages Stripe could not be asked for yet."""
-        decoder = {"debt": debt_from, "bill": account_from, "overage": session_from}[kind]
+        accounts at their billing day, overages Stripe could not be asked for yet, pushed tools' connections
+        waiting for their other half since `until`."""
+        decoder = {"debt": debt_from, "bill": account_from, "overage": session_from, "connections": connections_from}[
+            kind
+        ]
         return [decoder(row) for row in self.rows.query_index("chores", _CHORES[kind], until)]
 
     def inbox(self) -> list[InboxItem]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 if TYPE_CHECKING:
+    from .connection_changes import ConnectionLog
     from .debts import Debt
     from .disputes import Dispute
     from .inbox import ClientMapping, InboxItem
@@ -38,6 +39,7 @@ RecordKind = Literal[
     "job",  # id: a background job (reconcile, requeue)
     "inbox",  # id: the ledger's session id for a tool's session (`<source>-<external id>`); one per tool session
     "mapping",  # owner: the source; id: its normalised name for a client; which account that is
+    "connections",  # owner: a pushing tool; id: its session id; connections waiting for their other half
 ]
 
 
@@ -217,6 +219,10 @@ def inbox_ref(inbox_id: str) -> Ref[InboxItem]:
 
 def mapping_ref(source: str, client_ref: str) -> Ref[ClientMapping]:
     return Ref("mapping", source, client_ref)
+
+
+def connections_ref(source: str, session_id: str) -> Ref[ConnectionLog]:
+    return Ref("connections", source, session_id)
 
 
 def journal(email: str, *entries: JournalEntry) -> tuple[Put, ...]:

@@ -1,6 +1,6 @@
 """Health for everyone, and the staff routes (IAM-authorized): sessions, settling, customers, liability,
 quotes, trusted clients, debts, and the background jobs (reconcile, requeue) they start and follow; the tools'
-session endpoint and the inbox (inbox_routes.py)."""
+session endpoint and the inbox (inbox_routes.py), ScreenConnect's pushed events (screenconnect_routes.py)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ from ..domain.lots import fifo_order
 from ..statement import statement_rows
 from .http import EmailField, json_response, logger, metrics, require_staff, resolver, tracer
 from .inbox_routes import register as register_inbox_routes
+from .screenconnect_routes import register as register_screenconnect_routes
 
 app = resolver()
 register_inbox_routes(app)
+register_screenconnect_routes(app)
 # The link-signing key too: `blockhours link` asks this function to sign a balance link, so the key stays in AWS.
 config.at_cold_start(
     config.store,

@@ -83,13 +83,17 @@ def answer_body(answer: remote.InboxAnswer) -> dict[str, Any]:
     }
 
 
+def accepted_secret(source: str, sent: str) -> bool:
+    """The source's current or previous secret (during a rotation), compared in constant time with each."""
+    return any(hmac.compare_digest(sent.encode(), known.encode()) for known in config.integration_secrets(source))
+
+
 def _caller_secret(app: APIGatewayHttpResolver, source: str) -> None:
     """The source's secret must come as `Authorization: Bearer <secret>`; compared in constant time, before
     anything else is said: a caller without it learns nothing, not even which sources the shop has."""
     sent = (app.current_event.headers or {}).get("authorization", "")
-    expected = config.integration_secret(source)
     scheme, _, token = sent.partition(" ")
-    if expected is None or scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not accepted_secret(source, token):
         raise BadSecret(
             "bad_secret", f"send {source}'s secret as `Authorization: Bearer <secret>` (the shop's integration secrets)"
         )

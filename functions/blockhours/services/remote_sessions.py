@@ -41,14 +41,21 @@ class InboxAnswer:
 
 
 def receive(
-    catalog: Catalog, store: LedgerStore, gateway: Callable[[], PaymentGateway], session: RemoteSession, now: int
+    catalog: Catalog,
+    store: LedgerStore,
+    gateway: Callable[[], PaymentGateway],
+    session: RemoteSession,
+    now: int,
+    unknown_minutes: str = "",
 ) -> InboxAnswer:
     """A tool's session arrives: free, redeemed (mapped and auto), or into the inbox; a second delivery of the
-    same tool session is a duplicate and changes nothing (one left half-way is carried on)."""
+    same tool session is a duplicate and changes nothing (one left half-way is carried on). `unknown_minutes`:
+    why the tool could not say how long it lasted; it waits for a technician's minutes, never free."""
     integration = _integration(catalog, session.source)
     mapping = store.find(mapping_ref(session.source, normalised_ref(session.client_ref)))
     email = mapping.email if mapping is not None else ""
-    reason: Reason = "unmatched" if not email else "redeeming" if integration.policy == "auto" else "to_confirm"
+    auto = integration.policy == "auto" and not unknown_minutes
+    reason: Reason = "unmatched" if not email else "redeeming" if auto else "to_confirm"
     item = arrived_item(
         session,
         now,
@@ -58,6 +65,8 @@ def receive(
         catalog.billing.minimum_minutes,
         integration.free_under_minutes,
     )
+    if unknown_minutes:
+        item = replace(item, outcome="", closed_at=0, problem=unknown_minutes)
     outcome = store.commit(arrived(item))
     if ARRIVED in outcome.refused:
         known = _item(store, item.inbox_id)
@@ -146,6 +155,8 @@ def confirm(
                 "unmatched", f"{inbox_id} is not matched to a client yet: `blockhours inbox assign {inbox_id} EMAIL`"
             )
         use_minutes = item.minutes if minutes is None else minutes
+        if use_minutes <= 0:
+            raise Conflict("minutes_needed", f"{inbox_id}: {item.problem or 'no minutes'}; pass --minutes")
         if store.commit(pinned(item, use_minutes, item.note if note is None else note, technician)):
             return _redeem(catalog, store, gateway, _item(store, inbox_id), now)
     raise Conflict("busy", f"{inbox_id} kept changing while it was confirmed; send it again")
@@ -181,7 +192,8 @@ def _assigned(
     if not item.is_open:
         return _answer(store, "duplicate", item)
     policy = _integration(catalog, item.source).policy
-    reason: Reason = "redeeming" if policy == "auto" or item.reason == "refused" else "to_confirm"
+    known = item.minutes > 0  # a connection whose end was lost has no minutes until a technician says them
+    reason: Reason = "redeeming" if known and (policy == "auto" or item.reason == "refused") else "to_confirm"
     if not store.commit(assigned(item, email, reason, technician)):
         now_item = _item(store, item.inbox_id)
         if strict and now_item.is_open and now_item.email != email:
