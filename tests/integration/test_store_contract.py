@@ -25,6 +25,7 @@ from blockhours.domain.changes import (
     Put,
     Update,
     account_ref,
+    cursor_ref,
     debt_ref,
     inbox_ref,
     lot_ref,
@@ -36,6 +37,7 @@ from blockhours.domain.inbox import ClientMapping, arrived_item
 from blockhours.domain.inbox_changes import ARRIVED, ITEM, arrived, assigned, closed, mapping_learnt, pinned
 from blockhours.domain.ledger import RefundRecord
 from blockhours.domain.lots import Lot
+from blockhours.domain.pull_changes import CURSOR, PullCursor, cursor_moved
 from blockhours.domain.refunds import RefundPart
 from blockhours.domain.remote_sessions import RemoteSession
 from blockhours_dev import template
@@ -269,3 +271,15 @@ def test_the_inbox_lists_open_items_from_the_index_and_a_mapping_reads_back(stor
     assert store.commit(mapping_learnt(mapping)) and store.commit(mapping_learnt(replace(mapping, email="b@x.example")))
     assert store.find(mapping_ref("screenconnect", "acme")) == replace(mapping, email="b@x.example")
     assert store.mappings("screenconnect") == [replace(mapping, email="b@x.example")]
+
+
+def test_a_pull_cursor_is_written_once_and_moved_only_from_where_it_was_read(store: TableStore) -> None:
+    first = PullCursor("teamviewer", 1_000, 10)
+    assert store.commit(cursor_moved(first, None))
+    assert store.commit(cursor_moved(first, None)).refused == {CURSOR}  # another run's first save won
+    later = PullCursor("teamviewer", 2_000, 20)
+    assert store.commit(cursor_moved(later, first))
+    stale = store.commit(cursor_moved(PullCursor("teamviewer", 1_500, 30), first))  # a slower run read `first`
+    assert stale.refused == {CURSOR}
+    assert store.find(cursor_ref("teamviewer")) == later
+    assert store.find(cursor_ref("zoho")) is None

@@ -26,6 +26,7 @@ from .dynamo_items import (
     DUE_SHARD,
     QUOTES_PK,
     account_from,
+    cursor_from,
     customer_pk,
     debt_from,
     dispute_from,
@@ -57,6 +58,7 @@ _DECODE: dict[str, Any] = {
     "job": job_from,
     "inbox": inbox_from,
     "mapping": mapping_from,
+    "cursor": cursor_from,
 }
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .disputes import Dispute
     from .inbox import ClientMapping, InboxItem
     from .jobs import Job
+    from .pull_changes import PullCursor
     from .ledger import Account, JournalEntry, RefundRecord, SessionRecord
     from .lots import Lot
     from .quotes import Quote
@@ -38,6 +39,7 @@ RecordKind = Literal[
     "job",  # id: a background job (reconcile, requeue)
     "inbox",  # id: the ledger's session id for a tool's session (`<source>-<external id>`); one per tool session
     "mapping",  # owner: the source; id: its normalised name for a client; which account that is
+    "cursor",  # id: a pulled source; how far the scheduled run has read its report
 ]
 
 
@@ -217,6 +219,10 @@ def inbox_ref(inbox_id: str) -> Ref[InboxItem]:
 
 def mapping_ref(source: str, client_ref: str) -> Ref[ClientMapping]:
     return Ref("mapping", source, client_ref)
+
+
+def cursor_ref(source: str) -> Ref[PullCursor]:
+    return Ref("cursor", id=source)
 
 
 def journal(email: str, *entries: JournalEntry) -> tuple[Put, ...]:
