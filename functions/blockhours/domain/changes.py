@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from .disputes import Dispute
     from .inbox import ClientMapping, InboxItem
     from .jobs import Job
-    from .pull_changes import PullCursor
     from .ledger import Account, JournalEntry, RefundRecord, SessionRecord
     from .lots import Lot
+    from .pull_changes import PullCursor
     from .quotes import Quote
 
 RecordKind = Literal[
