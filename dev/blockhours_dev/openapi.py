@@ -75,6 +75,13 @@ ANSWERS: dict[tuple[str, str], Answers] = {
             409: f"{_BUSY}",
         },
     ),
+    ("POST", "/api/integrations/{source}/import"): Answers(
+        200,
+        "without `apply`, nothing written: `preview`, each session with its client's `email` (empty: not matched), "
+        "`used_minutes`, `billable_minutes` and `recorded_before`; with `apply: true`, `answers`: each session "
+        f"received once however often the file is imported: {_INBOX_ANSWER}",
+        _BODY | _STAFF | {404: "`unknown_source`: the source is not in catalog.yaml's integrations", 409: _BUSY},
+    ),
     ("GET", "/api/inbox"): Answers(
         200, "`items`: the tools' sessions waiting for a person (unmatched, to_confirm, refused), oldest first", _STAFF
     ),
