@@ -4,9 +4,11 @@ session once (the same file again records nothing new), and the statement names 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, DevStack, buy, started_dev
+from vendor_stand_in import TeamViewerStandIn
 
 FIXTURE = ROOT / "tests" / "fixtures" / "sources" / "csv" / "splashtop_sessions.csv"
 SPLASHTOP = {
@@ -33,9 +36,22 @@ SPLASHTOP = {
 
 
 @pytest.fixture(scope="module")
-def shop_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def teamviewer() -> Iterator[TeamViewerStandIn]:
+    stand_in = TeamViewerStandIn()
+    thread = threading.Thread(target=stand_in.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield stand_in
+    stand_in.server.shutdown()
+    stand_in.server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def shop_catalog(tmp_path_factory: pytest.TempPathFactory, teamviewer: TeamViewerStandIn) -> Path:
     raw = yaml.safe_load((ROOT / "catalog.yaml").read_text())
     raw["integrations"]["splashtop"] = SPLASHTOP
+    raw["integrations"]["teamviewer"]["base_url"] = teamviewer.url
+    del raw["integrations"]["zoho"]
     path = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     return path
@@ -43,7 +59,10 @@ def shop_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dev_splashtop(tmp_path_factory: pytest.TempPathFactory, shop_catalog: Path) -> Iterator[DevStack]:
-    yield from started_dev(tmp_path_factory, {"BLOCKHOURS_CATALOG": str(shop_catalog)})
+    tokens = json.dumps({"teamviewer": "good-token"})
+    yield from started_dev(
+        tmp_path_factory, {"BLOCKHOURS_CATALOG": str(shop_catalog), "BLOCKHOURS_PULL_TOKENS": tokens}
+    )
 
 
 def cli(dev: DevStack, catalog: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -102,3 +121,15 @@ def test_bad_rows_are_named_by_line_and_nothing_is_imported(
     assert preview.returncode == 0 and "3 rows, 3 new" in preview.stdout, "the refused file recorded none of its rows"
     unknown = cli(dev_splashtop, shop_catalog, "import", str(export), "--source", "anydesk")
     assert unknown.returncode == 1 and "anydesk has no csv: column mapping" in unknown.stderr
+
+
+def test_blockhours_pull_runs_the_scheduled_function_on_the_stack(
+    dev_splashtop: DevStack, shop_catalog: Path, teamviewer: TeamViewerStandIn
+) -> None:
+    first = cli(dev_splashtop, shop_catalog, "pull")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "teamviewer: 1 free, 2 inbox" in first.stdout  # Acme Dental is not mapped on this stack: it waits
+    assert [q.get("offset_id") is not None for q in teamviewer.asked] == [False, True]
+    again = cli(dev_splashtop, shop_catalog, "pull")
+    assert again.returncode == 0 and "teamviewer: 3 duplicate" in again.stdout, again.stdout
+    assert teamviewer.asked[2]["from_date"] > teamviewer.asked[0]["from_date"], "the second run starts at the cursor"

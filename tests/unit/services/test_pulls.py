@@ -8,10 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -22,39 +19,10 @@ from blockhours.services import pull_sources
 from blockhours.services import remote_sessions as remote
 from blockhours_dev.memory_ledger import MemoryLedger
 from in_memory import bought, no_gateway
+from vendor_stand_in import TeamViewerStandIn
 
-PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "sources" / "teamviewer"
 EMAIL = "office@acme-dental.example"
 NOW = int(datetime(2026, 11, 5, 12, 0, tzinfo=UTC).timestamp())
-
-
-class TeamViewerStandIn:
-    """The connection report as documented: page 1, then page 2 for `offset_id`; 401 for any other token."""
-
-    def __init__(self) -> None:
-        self.asked: list[dict[str, str]] = []
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
-                stand_in.asked.append(query)
-                if self.headers.get("Authorization") != "Bearer good-token":
-                    status, body = 401, b'{"error": "invalid_token"}'
-                else:
-                    name = "page2.json" if query.get("offset_id") else "page1.json"
-                    status, body = 200, (PAGES / name).read_bytes()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
 @pytest.fixture
