@@ -246,7 +246,7 @@ def main() -> None:
 
 
 # After the commands above, so `blockhours --help` lists redeem first: reconcile, requeue, job; quote, trust...
-from . import cli_daily, cli_dev, cli_jobs, cli_playbook, cli_sources  # noqa: E402, F401
+from . import cli_daily, cli_dev, cli_import, cli_jobs, cli_playbook, cli_sources  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

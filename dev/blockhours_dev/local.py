@@ -327,6 +327,8 @@ class LocalStack:
             return invoke_api(request, self.lambdas, self.async_invocations)(environ, start_response)
         if path == "/_local/sweep" and request.method == "POST":
             return self._sweep(request)(environ, start_response)
+        if path == "/_local/pulls" and request.method == "POST":  # what the 15-minute schedule does in AWS
+            return self._invoked("PullsFunction", {"source": "local"})(environ, start_response)
         if self.standin is not None and self.standin.serves(path):
             answer = self.standin(environ, start_response)
             if self.data is not None and (request.method != "GET" or path.startswith("/pay/")):
@@ -344,7 +346,12 @@ class LocalStack:
         if now and int(now) > time.time():
             forecast = daily_preview.on_this_stack(self._template, int(now))
             return Response(json.dumps(forecast), content_type="application/json")
-        outcome = self.lambdas.invoke("SweepFunction", {"source": "local", "now": now})
+        return self._invoked("SweepFunction", {"source": "local", "now": now})
+
+    def _invoked(self, function: str, event: dict[str, Any]) -> Response:
+        """A scheduled function invoked as EventBridge Scheduler would, its answer (or its error) as JSON."""
+        assert self.lambdas is not None
+        outcome = self.lambdas.invoke(function, event)
         if outcome.failed:
             return Response(json.dumps(outcome.error), status=500, content_type="application/json")
         return Response(json.dumps(outcome.payload), content_type="application/json")

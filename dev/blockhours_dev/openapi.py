@@ -93,6 +93,13 @@ ANSWERS: dict[tuple[str, str], Answers] = {
         "`url`: the URL to paste into ScreenConnect's trigger; it carries the current secret",
         _STAFF | {404: "`no_secret`: screenconnect has no secret of 32+ characters in the integration secrets"},
     ),
+    ("POST", "/api/integrations/{source}/import"): Answers(
+        200,
+        "without `apply`, nothing written: `preview`, each session with its client's `email` (empty: not matched), "
+        "`used_minutes`, `billable_minutes` and `recorded_before`; with `apply: true`, `answers`: each session "
+        f"received once however often the file is imported: {_INBOX_ANSWER}",
+        _BODY | _STAFF | {404: "`unknown_source`: the source is not in catalog.yaml's integrations", 409: _BUSY},
+    ),
     ("GET", "/api/inbox"): Answers(
         200, "`items`: the tools' sessions waiting for a person (unmatched, to_confirm, refused), oldest first", _STAFF
     ),

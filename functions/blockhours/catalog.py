@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from .domain.debts import DunningSchedule
 from .domain.money import deposit_minutes
+from .sessions_csv import CsvColumns
 
 Cents = Annotated[int, Field(gt=0, strict=True)]
 PositiveMinutes = Annotated[int, Field(gt=0, strict=True)]
@@ -87,7 +88,12 @@ class Dunning(_Strict):
         return self
 
 
-class Integration(_Strict):
+Hours = Annotated[int, Field(ge=1, le=24 * 30, strict=True)]
+BaseUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")]
+PULLED = ("teamviewer", "zoho")  # the sources the scheduled run reads from the vendor's report API
+
+
+class SourcePolicy(_Strict):
     """A remote-support tool's sessions: redeemed as they arrive (auto) or held for a technician's confirmation."""
 
     policy: Literal["auto", "confirm"] = "confirm"
@@ -95,6 +101,38 @@ class Integration(_Strict):
     free_under_minutes: Annotated[int, Field(ge=0, le=24 * 60, strict=True)] = 0
     # A pushed tool's connection with no Disconnected after this long goes to the inbox for a technician's minutes.
     stale_after_hours: Annotated[int, Field(ge=1, le=14 * 24, strict=True)] = 12
+    csv: CsvColumns | None = None  # how `blockhours import FILE --source NAME` reads the tool's export
+
+
+class Integration(SourcePolicy):
+    kind: Literal["other"] = Field(default="other", exclude=True)
+
+
+class TeamViewerSettings(SourcePolicy):
+    """integrations.teamviewer: pulled from the Web API's connection report every 15 minutes."""
+
+    kind: Literal["teamviewer"] = Field(default="teamviewer", exclude=True)
+    base_url: BaseUrl = "https://webapi.teamviewer.com"
+    client_field: Literal["groupname", "devicename"] = "groupname"
+    # The report lists a connection once it has ended, filed under its start: re-read this far back each run.
+    overlap_hours: Hours = 24
+    first_run_days: Annotated[int, Field(ge=1, le=366, strict=True)] = 7
+
+
+class ZohoAssistSettings(SourcePolicy):
+    """integrations.zoho: pulled from Zoho Assist's session reports every 15 minutes."""
+
+    kind: Literal["zoho"] = Field(default="zoho", exclude=True)
+    base_url: BaseUrl = "https://assist.zoho.com"  # .eu, .in, .com.au ... by the account's data centre
+    session_type: Literal["rs", "URS", "DM", "all"] = "all"
+    # The customer's side is the "agent" in Zoho Assist; the technician views.
+    client_field: Literal["agent_email", "display_name", "viewer_email"] = "agent_email"
+    page_size: Annotated[int, Field(ge=1, le=100, strict=True)] = 50
+    overlap_hours: Hours = 24
+    first_run_days: Annotated[int, Field(ge=1, le=366, strict=True)] = 7
+
+
+AnyIntegration = Annotated[Integration | TeamViewerSettings | ZohoAssistSettings, Field(discriminator="kind")]
 
 
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}(:[a-z0-9][a-z0-9_-]{0,30})?$")]
@@ -126,7 +164,18 @@ class Catalog(_Strict):
     quotes: QuotePolicy = QuotePolicy()
     on_account: OnAccount = OnAccount()
     dunning: Dunning = Dunning()
-    integrations: dict[SourceName, Integration] = Field(default_factory=dict)
+    integrations: dict[SourceName, AnyIntegration] = Field(default_factory=dict)
+
+    @field_validator("integrations", mode="before")
+    @classmethod
+    def _kind_from_name(cls, value: Any) -> Any:
+        """An entry's name says which vendor's keys it takes: teamviewer and zoho are pulled, the rest are not."""
+        if not isinstance(value, dict):
+            return value
+        return {
+            name: {**entry, "kind": name if name in PULLED else "other"} if isinstance(entry, dict) else entry
+            for name, entry in value.items()
+        }
 
     @model_validator(mode="after")
     def _unique_skus(self) -> Catalog:
@@ -141,7 +190,7 @@ class Catalog(_Strict):
             tuple(self.dunning.reminder_days), self.dunning.collections_after_days, self.on_account.grace_days
         )
 
-    def integration(self, source: str) -> Integration | None:
+    def integration(self, source: str) -> SourcePolicy | None:
         """The source's policy; None for a tool the shop has not listed (its sessions are refused)."""
         return self.integrations.get(source)
 
@@ -186,6 +235,8 @@ def _problem(error: ErrorDetails, raw: dict[str, Any]) -> str:
     where = [str(part) for part in error["loc"]]
     if len(error["loc"]) >= 2 and error["loc"][0] == "products" and isinstance(error["loc"][1], int):
         where = [f"product {_sku(raw, error['loc'][1])}", ".".join(where[2:])]
+    elif len(where) >= 3 and where[0] == "integrations" and where[2] in ("other", *PULLED):
+        where = [".".join([*where[:2], *where[3:]])]  # the vendor's tag is ours, not a key the owner wrote
     else:
         where = [".".join(where)]
     return ": ".join([*filter(None, where), _in_words(error)])

@@ -200,6 +200,30 @@ def integration_secrets(source: str) -> list[str]:
     return [value for value in values if isinstance(value, str) and len(value) >= 32]
 
 
+def pull_token(source: str) -> str:
+    """A pulled source's API token: BLOCKHOURS_PULL_TOKENS ({source: token}, the local stack and tests), else the
+    SSM SecureString BLOCKHOURS_SECRETS_PATH/<source>-token, kept for the max age like the other secrets."""
+    if local := os.environ.get("BLOCKHOURS_PULL_TOKENS"):
+        try:
+            tokens = json.loads(local)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"BLOCKHOURS_PULL_TOKENS: not a JSON object of source: token ({exc.msg})") from exc
+        found = tokens.get(source) if isinstance(tokens, dict) else None
+        if not isinstance(found, str) or not found:
+            raise ConfigError(f"BLOCKHOURS_PULL_TOKENS has no token for {source}")
+        return found
+    path = os.environ.get("BLOCKHOURS_SECRETS_PATH")
+    if not path:
+        raise ConfigError(f"neither BLOCKHOURS_PULL_TOKENS nor BLOCKHOURS_SECRETS_PATH names {source}'s token")
+    from aws_lambda_powertools.utilities import parameters
+
+    name = f"{path}/{source}-token"
+    try:
+        return parameters.get_parameter(name, decrypt=True, max_age=SECRETS_MAX_AGE_SECONDS)
+    except parameters.exceptions.GetParameterError as exc:
+        raise ConfigError(f"{source}'s token: the SSM parameter {name} cannot be read: {exc}") from exc
+
+
 def at_cold_start(*settings: Callable[[], object], secrets: tuple[Secret, ...] = ()) -> None:
     """In Lambda, read a handler's settings as it loads: a missing or wrong one fails the start, naming the variable.
 

@@ -14,6 +14,7 @@ from .domain.lots import Lot
 from .domain.parked import ParkedEvent
 from .domain.quotes import Quote
 from .domain.refunds import RefundPart
+from .domain.remote_sessions import RemoteSession
 
 T = TypeVar("T")
 
@@ -91,6 +92,25 @@ class JobStarter(Protocol):
 
 class JobNotStarted(Exception):
     """The background job could not be handed to its function; the message says why."""
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """A pulled source's sessions since the cursor, and where the next run asks from."""
+
+    sessions: tuple[RemoteSession, ...]
+    cursor_ms: int
+    in_progress: int = 0  # sessions not ended yet: a later run reads them again
+
+
+class SessionReport(Protocol):
+    """A remote-support tool's session report: every session from `since_ms` (None: the first run) to `now_ms`."""
+
+    def __call__(self, since_ms: int | None, now_ms: int) -> ReportPage: ...
+
+
+class ReportUnavailable(Exception):
+    """The tool did not give its report (a refused token, an outage); the message says what to do."""
 
 
 class RefundQueue(Protocol):

@@ -14,6 +14,7 @@ from .adapters.queue import SqsRefundQueue
 
 if TYPE_CHECKING:
     from .adapters.stripe_gateway import StripeGateway
+    from .ports import SessionReport
 
 
 def catalog() -> catalog_module.Catalog:
@@ -57,6 +58,15 @@ def _gateway_for(settings: config.StripeSettings, site_url: str) -> StripeGatewa
     from .adapters.stripe_gateway import StripeGateway  # Stripe's SDK costs ~250 ms; only its users pay
 
     return StripeGateway(settings, site_url=site_url)
+
+
+def session_reports(shop: catalog_module.Catalog) -> dict[str, SessionReport]:
+    """The report of every pulled source catalog.yaml lists; each reads its token when the run asks it."""
+    from .adapters.pulled_reports import report_of
+    from .catalog import TeamViewerSettings, ZohoAssistSettings
+
+    pulled = TeamViewerSettings | ZohoAssistSettings
+    return {name: report_of(name, s) for name, s in shop.integrations.items() if isinstance(s, pulled)}
 
 
 def reset() -> None:

@@ -33,10 +33,16 @@ class DevStack:
 @pytest.fixture(scope="session")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     """`blockhours dev` in a subprocess on a free port, as a new user starts it (no Stripe, no AWS)."""
+    yield from started_dev(tmp_path_factory, {})
+
+
+def started_dev(tmp_path_factory: pytest.TempPathFactory, more_env: dict[str, str]) -> Iterator[DevStack]:
+    """`blockhours dev` as above, with more of the environment (another catalog.yaml)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "AWS_ENDPOINT", "BLOCKHOURS_"))}
     env["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("run"))  # where it announces itself: not the user's
     env["BLOCKHOURS_INTEGRATION_SECRETS"] = json.dumps(INTEGRATION_SECRETS)
+    env |= more_env
     process = subprocess.Popen(
         [sys.executable, "-m", "blockhours_dev.cli", "dev", "--port", str(port)],
         cwd=ROOT,

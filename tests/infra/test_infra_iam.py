@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from blockhours.catalog import PULLED
 from blockhours_dev.template import function_statements, http_routes, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -159,7 +160,9 @@ def _parameter_grants(name: str) -> set[str]:
 def test_each_function_may_read_exactly_the_secrets_its_handler_needs(name: str) -> None:
     module = str(FUNCTIONS[name]["Properties"]["Handler"]).rpartition(".")[0]
 
-    assert _parameter_grants(name) == {SECRET_PARAMETERS[s] for s in _cold_start_secrets(module)}
+    # The scheduled pull reads each pulled source's token at the run (config.pull_token), no other function.
+    tokens = {f"/{source}-token" for source in PULLED} if module == "blockhours.handlers.pulls" else set()
+    assert _parameter_grants(name) == {SECRET_PARAMETERS[s] for s in _cold_start_secrets(module)} | tokens
 
 
 def test_the_webhook_signing_secret_is_readable_by_the_webhook_alone() -> None:
@@ -258,6 +261,7 @@ def test_a_technician_looks_up_records_quotes_and_sees_debts_but_moves_no_money_
         "/*/POST/api/inbox/*/dismiss",
         "/*/POST/api/mappings",
         "/*/GET/api/integrations/screenconnect/url",  # the trigger URL carries the secret: staff only
+        "/*/POST/api/integrations/*/import",  # `blockhours import`: a tool's export, received as the tool would send it
     }
     assert not any(word in route for route in technician for word in ("refund", "trust", "settle", "reconcile"))
     assert {"TechnicianPolicyArn", "OwnerPolicyArn"} <= set(TEMPLATE["Outputs"])

@@ -26,6 +26,7 @@ from blockhours.domain.changes import (
     Update,
     account_ref,
     connections_ref,
+    cursor_ref,
     debt_ref,
     inbox_ref,
     lot_ref,
@@ -39,6 +40,7 @@ from blockhours.domain.inbox import ClientMapping, arrived_item
 from blockhours.domain.inbox_changes import ARRIVED, ITEM, arrived, assigned, closed, mapping_learnt, pinned
 from blockhours.domain.ledger import RefundRecord
 from blockhours.domain.lots import Lot
+from blockhours.domain.pull_changes import CURSOR, PullCursor, cursor_moved
 from blockhours.domain.refunds import RefundPart
 from blockhours.domain.remote_sessions import RemoteSession
 from blockhours_dev import template
@@ -290,3 +292,15 @@ def test_a_tools_connections_are_saved_only_as_read_and_wait_in_the_chores_index
     assert store.chores("connections") == [], "nothing waits: out of the index"
     saved = store.find(connections_ref("screenconnect", "sc-1"))
     assert saved == ConnectionLog("screenconnect", "sc-1", closed_state, 2)
+
+
+def test_a_pull_cursor_is_written_once_and_moved_only_from_where_it_was_read(store: TableStore) -> None:
+    first = PullCursor("teamviewer", 1_000, 10)
+    assert store.commit(cursor_moved(first, None))
+    assert store.commit(cursor_moved(first, None)).refused == {CURSOR}  # another run's first save won
+    later = PullCursor("teamviewer", 2_000, 20)
+    assert store.commit(cursor_moved(later, first))
+    stale = store.commit(cursor_moved(PullCursor("teamviewer", 1_500, 30), first))  # a slower run read `first`
+    assert stale.refused == {CURSOR}
+    assert store.find(cursor_ref("teamviewer")) == later
+    assert store.find(cursor_ref("zoho")) is None

@@ -69,3 +69,40 @@ def test_broken_yaml_and_a_missing_file_say_so(tmp_path: Path) -> None:
         parse("")
     with pytest.raises(CatalogError, match="cannot read the catalog"):
         load(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        (["integrations", "teamviewer", "client_field"], "owner", "integrations.teamviewer.client_field: must be"),
+        (["integrations", "teamviewer", "page_size"], 5, "integrations.teamviewer.page_size: is not a field"),
+        (["integrations", "zoho", "page_size"], 500, "integrations.zoho.page_size: must be less than or equal to 100"),
+        (["integrations", "zoho", "base_url"], "assist.zoho.eu", "integrations.zoho.base_url: must match pattern"),
+        (["integrations", "screenconnect", "overlap_hours"], 2, "integrations.screenconnect.overlap_hours: is not a"),
+        (
+            ["integrations", "splashtop"],
+            {"csv": {"technician": "User", "client": "To", "start": "Start", "date_format": "%Y"}},
+            "integrations.splashtop.csv: name the column with the end time or the one with the duration",
+        ),
+        (
+            ["integrations", "splashtop"],
+            {"csv": {"technician": "User", "client": "To", "start": "S", "end": "E", "date_format": "%Y", "x": 1}},
+            "integrations.splashtop.csv.x: is not a field the catalog knows",
+        ),
+    ],
+)
+def test_a_source_s_settings_are_checked_by_its_vendor(path: list[object], value: object, said: str) -> None:
+    with pytest.raises(CatalogError) as bad:
+        parse(with_change(path, value), "catalog.yaml")
+    assert str(bad.value).startswith(f"catalog.yaml: {said}"), str(bad.value)
+    assert "\n" not in str(bad.value)
+
+
+def test_the_pulled_sources_and_a_csv_mapping_read_back() -> None:
+    csv = {"technician": "User", "client": "To", "start": "Start", "end": "End", "date_format": "%Y-%m-%d %H:%M"}
+    catalog = parse(with_change(["integrations", "splashtop"], {"policy": "auto", "csv": csv}))
+    teamviewer, zoho, splashtop = (catalog.integration(name) for name in ("teamviewer", "zoho", "splashtop"))
+    assert teamviewer is not None and teamviewer.kind == "teamviewer" and teamviewer.overlap_hours == 24
+    assert zoho is not None and zoho.kind == "zoho" and zoho.base_url == "https://assist.zoho.com"
+    assert splashtop is not None and splashtop.kind == "other" and splashtop.csv is not None
+    assert splashtop.csv.timezone == "UTC" and splashtop.policy == "auto"

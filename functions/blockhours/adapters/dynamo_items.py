@@ -20,6 +20,7 @@ from ..domain.jobs import Discrepancy, Job
 from ..domain.ledger import Account, JournalEntry, LotShare, RefundRecord, SessionRecord
 from ..domain.lots import Lot
 from ..domain.parked import ParkedEvent
+from ..domain.pull_changes import PullCursor
 from ..domain.quotes import Quote
 from ..domain.refunds import RefundPart
 
@@ -195,6 +196,10 @@ def connections_from(row: Mapping[str, Any]) -> ConnectionLog:
 
 def mapping_from(row: Mapping[str, Any]) -> ClientMapping:
     return ClientMapping(**_fields(row, tuple(ClientMapping.__dataclass_fields__)))
+
+
+def cursor_from(row: Mapping[str, Any]) -> PullCursor:
+    return PullCursor(str(row["source"]), int(row["since_ms"]), int(row["moved_at"]))
 
 
 def debt_sk(debt_id: str) -> str:

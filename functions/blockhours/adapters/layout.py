@@ -85,6 +85,8 @@ def key_of(ref: Ref[Any]) -> tuple[str, str]:
             return f"MAP#{owner}", f"REF#{ident}"
         case "connections":
             return f"CONN#{owner}#{ident}", "CONN"
+        case "cursor":
+            return f"CURSOR#{ident}", "CURSOR"
         case "event" | "dispute" | "order" | "alert" | "job":
             tag = {"event": "EVT"}.get(ref.kind, ref.kind.upper())
             return f"{tag}#{ident}", tag

@@ -9,10 +9,12 @@ from typing import Any
 
 import urllib3
 
+from ..ports import ReportUnavailable
+
 RETRIED_STATUSES = (429, 500, 502, 503, 504)
 
 
-class ReportApiError(RuntimeError):
+class ReportApiError(ReportUnavailable):
     """The vendor did not give the report; the message says what to do."""
 
 

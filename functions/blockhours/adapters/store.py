@@ -29,6 +29,7 @@ from .dynamo_items import (
     QUOTES_PK,
     account_from,
     connections_from,
+    cursor_from,
     customer_pk,
     debt_from,
     dispute_from,
@@ -61,6 +62,7 @@ _DECODE: dict[str, Any] = {
     "inbox": inbox_from,
     "mapping": mapping_from,
     "connections": connections_from,
+    "cursor": cursor_from,
 }
 
 

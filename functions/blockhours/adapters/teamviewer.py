@@ -5,27 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..catalog import TeamViewerSettings
 from ..domain.remote_sessions import RemoteSession
 from .report_api import ReportApi, ReportApiError
 
 SOURCE = "teamviewer"
 BASE_URL = "https://webapi.teamviewer.com"
 MAX_PAGES = 500  # 1000 records a page: far beyond any shop's day; stops a server that repeats its cursor
-
-
-class TeamViewerSettings(BaseModel):
-    """Per-source settings (proposed catalog keys under integrations.teamviewer)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    client_field: Literal["groupname", "devicename"] = "groupname"
-    # The report lists a connection once it has ended, filed under its start: re-read this far back each run.
-    overlap_hours: int = Field(default=24, ge=1)
-    first_run_days: int = Field(default=7, ge=1)
 
 
 class _Record(BaseModel):

@@ -4,30 +4,17 @@ every session since the cursor as RemoteSessions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..catalog import ZohoAssistSettings
 from ..domain.remote_sessions import RemoteSession
 from .report_api import ReportApi, ReportApiError
 
 SOURCE = "zoho"
 BASE_URL = "https://assist.zoho.com"  # .eu, .in, .com.au ... by the account's data centre
 MAX_PAGES = 1000
-
-
-class ZohoAssistSettings(BaseModel):
-    """Per-source settings (proposed catalog keys under integrations.zoho)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str = BASE_URL
-    session_type: Literal["rs", "URS", "DM", "all"] = "all"
-    # The customer's side is the "agent" in Zoho Assist; the technician views.
-    client_field: Literal["agent_email", "display_name", "viewer_email"] = "agent_email"
-    page_size: int = Field(default=50, ge=1, le=100)
-    overlap_hours: int = Field(default=24, ge=1)
-    first_run_days: int = Field(default=7, ge=1)
 
 
 class _Report(BaseModel):

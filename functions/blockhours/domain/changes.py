@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .jobs import Job
     from .ledger import Account, JournalEntry, RefundRecord, SessionRecord
     from .lots import Lot
+    from .pull_changes import PullCursor
     from .quotes import Quote
 
 RecordKind = Literal[
@@ -40,6 +41,7 @@ RecordKind = Literal[
     "inbox",  # id: the ledger's session id for a tool's session (`<source>-<external id>`); one per tool session
     "mapping",  # owner: the source; id: its normalised name for a client; which account that is
     "connections",  # owner: a pushing tool; id: its session id; connections waiting for their other half
+    "cursor",  # id: a pulled source; how far the scheduled run has read its report
 ]
 
 
@@ -223,6 +225,10 @@ def mapping_ref(source: str, client_ref: str) -> Ref[ClientMapping]:
 
 def connections_ref(source: str, session_id: str) -> Ref[ConnectionLog]:
     return Ref("connections", source, session_id)
+
+
+def cursor_ref(source: str) -> Ref[PullCursor]:
+    return Ref("cursor", id=source)
 
 
 def journal(email: str, *entries: JournalEntry) -> tuple[Put, ...]:

@@ -14,10 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, wiring
 from ..domain.remote_sessions import RemoteSession
-from ..services import BadSecret, NotFound
+from ..services import BadSecret, NotFound, session_imports
 from ..services import remote_sessions as remote
 from .http import EmailField, json_response, require_staff
 
+IMPORT_BATCH = 100  # sessions a request may carry: applied well within the API function's 15 s
 Technician = Annotated[str, Field(default="staff", min_length=1, max_length=80)]
 
 
@@ -35,6 +36,15 @@ class RemoteSessionBody(BaseModel):
     machine: str = Field(default="", max_length=200)
     notes: str = Field(default="", max_length=500)
     payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class ImportBody(BaseModel):
+    """A tool's export, read by `blockhours import` with the catalog's column mapping: previewed or applied."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sessions: list[RemoteSessionBody] = Field(min_length=1, max_length=IMPORT_BATCH)
+    apply: bool = False
 
 
 class AssignBody(BaseModel):
@@ -88,6 +98,20 @@ def accepted_secret(source: str, sent: str) -> bool:
     return any(hmac.compare_digest(sent.encode(), known.encode()) for known in config.integration_secrets(source))
 
 
+def _previewed(row: session_imports.PreviewRow) -> dict[str, Any]:
+    return {
+        "session_id": row.session.session_id,
+        "external_id": row.session.external_id,
+        "client_ref": row.session.client_ref,
+        "technician": row.session.technician,
+        "started_at": row.session.started_at,
+        "email": row.email,
+        "used_minutes": row.used_minutes,
+        "billable_minutes": row.billable_minutes,
+        "recorded_before": row.recorded_before,
+    }
+
+
 def _caller_secret(app: APIGatewayHttpResolver, source: str) -> None:
     """The source's secret must come as `Authorization: Bearer <secret>`; compared in constant time, before
     anything else is said: a caller without it learns nothing, not even which sources the shop has."""
@@ -111,6 +135,19 @@ def register(app: APIGatewayHttpResolver) -> None:
         session = RemoteSession(source=source, **body.model_dump())
         answer = remote.receive(wiring.catalog(), wiring.ledger(), wiring.gateway, session, int(time.time()))
         return json_response(200, answer_body(answer))
+
+    @app.post("/api/integrations/<source>/import")
+    def import_sessions(source: str, body: Annotated[ImportBody, Body()]) -> Response[str]:
+        """Staff bring in a tool's export: a preview that writes nothing, or every session received once."""
+        require_staff(app)
+        sessions = [RemoteSession(source=source, **row.model_dump()) for row in body.sessions]
+        if not body.apply:
+            rows = session_imports.preview(wiring.catalog(), wiring.ledger(), source, sessions)
+            return json_response(200, {"source": source, "preview": [_previewed(row) for row in rows]})
+        answers = session_imports.import_sessions(
+            wiring.catalog(), wiring.ledger(), wiring.gateway, source, sessions, int(time.time())
+        )
+        return json_response(200, {"source": source, "answers": [answer_body(a) for a in answers]})
 
     @app.get("/api/inbox")
     def inbox() -> Response[str]:

@@ -11,6 +11,7 @@ from .liability import accounts_holding_or_owing
 from .on_account import BillingReport, bill_on_account, set_trust
 from .overage import finish_pending_overages
 from .parked import apply_parked, payment_event
+from .pulls import PullReport, pull_sources
 from .purchases import CheckoutRequest, customer_ledger, record_payment, start_checkout
 from .quotes import QuoteRequest, quote_expired, recent_quotes, send_quote
 from .refunds import process_refund, request_refund, stripe_refund_changed
@@ -29,6 +30,7 @@ __all__ = [
     "DunningReport",
     "JobTools",
     "NotFound",
+    "PullReport",
     "QuoteRequest",
     "Redeemed",
     "SessionRequest",
@@ -48,6 +50,7 @@ __all__ = [
     "finish_pending_overages",
     "payment_event",
     "process_refund",
+    "pull_sources",
     "quote_expired",
     "recent_quotes",
     "reconcile",

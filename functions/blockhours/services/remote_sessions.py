@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ..catalog import Catalog, Integration
+from ..catalog import Catalog, SourcePolicy
 from ..domain.account_rules import may_take_sessions
 from ..domain.changes import inbox_ref, mapping_ref, session_ref
 from ..domain.client_email import client_email
@@ -263,7 +263,7 @@ def _standing(outcome: Answer, item: InboxItem, session: SessionRecord | None, a
     )
 
 
-def _integration(catalog: Catalog, source: str) -> Integration:
+def _integration(catalog: Catalog, source: str) -> SourcePolicy:
     integration = catalog.integration(source)
     if integration is None:
         known = ", ".join(sorted(catalog.integrations)) or "none"
