@@ -298,6 +298,16 @@ _BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+# API Gateway answers a throttled request itself, before any function runs: `{"message": "Too Many Requests"}`.
+GATEWAY_MESSAGE_SCHEMA = {
+    "title": "GatewayMessage",
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
+_SCHEMA_OF = {429: "GatewayMessage"}
+
+
 def _answered(method: str, path: str, operation: dict[str, Any], staff: bool) -> dict[str, Any]:
     key = (method, path)
     if key not in ANSWERS:
@@ -315,7 +325,7 @@ def _answered(method: str, path: str, operation: dict[str, Any], staff: bool) ->
         **{
             str(status): {
                 "description": what,
-                "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+                "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{_SCHEMA_OF.get(status, 'Error')}"}}},
             }
             for status, what in sorted(answers.refusals.items())
         },
@@ -329,7 +339,7 @@ def document() -> dict[str, Any]:
 
     staff = {(route.method, route.path) for route in template.http_routes() if route.iam_auth}
     paths: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, "GatewayMessage": GATEWAY_MESSAGE_SCHEMA}
     for module in (checkout, webhook, client, api):
         generated = json.loads(module.app.get_openapi_json_schema())
         for path, operations in generated["paths"].items():

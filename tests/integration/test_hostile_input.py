@@ -56,10 +56,13 @@ def stack(own_stack: LocalStack) -> LocalStack:
 
 
 def assert_ours(answer: requests.Response) -> None:
-    """A documented kind of answer: below 500, no stack trace, and a refusal is {"error", "message"}."""
+    """A documented kind of answer: below 500, no stack trace, and a refusal is {"error", "message"} (a throttled
+    request API Gateway's own {"message"})."""
     assert answer.status_code < 500, answer.text
     assert "Traceback" not in answer.text and 'File "' not in answer.text, answer.text
-    if answer.status_code >= 400:
+    if answer.status_code == 429:  # the route's throttle, answered by API Gateway (and the local API) itself
+        assert answer.json() == {"message": "Too Many Requests"}, answer.text
+    elif answer.status_code >= 400:
         assert set(answer.json()) == {"error", "message"}, answer.text
 
 
@@ -155,8 +158,14 @@ def valid_body(path: str, email: str) -> dict[str, Any]:
     """A body each route would accept as JSON for this client."""
     buyer = new_email("buyer")  # the funded client's Stripe customer is made up: only Stripe's events know it
     fields: dict[str, Any] = {"sku": "block-60", "email": buyer, "terms_version": "2026-12-06", "terms_accepted": True}
+    record = {"external_id": "hostile-1", "technician": "Sam", "client_ref": "Hostile Co", "started_at": 1}
+    record["duration_seconds"] = 600
     bodies = {
         "/api/sessions": session_body(email),
+        "/api/mappings": {"source": "screenconnect", "client_ref": "Hostile Co", "email": email},
+        "/api/inbox/{inbox_id}/assign": {"email": email},
+        "/api/integrations/{source}/sessions": record,
+        "/api/integrations/{source}/import": {"sessions": [record]},
         "/api/refunds": {"t": token(email)},
         "/api/checkout": fields,
         "/api/quotes": {"email": email, "minutes": 30},
@@ -190,6 +199,10 @@ def test_a_body_that_is_not_sent_as_json_is_415(stack: LocalStack, funded: str, 
         "not_trusted",
         "not_on_hold",
         "unknown_debt",  # the waive route: this client has no lost dispute's debt
+        "unknown_inbox_item",  # the inbox routes: no item has the id `{inbox_id}`
+        "bad_secret",  # a tool's endpoint: no source is named `{source}`, so none has a secret
+        "unknown_source",  # the import route: no source is named `{source}`
+        "not_found",  # ScreenConnect's endpoint: `{secret}` is not its secret, answered as no route at all
     ), as_json.text
 
 
@@ -209,6 +222,9 @@ def test_a_body_that_is_not_sent_as_json_is_415(stack: LocalStack, funded: str, 
 @pytest.mark.parametrize("path", MODEL_ROUTES)
 def test_unreadable_json_is_a_400(stack: LocalStack, path: str, body: bytes) -> None:
     answer = requests.post(f"{stack.url}{path}", data=body, headers={"Content-Type": "application/json"}, timeout=10)
+    if path.endswith("/events/{secret}") and answer.status_code == 404:  # without its secret, as if no route
+        assert answer.json()["error"] == "not_found", answer.text
+        return
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_request", answer.text
 
 

@@ -52,7 +52,7 @@ def _paid_late_in_the_evening(stack: LocalStack, email: str) -> None:
     assert answer.status_code == 200 and answer.json()["outcome"] == "credited", answer.text
 
 
-def _receipt(email: str, timeout: float = 10) -> SentMail:
+def _receipt(email: str, timeout: float = 30) -> SentMail:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # the outbox sends it from the table's stream, on its own thread
         found = [m for m in sent_mail() if email in m.to]
