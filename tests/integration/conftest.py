@@ -92,8 +92,11 @@ def stack(aws_endpoint: str) -> Iterator[LocalStack]:
 
 
 @pytest.fixture(scope="module")
-def own_stack() -> Iterator[LocalStack]:
-    """A stack of its own for a module that reads the whole table (list it in tests/conftest.py RESETS_MOTO)."""
+def own_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """A stack of its own for a module that reads the whole table, or spends a throttle. Its start resets moto, so
+    the module must be listed in tests/run_order.py RESETS_MOTO, to run before this process's shared stack."""
+    if request.node.path.name not in run_order.RESETS_MOTO:
+        pytest.fail(f"{request.node.path.name} starts a stack of its own: list it in tests/run_order.py RESETS_MOTO")
     yield from _checked_stack()
 
 
