@@ -124,6 +124,7 @@ class ZohoAssistSettings(SourcePolicy):
 
     kind: Literal["zoho"] = Field(default="zoho", exclude=True)
     base_url: BaseUrl = "https://assist.zoho.com"  # .eu, .in, .com.au ... by the account's data centre
+    accounts_url: BaseUrl = "https://accounts.zoho.com"  # where the refresh token is exchanged: the same data centre
     session_type: Literal["rs", "URS", "DM", "all"] = "all"
     # The customer's side is the "agent" in Zoho Assist; the technician views.
     client_field: Literal["agent_email", "display_name", "viewer_email"] = "agent_email"
