@@ -80,6 +80,7 @@ def test_broken_yaml_and_a_missing_file_say_so(tmp_path: Path) -> None:
         (["integrations", "zoho", "base_url"], "assist.zoho.eu", "integrations.zoho.base_url: must match pattern"),
         (["integrations", "zoho", "accounts_url"], "accounts.zoho.eu", "integrations.zoho.accounts_url: must match"),
         (["integrations", "screenconnect", "overlap_hours"], 2, "integrations.screenconnect.overlap_hours: is not a"),
+        (["integrations", "screenconnect", "client_field"], "Company", "integrations.screenconnect.client_field: must"),
         (
             ["integrations", "splashtop"],
             {"csv": {"technician": "User", "client": "To", "start": "Start", "date_format": "%Y"}},
