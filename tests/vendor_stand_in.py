@@ -1,14 +1,19 @@
-"""TeamViewer's connection report as its documentation shows it, served locally: the scheduled pull's tests read it
-through the real client (in memory, and on the local stack)."""
+"""TeamViewer's connection report and Zoho Assist's session reports (with Zoho's refresh-token grant) as their
+documentation shows them, served locally: the scheduled pull's tests read them through the real clients (in memory,
+and on the local stack)."""
 
 from __future__ import annotations
 
+import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-PAGES = Path(__file__).resolve().parent / "fixtures" / "sources" / "teamviewer"
+SOURCES = Path(__file__).resolve().parent / "fixtures" / "sources"
+PAGES = SOURCES / "teamviewer"
+ZOHO = SOURCES / "zoho_assist"
+ZOHO_GRANT = {"client_id": "1000.SELFCLIENT", "client_secret": "self-client-secret", "refresh_token": "good-refresh"}
 
 
 class TeamViewerStandIn:
@@ -27,6 +32,49 @@ class TeamViewerStandIn:
                 else:
                     name = "page2.json" if query.get("offset_id") else "page1.json"
                     status, body = 200, (PAGES / name).read_bytes()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+class ZohoAssistStandIn:
+    """Zoho accounts' token endpoint and Assist's report pages (two a page): the documented access token for the
+    good grant, `{"error": "invalid_code"}` for any other; reports only for that access token."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[dict[str, str]] = []
+        self.asked: list[dict[str, str]] = []
+        stand_in = self
+        access_token = json.loads((ZOHO / "token.json").read_text())["access_token"]
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                stand_in.exchanges.append(form)
+                good = urlsplit(self.path).path == "/oauth/v2/token" and form == {
+                    **ZOHO_GRANT,
+                    "grant_type": "refresh_token",
+                }
+                self._send(200, (ZOHO / ("token.json" if good else "token_refused.json")).read_bytes())
+
+            def do_GET(self) -> None:
+                query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                stand_in.asked.append(query)
+                if self.headers.get("Authorization") != f"Zoho-oauthtoken {access_token}":
+                    self._send(401, b'{"error": {"code": 1001, "message": "Invalid OAuth token"}}')
+                else:
+                    self._send(200, (ZOHO / ("page1.json" if query.get("index") == "1" else "page2.json")).read_bytes())
+
+            def _send(self, status: int, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

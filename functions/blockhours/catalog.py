@@ -91,6 +91,7 @@ class Dunning(_Strict):
 Hours = Annotated[int, Field(ge=1, le=24 * 30, strict=True)]
 BaseUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")]
 PULLED = ("teamviewer", "zoho")  # the sources the scheduled run reads from the vendor's report API
+VENDORS = (*PULLED, "screenconnect")  # entries whose name says which vendor's keys they take
 
 
 class SourcePolicy(_Strict):
@@ -124,6 +125,7 @@ class ZohoAssistSettings(SourcePolicy):
 
     kind: Literal["zoho"] = Field(default="zoho", exclude=True)
     base_url: BaseUrl = "https://assist.zoho.com"  # .eu, .in, .com.au ... by the account's data centre
+    accounts_url: BaseUrl = "https://accounts.zoho.com"  # where the refresh token is exchanged: the same data centre
     session_type: Literal["rs", "URS", "DM", "all"] = "all"
     # The customer's side is the "agent" in Zoho Assist; the technician views.
     client_field: Literal["agent_email", "display_name", "viewer_email"] = "agent_email"
@@ -132,7 +134,27 @@ class ZohoAssistSettings(SourcePolicy):
     first_run_days: Annotated[int, Field(ge=1, le=366, strict=True)] = 7
 
 
-AnyIntegration = Annotated[Integration | TeamViewerSettings | ZohoAssistSettings, Field(discriminator="kind")]
+class ScreenConnectSettings(SourcePolicy):
+    """integrations.screenconnect: pushed by a session event trigger, one event at a time."""
+
+    kind: Literal["screenconnect"] = Field(default="screenconnect", exclude=True)
+    # Which of the session's fields names the client: CustomProperty1 is "Company" out of the box.
+    client_field: Literal[
+        "Name",
+        "CustomProperty1",
+        "CustomProperty2",
+        "CustomProperty3",
+        "CustomProperty4",
+        "CustomProperty5",
+        "CustomProperty6",
+        "CustomProperty7",
+        "CustomProperty8",
+    ] = "CustomProperty1"
+
+
+AnyIntegration = Annotated[
+    Integration | TeamViewerSettings | ZohoAssistSettings | ScreenConnectSettings, Field(discriminator="kind")
+]
 
 
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}(:[a-z0-9][a-z0-9_-]{0,30})?$")]
@@ -169,11 +191,12 @@ class Catalog(_Strict):
     @field_validator("integrations", mode="before")
     @classmethod
     def _kind_from_name(cls, value: Any) -> Any:
-        """An entry's name says which vendor's keys it takes: teamviewer and zoho are pulled, the rest are not."""
+        """An entry's name says which vendor's keys it takes: teamviewer and zoho are pulled, screenconnect pushes,
+        the rest take the common keys only."""
         if not isinstance(value, dict):
             return value
         return {
-            name: {**entry, "kind": name if name in PULLED else "other"} if isinstance(entry, dict) else entry
+            name: {**entry, "kind": name if name in VENDORS else "other"} if isinstance(entry, dict) else entry
             for name, entry in value.items()
         }
 
@@ -235,7 +258,7 @@ def _problem(error: ErrorDetails, raw: dict[str, Any]) -> str:
     where = [str(part) for part in error["loc"]]
     if len(error["loc"]) >= 2 and error["loc"][0] == "products" and isinstance(error["loc"][1], int):
         where = [f"product {_sku(raw, error['loc'][1])}", ".".join(where[2:])]
-    elif len(where) >= 3 and where[0] == "integrations" and where[2] in ("other", *PULLED):
+    elif len(where) >= 3 and where[0] == "integrations" and where[2] in ("other", *VENDORS):
         where = [".".join([*where[:2], *where[3:]])]  # the vendor's tag is ours, not a key the owner wrote
     else:
         where = [".".join(where)]

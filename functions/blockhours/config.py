@@ -201,14 +201,17 @@ def integration_secrets(source: str) -> list[str]:
 
 
 def pull_token(source: str) -> str:
-    """A pulled source's API token: BLOCKHOURS_PULL_TOKENS ({source: token}, the local stack and tests), else the
-    SSM SecureString BLOCKHOURS_SECRETS_PATH/<source>-token, kept for the max age like the other secrets."""
+    """A pulled source's API token: BLOCKHOURS_PULL_TOKENS ({source: token}, the local stack and tests; Zoho's is an
+    object {client_id, client_secret, refresh_token}, given back as its JSON like the SSM value), else the SSM
+    SecureString BLOCKHOURS_SECRETS_PATH/<source>-token, kept for the max age like the other secrets."""
     if local := os.environ.get("BLOCKHOURS_PULL_TOKENS"):
         try:
             tokens = json.loads(local)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"BLOCKHOURS_PULL_TOKENS: not a JSON object of source: token ({exc.msg})") from exc
         found = tokens.get(source) if isinstance(tokens, dict) else None
+        if isinstance(found, dict):
+            return json.dumps(found)
         if not isinstance(found, str) or not found:
             raise ConfigError(f"BLOCKHOURS_PULL_TOKENS has no token for {source}")
         return found

@@ -78,7 +78,9 @@ def test_broken_yaml_and_a_missing_file_say_so(tmp_path: Path) -> None:
         (["integrations", "teamviewer", "page_size"], 5, "integrations.teamviewer.page_size: is not a field"),
         (["integrations", "zoho", "page_size"], 500, "integrations.zoho.page_size: must be less than or equal to 100"),
         (["integrations", "zoho", "base_url"], "assist.zoho.eu", "integrations.zoho.base_url: must match pattern"),
+        (["integrations", "zoho", "accounts_url"], "accounts.zoho.eu", "integrations.zoho.accounts_url: must match"),
         (["integrations", "screenconnect", "overlap_hours"], 2, "integrations.screenconnect.overlap_hours: is not a"),
+        (["integrations", "screenconnect", "client_field"], "Company", "integrations.screenconnect.client_field: must"),
         (
             ["integrations", "splashtop"],
             {"csv": {"technician": "User", "client": "To", "start": "Start", "date_format": "%Y"}},
@@ -104,5 +106,6 @@ def test_the_pulled_sources_and_a_csv_mapping_read_back() -> None:
     teamviewer, zoho, splashtop = (catalog.integration(name) for name in ("teamviewer", "zoho", "splashtop"))
     assert teamviewer is not None and teamviewer.kind == "teamviewer" and teamviewer.overlap_hours == 24
     assert zoho is not None and zoho.kind == "zoho" and zoho.base_url == "https://assist.zoho.com"
+    assert zoho.accounts_url == "https://accounts.zoho.com"
     assert splashtop is not None and splashtop.kind == "other" and splashtop.csv is not None
     assert splashtop.csv.timezone == "UTC" and splashtop.policy == "auto"

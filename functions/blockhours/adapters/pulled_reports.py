@@ -1,5 +1,6 @@
 """The pulled sources as the scheduled run sees them (ports.SessionReport): the vendor's client built with the
-token read at the run (a rotated token is used from then on), its cursor in epoch milliseconds."""
+token read at the run (a rotated token is used from then on; Zoho's refresh token is exchanged for an hour's access
+token), its cursor in epoch milliseconds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..catalog import TeamViewerSettings, ZohoAssistSettings
 from ..ports import ReportPage, ReportUnavailable, SessionReport
 from .teamviewer import pull_connections, teamviewer_api
 from .zoho_assist import pull_reports, zoho_assist_api
+from .zoho_oauth import ZohoGrant, access_token
 
 
 def _token(source: str) -> str:
@@ -31,7 +33,8 @@ def report_of(source: str, settings: TeamViewerSettings | ZohoAssistSettings) ->
         return teamviewer
 
     def zoho(since_ms: int | None, now_ms: int) -> ReportPage:
-        pulled = pull_reports(zoho_assist_api(_token(source), settings.base_url), settings, since_ms, now_ms)
+        token = access_token(ZohoGrant.parse(_token(source)), settings.accounts_url)  # once a run: it lasts an hour
+        pulled = pull_reports(zoho_assist_api(token, settings.base_url), settings, since_ms, now_ms)
         return ReportPage(pulled.sessions, pulled.cursor_ms, pulled.in_progress)
 
     return zoho

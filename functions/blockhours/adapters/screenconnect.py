@@ -4,36 +4,19 @@ read one into a ConnectionEvent for the pairing, or say which field is missing."
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..catalog import ScreenConnectSettings
 from ..domain.connection_pairing import ConnectionEvent
 
 SOURCE = "screenconnect"
+__all__ = ["SOURCE", "ScreenConnectPayloadError", "ScreenConnectSettings", "read_event"]
 
 
 class ScreenConnectPayloadError(ValueError):
     """The posted body is not a ScreenConnect session event we can use; the message names the field."""
-
-
-class ScreenConnectSettings(BaseModel):
-    """Per-source settings (proposed catalog keys under integrations.screenconnect)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    client_field: Literal[
-        "Name",
-        "CustomProperty1",
-        "CustomProperty2",
-        "CustomProperty3",
-        "CustomProperty4",
-        "CustomProperty5",
-        "CustomProperty6",
-        "CustomProperty7",
-        "CustomProperty8",
-    ] = "CustomProperty1"  # "Company" out of the box
-    # the stale period is catalog.yaml's integrations.<source>.stale_after_hours (the daily run reads it)
 
 
 class _Session(BaseModel):

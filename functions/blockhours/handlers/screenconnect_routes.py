@@ -48,6 +48,12 @@ def _pushing_with(secret: str) -> None:
         raise NotFound("not_found", "no such route")
 
 
+def _settings() -> ScreenConnectSettings:
+    """catalog.yaml's integrations.screenconnect (which field names the client); listed, as `_pushing_with` checked."""
+    listed = wiring.catalog().integration(SOURCE)
+    return listed if isinstance(listed, ScreenConnectSettings) else ScreenConnectSettings()
+
+
 def register(app: APIGatewayHttpResolver) -> None:
     @app.post("/api/integrations/screenconnect/events/<secret>")
     def screenconnect_event(secret: str, body: Annotated[dict[str, Any], Body()]) -> Response[str]:
@@ -55,7 +61,7 @@ def register(app: APIGatewayHttpResolver) -> None:
         anything else is ignored; the answer names the client's balance left and hold."""
         _pushing_with(secret)
         try:
-            event = read_event(body, ScreenConnectSettings())
+            event = read_event(body, _settings())
         except ScreenConnectPayloadError as bad:
             raise ShopError("bad_event", str(bad)) from None
         if event is None:

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from blockhours import wiring
 from blockhours.adapters.screenconnect import ScreenConnectPayloadError, ScreenConnectSettings, read_event
 from blockhours.domain.connection_pairing import (
     ConnectionEvent,
@@ -19,8 +21,10 @@ from blockhours.domain.connection_pairing import (
     to_record,
     without,
 )
+from blockhours.handlers import screenconnect_routes
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sources" / "screenconnect"
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = ROOT / "tests" / "fixtures" / "sources" / "screenconnect"
 SETTINGS = ScreenConnectSettings()
 
 
@@ -142,3 +146,23 @@ def test_a_payload_without_a_needed_field_names_it(remove: tuple[str, str], name
 def test_the_client_comes_from_the_configured_session_field() -> None:
     by_name = read_event(fixture("host_connected"), ScreenConnectSettings(client_field="Name"))
     assert by_name is not None and by_name.client_ref == "Acme Dental - Front Desk"
+
+
+def test_the_push_endpoint_reads_the_client_from_the_catalog_s_client_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = yaml.safe_load((ROOT / "catalog.yaml").read_text())
+    raw["integrations"]["screenconnect"]["client_field"] = "CustomProperty2"
+    shop = tmp_path / "catalog.yaml"
+    shop.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("BLOCKHOURS_CATALOG", str(shop))
+    wiring.reset()
+    try:
+        settings = screenconnect_routes._settings()
+        read = read_event(fixture("host_connected"), settings)
+    finally:
+        monkeypatch.delenv("BLOCKHOURS_CATALOG")
+        wiring.reset()
+    assert settings.client_field == "CustomProperty2"
+    assert read is not None and read.client_ref == "Main office"
+    assert ScreenConnectSettings().client_field == "CustomProperty1"  # "Company", when the catalog says nothing
