@@ -111,6 +111,8 @@ def banner(stack: LocalStack) -> str:
             f"  functions     {len(stack.lambdas.functions) if stack.lambdas else 0} from template.yaml, each in "
             "instances of its own with its Timeout; stream filters, batches, retries and queues as declared",
             f"  balance link  {_interpreter('blockhours')} link <email>  (signed by the API, as deployed)",
+            f"  tools         POST {stack.url}/api/integrations/<source>/sessions with `Authorization: Bearer <secret>`"
+            f"; secrets {os.environ.get('BLOCKHOURS_INTEGRATION_SECRETS', '{}')}",
             f"  staff CLI     {_interpreter('blockhours')} finds this stack by itself; "
             f"in another shell or tool: export BLOCKHOURS_API={stack.url}",
             f"Press Ctrl-C to stop; the ledger, Stripe's stand-in and the keys are kept in {stack.data.folder} "
