@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, DevStack, buy, started_dev
-from vendor_stand_in import TeamViewerStandIn
+from vendor_stand_in import TeamViewerStandIn, serving
 
 FIXTURE = ROOT / "tests" / "fixtures" / "sources" / "csv" / "splashtop_sessions.csv"
 SPLASHTOP = {
@@ -37,13 +36,8 @@ SPLASHTOP = {
 
 @pytest.fixture(scope="module")
 def teamviewer() -> Iterator[TeamViewerStandIn]:
-    stand_in = TeamViewerStandIn()
-    thread = threading.Thread(target=stand_in.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield stand_in
-    stand_in.server.shutdown()
-    stand_in.server.server_close()
-    thread.join()
+    with serving(TeamViewerStandIn()) as stand_in:
+        yield stand_in
 
 
 @pytest.fixture(scope="module")

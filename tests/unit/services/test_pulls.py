@@ -5,7 +5,6 @@ received; a second run re-reads the overlap and records nothing twice; a refused
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from blockhours.services import pull_sources
 from blockhours.services import remote_sessions as remote
 from blockhours_dev.memory_ledger import MemoryLedger
 from in_memory import bought, no_gateway
-from vendor_stand_in import TeamViewerStandIn
+from vendor_stand_in import TeamViewerStandIn, serving
 
 EMAIL = "office@acme-dental.example"
 NOW = int(datetime(2026, 11, 5, 12, 0, tzinfo=UTC).timestamp())
@@ -27,13 +26,8 @@ NOW = int(datetime(2026, 11, 5, 12, 0, tzinfo=UTC).timestamp())
 
 @pytest.fixture
 def teamviewer() -> Iterator[TeamViewerStandIn]:
-    stand_in = TeamViewerStandIn()
-    thread = threading.Thread(target=stand_in.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield stand_in
-    stand_in.server.shutdown()
-    stand_in.server.server_close()
-    thread.join()
+    with serving(TeamViewerStandIn()) as stand_in:
+        yield stand_in
 
 
 def run(catalog: Catalog, store: MemoryLedger, url: str, now: int = NOW) -> dict[str, Any]:

@@ -5,7 +5,6 @@ received once, the cursor moved after; a second run records nothing twice; a ref
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from blockhours.services import pull_sources
 from blockhours.services import remote_sessions as remote
 from blockhours_dev.memory_ledger import MemoryLedger
 from in_memory import bought, no_gateway
-from vendor_stand_in import ZOHO_GRANT, ZohoAssistStandIn
+from vendor_stand_in import ZOHO_GRANT, ZohoAssistStandIn, serving
 
 EMAIL = "office@acme-dental.example"
 NOW = int(datetime(2025, 11, 5, 12, 0, tzinfo=UTC).timestamp())  # the fixtures' sessions are on 3 and 4 Nov 2025
@@ -27,13 +26,8 @@ NOW = int(datetime(2025, 11, 5, 12, 0, tzinfo=UTC).timestamp())  # the fixtures'
 
 @pytest.fixture
 def zoho() -> Iterator[ZohoAssistStandIn]:
-    stand_in = ZohoAssistStandIn()
-    thread = threading.Thread(target=stand_in.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield stand_in
-    stand_in.server.shutdown()
-    stand_in.server.server_close()
-    thread.join()
+    with serving(ZohoAssistStandIn()) as stand_in:
+        yield stand_in
 
 
 @pytest.fixture
