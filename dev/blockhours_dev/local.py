@@ -27,6 +27,7 @@ from blockhours import catalog, config, wiring
 from . import daily_preview, local_iam, template
 from .embedded_aws import EmbeddedAWS
 from .local_api import MAX_BODY_BYTES, STAFF_ARN, LambdaRoutes
+from .local_compression import as_cloudfront_sends
 from .local_data import KeptData, create_ledger_table
 from .local_invoke import AsyncInvocations, invoke_api
 from .local_lambda import LocalContext, LocalLambda
@@ -357,6 +358,9 @@ class LocalStack:
         return Response(json.dumps(outcome.payload), content_type="application/json")
 
     def _static(self, request: Request) -> Response:
+        return as_cloudfront_sends(request, self._site_file(request))
+
+    def _site_file(self, request: Request) -> Response:
         if self.site_dir is None:
             return Response("This checkout has no storefront built.", status=404, content_type="text/plain")
         path = request.path.lstrip("/")

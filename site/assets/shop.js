@@ -518,8 +518,6 @@
     mountPaid(config);
   }
 
-  // With navigation.instant the page is swapped in place; document$ announces every new page.
-  if (typeof window.document$ !== "undefined") window.document$.subscribe(mount);
-  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
   else mount();
 })();

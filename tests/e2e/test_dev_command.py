@@ -22,6 +22,7 @@ def test_the_stack_serves_the_shop_and_a_purchase_reaches_the_balance(dev: DevSt
     assert shop.status_code == 200
     assert "1-hour block" in shop.text and "$129.00" in shop.text and "5-hour bundle" in shop.text
     assert "fonts.googleapis.com" not in shop.text
+    assert shop.headers["Content-Encoding"] == "gzip"  # as CloudFront sends it: the weight measured is the real one
 
     body = {"sku": "block-60", "email": "e2e@example.com", "terms_version": "2026-12-06", "terms_accepted": True}
     checkout_url = requests.post(f"{dev.url}/api/checkout", json=body, timeout=10).json()["url"]

@@ -23,6 +23,7 @@ ALARMS = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] ==
 
 # CloudFront's managed cache and origin request policies.
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # its cache key takes Accept-Encoding: gzip and br
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
@@ -343,6 +344,15 @@ def test_cloudfront_serves_the_site_and_sends_api_to_the_http_api_uncached() -> 
     assert {default["ViewerProtocolPolicy"], api["ViewerProtocolPolicy"]} <= {"redirect-to-https", "https-only"}
     # Custom error pages would replace the API's JSON errors too: the distribution has none.
     assert "CustomErrorResponses" not in distribution
+
+
+def test_cloudfront_compresses_the_site_as_blockhours_dev_does() -> None:
+    """The shop page's weight (docs/performance.md) is measured compressed: the distribution must compress too."""
+    default = RESOURCES["SiteDistribution"]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+
+    assert default["Compress"] is True
+    # Brotli and gzip need a cache policy that enables them; the managed CachingOptimized does.
+    assert default["CachePolicyId"] == CACHING_OPTIMIZED
 
 
 def test_a_missing_page_falls_over_to_the_sites_404_page_and_the_api_keeps_its_own_answers() -> None:
