@@ -39,14 +39,15 @@ def quiet() -> None:
 
 
 @contextmanager
-def local_stack() -> Iterator[LocalStack]:
-    """`blockhours dev` without the site and without its stream and queue pumps: each benchmark drives the
-    handlers itself, so nothing else talks to the embedded AWS meanwhile."""
+def local_stack(pumps: bool = False) -> Iterator[LocalStack]:
+    """`blockhours dev` without the site and (unless `pumps`) without its stream and queue pumps: each benchmark
+    drives the handlers itself, so nothing else talks to the embedded AWS meanwhile."""
     from blockhours_dev.local import LocalStack
 
     stack = LocalStack(port=0, with_site=False).start()
     try:
-        stack.stop_workers()
+        if not pumps:
+            stack.stop_workers()
         _OPEN_STACKS.append(stack)
         yield stack
     finally:
@@ -55,6 +56,12 @@ def local_stack() -> Iterator[LocalStack]:
 
 
 _OPEN_STACKS: list[LocalStack] = []
+
+
+def api_server(stack: LocalStack) -> BaseWSGIServer:
+    """The local stack's HTTP server (API Gateway's part), to time its app."""
+    assert stack._server is not None
+    return stack._server
 
 
 def moto_server(stack: LocalStack) -> BaseWSGIServer:

@@ -1,9 +1,14 @@
-"""DynamoDB round trips per operation, through the Lambda handlers, against the local stack."""
+"""DynamoDB round trips per operation, through the Lambda handlers, against the local stack.
+
+Each count has a target; `misses` names those above it, and run.py (and this file run alone) exits 1 on any, so a
+change that adds a round trip fails `make bench`. tests/integration/test_round_trips.py runs the same counting.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +41,10 @@ class Trip:
     target: int
     why: str
     per: int = 1  # the figure covers this many lots or accounts
+
+    @property
+    def missed(self) -> bool:
+        return self.calls > self.target
 
 
 def measure() -> list[Trip]:
@@ -156,7 +165,7 @@ def show(trips: list[Trip]) -> None:
     print("read: items DynamoDB read for it, from each answer's ScannedCount or Item)")
     print(f"  {'operation':<42} {'calls':>5} {'target':>6} {'read':>5}   calls made / what the target allows")
     for trip in trips:
-        mark = "" if trip.calls <= trip.target else "   <-- above target"
+        mark = "   <-- ABOVE TARGET" if trip.missed else ""
         retried = f"  ({trip.sends - trip.calls} retried)" if trip.sends > trip.calls else ""
         print(f"  {trip.label:<42} {trip.calls:>5} {trip.target:>6} {trip.items:>5}   {trip.detail}{retried}{mark}")
         why = f"target: {trip.why}"
@@ -165,3 +174,24 @@ def show(trips: list[Trip]) -> None:
             extra, goal = (trip.calls - 1) / trip.per, (trip.target - 1) / trip.per
             why += f"; per {unit}: {extra:.1f} calls after the first (target {goal:.1f})"
         print(f"  {'':<63}{why}")
+
+
+def misses(trips: list[Trip]) -> list[str]:
+    """Each operation whose round trips rose above its target, with both counts."""
+    return [f"{trip.label}: {trip.calls} calls, target {trip.target}" for trip in trips if trip.missed]
+
+
+def report_misses(missed: list[str]) -> int:
+    """Says loudly which targets were missed; the exit status for them."""
+    for line in missed:
+        print(f"ROUND-TRIP TARGET MISSED: {line}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    import harness
+
+    harness.quiet()
+    found = measure()
+    show(found)
+    sys.exit(report_misses(misses(found)))

@@ -1,9 +1,9 @@
-"""Blockhours figures: DynamoDB round trips per operation, the handlers' cold imports, the sweep against table size,
-and credits and redemptions per second through the handlers, with where that time goes.
+"""Blockhours figures: DynamoDB round trips per operation, a session's latency end to end by step, the handlers'
+cold imports, the sweep against table size, and credits and redemptions per second, with where that time goes.
 
 Run with `make bench` (or `.venv/bin/python benchmarks/run.py`; `--quick` stops the sweep at 10,000 accounts and
-times fewer imports). Everything runs on this machine against the embedded AWS (moto); nothing here is a pass/fail
-test. docs/performance.md keeps the latest figures and what they mean for the shop.
+times fewer imports). Everything runs on this machine against the embedded AWS (moto). After printing every figure
+it exits 1 if a DynamoDB round-trip count rose above its target. docs/performance.md keeps the figures' meaning.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import harness
 harness.quiet()  # before any handler module is imported
 
 import coldstart  # noqa: E402
+import latency  # noqa: E402
 import roundtrips  # noqa: E402
 import sweepsize  # noqa: E402
 import throughput  # noqa: E402
@@ -27,6 +28,7 @@ import throughput  # noqa: E402
 SIZES = (1_000, 10_000, 100_000)
 SEED_BUDGET_SECONDS = 120.0  # moto takes ~1 ms an item: stop growing the table past this, and say so
 IMPORT_RUNS = 5
+LATENCY_RUNS = 7
 OPERATIONS, BATCH, PROFILED = 20, 10, 10
 
 
@@ -51,16 +53,31 @@ def main() -> None:
     quick = "--quick" in sys.argv
     started = time.perf_counter()
     print(f"Blockhours benchmarks, {time.strftime('%Y-%m-%d %H:%M %Z')}\n{machine()}\n", flush=True)
-    section("round trips", lambda: roundtrips.show(roundtrips.measure()))
+    missed: list[str] = []
+
+    def round_trips() -> None:
+        trips = roundtrips.measure()
+        roundtrips.show(trips)
+        missed.extend(roundtrips.misses(trips))
+
+    def sweep_at_size() -> None:
+        found = sweepsize.measure(sizes, SEED_BUDGET_SECONDS)
+        sweepsize.show(found)
+        missed.extend(sweepsize.misses(found))
+
+    section("round trips", round_trips)
+    section("latency", lambda: latency.show(latency.measure(LATENCY_RUNS)))
     runs = 3 if quick else IMPORT_RUNS
     section("cold start", lambda: coldstart.show(coldstart.measure_all(runs), runs))
     sizes = SIZES[:2] if quick else SIZES
-    section("sweep", lambda: sweepsize.show(sweepsize.measure(sizes, SEED_BUDGET_SECONDS)))
+    section("sweep", sweep_at_size)
     section(
         "throughput",
         lambda: throughput.show(throughput.timed(OPERATIONS, BATCH), throughput.profiled(PROFILED), BATCH),
     )
     print(f"benchmarks/run.py took {time.perf_counter() - started:.0f} s")
+    if roundtrips.report_misses(missed):  # every figure printed first, then the run fails
+        sys.exit(1)
 
 
 if __name__ == "__main__":

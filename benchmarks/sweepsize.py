@@ -112,6 +112,16 @@ def measure(sizes: Iterable[int], budget: float) -> list[SweepAtSize]:
         aws.stop()
 
 
+def misses(found: list[SweepAtSize]) -> list[str]:
+    """Sizes where the sweep read more of the index than the due accounts, or made more than 1 + 1 per due call."""
+    return [
+        f"sweep at {row.accounts:,} accounts: {row.calls} calls / {row.index_items} index items,"
+        f" target {1 + row.due} / {row.due}"
+        for row in found
+        if row.calls > 1 + row.due or row.index_items > row.due
+    ]
+
+
 def show(found: list[SweepAtSize]) -> None:
     print(
         f"The sweep against table size: every account holds credit (all in the index), {DUE} are past due"
@@ -141,3 +151,17 @@ def show(found: list[SweepAtSize]) -> None:
         "  sweep s is moto's time: its Query walks and sorts every item of the table for an index query"
         " (DynamoDB reads only the matching range), so it grows with the table while the items read do not."
     )
+
+
+if __name__ == "__main__":
+    import sys
+
+    import harness
+
+    harness.quiet()
+    sizes = tuple(int(size) for size in sys.argv[1:]) or (1_000, 10_000)
+    measured = measure(sizes, 120.0)
+    show(measured)
+    for line in misses(measured):
+        print(f"ROUND-TRIP TARGET MISSED: {line}", file=sys.stderr)
+    sys.exit(1 if misses(measured) else 0)

@@ -50,9 +50,11 @@ class Index:
 
 # The table's two sparse indexes, as template.yaml declares them (a contract test holds the two alike).
 INDEXES: dict[str, Index] = {
-    # accounts holding money, by the day their refund falls due
+    # accounts holding money, by the day their refund falls due; with what the sweep needs to warn them, unread
     "refund-due": Index(
-        "due_shard", "refund_due_at", ("email", "available_cents", "available_minutes", "last_activity_at")
+        "due_shard",
+        "refund_due_at",
+        ("email", "available_cents", "available_minutes", "last_activity_at", "warned_for"),
     ),
     # open debts, trusted accounts' billing days, overages to finish, the inbox's open items
     "chores": Index("chore", "chore_at"),

@@ -23,7 +23,7 @@ class SweepReport:
 
 
 def sweep(catalog: Catalog, store: LedgerStore, now: int | None = None) -> SweepReport:
-    """Reads only the accounts due within the warning period, from the sparse index (and, to warn, whether it did).
+    """Reads only the accounts due within the warning period, from the sparse index, which also says who was warned.
 
     A warning is a journal entry written with `warned_for`; the outbox emails it from the table's stream.
     """
@@ -34,10 +34,10 @@ def sweep(catalog: Catalog, store: LedgerStore, now: int | None = None) -> Sweep
     for account in due:
         email, due_at = account.email, int(account.refund_due_at or 0)
         if due_at > at:
-            found = store.account(email)  # the index does not keep when the client was warned
-            if found is not None and found.warned_for != due_at:
+            # the index keeps warned_for; if it lags a warning just written, the write's condition refuses a second
+            if account.warned_for != due_at:
                 note = f"reminder: your unused balance will be refunded to your card on {format_day(due_at)}"
-                entry = refund_warning_entry(due_at, at, found.available_minutes, found.available_cents, note)
+                entry = refund_warning_entry(due_at, at, account.available_minutes, account.available_cents, note)
                 if store.commit(warned(email, entry)):  # refused: another run warned them first
                     report.warned.append(email)
             continue

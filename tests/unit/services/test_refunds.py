@@ -14,7 +14,7 @@ from blockhours.adapters.stripe_gateway import StripeGateway
 from blockhours.adapters.stripe_keys import idempotency_key
 from blockhours.config import StripeSettings
 from blockhours.domain.changes import Change, Outcome, Update, entry_ref
-from blockhours.domain.ledger import JournalEntry
+from blockhours.domain.ledger import Account, JournalEntry
 from blockhours.emails import Email, format_day
 from blockhours.ports import GatewayError
 from blockhours_dev.memory_ledger import MemoryLedger
@@ -165,12 +165,37 @@ def test_nothing_left_and_below_the_minimum_are_refused_clearly(
     assert nothing.value.code == "nothing_to_refund"
 
 
+class LaggingIndex(MemoryLedger):
+    """The refund-due index as DynamoDB may serve it for a moment: as it was before the last writes."""
+
+    def __init__(self, before: MemoryLedger, stale: list[Account]) -> None:
+        super().__init__(before.table)
+        self.stale = stale
+
+    def due_accounts(self, until: int | None = None) -> list[Account]:
+        return self.stale
+
+
+def test_a_lagging_index_cannot_warn_twice(ledger: MemoryLedger, stripe_standin: ServedStandIn) -> None:
+    email = f"idle-{secrets.token_hex(3)}@example.com"
+    bought = int(time.time()) - 340 * 86_400
+    paid_lot(ledger, stripe_standin, email, 12900, 60, bought)
+    lagging = LaggingIndex(ledger, ledger.due_accounts())  # read before the warning: warned_for not there yet
+    assert services.sweep(CATALOG, ledger).warned == [email]
+    assert services.sweep(CATALOG, lagging).warned == [], "the warning's condition on warned_for refuses it"
+    entries = ledger.customer(email).entries  # type: ignore[union-attr]
+    assert [e.kind for e in entries].count("refund-warning") == 1
+
+
 def test_the_sweep_warns_once_before_it_refunds(ledger: MemoryLedger, stripe_standin: ServedStandIn) -> None:
     email = f"idle-{secrets.token_hex(3)}@example.com"
     bought = int(time.time()) - 340 * 86_400  # a year's refund period, 25 days to go: inside the 30-day warning
     paid_lot(ledger, stripe_standin, email, 12900, 60, bought)
+    ledger.table.reads = ledger.table.writes = 0
     first = services.sweep(CATALOG, ledger)
+    assert (ledger.table.reads, ledger.table.writes) == (1, 1), "the index query, then the warning: no account read"
     again = services.sweep(CATALOG, ledger)
+    assert (ledger.table.reads, ledger.table.writes) == (2, 1), "warned_for in the index: nothing written again"
     assert (first.warned, again.warned, first.refunded) == ([email], [], [])
     due_at = bought + 365 * 86_400
     [entry] = [e for e in ledger.customer(email).entries if e.kind == "refund-warning"]  # type: ignore[union-attr]
