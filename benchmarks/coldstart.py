@@ -1,84 +1,144 @@
-"""Cold start: what importing each handler costs a fresh interpreter, against a bare `import boto3`."""
+"""Cold start: the CPU a fresh interpreter spends importing each handler, against a bare `import boto3` in the same run.
+
+Alone: `python benchmarks/coldstart.py [--runs 7] [--python /path/to/python3.12]` exits 1 when a handler misses TARGET.
+The interpreter needs the functions' requirements (functions/requirements.txt and boto3); Lambda runs Python 3.12.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
-HANDLERS = ("api", "checkout", "client", "outbox", "refunds", "sweep", "webhook")
+REPO = Path(__file__).resolve().parents[1]
+TARGET = 1.3  # issue 17: every handler's import within 1.3x a bare `import boto3`
 NEEDS_STRIPE = {"checkout", "refunds", "webhook"}  # the handlers that call Stripe at all
-PROBE = (
-    "import sys, time\n"
-    "t = time.perf_counter()\n"
-    "import {module}\n"
-    "print((time.perf_counter() - t) * 1000, 'stripe' in sys.modules)\n"
-)
-IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s+(\S+)")
+IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
+PROBE = "import sys\nimport {module}\nprint('stripe' in sys.modules)\n"
+
+
+def handlers() -> list[str]:
+    """Every function's handler module in template.yaml, in order."""
+    text = (REPO / "template.yaml").read_text(encoding="utf-8")
+    found = re.findall(r"^\s+Handler:\s*(\S+)\.\w+\s*$", text, re.M)
+    return list(dict.fromkeys(found))
+
+
+def _environment() -> dict[str, str]:
+    """Only what `sam build` ships on the path; no LAMBDA_TASK_ROOT, so Powertools' Tracer is off (see show())."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO / "functions"), "AWS_REGION": "us-east-1"}
+
+
+def _cpu_ms(python: str, module: str) -> tuple[float, bool]:
+    """User + system CPU of one fresh interpreter importing `module`, and whether Stripe's SDK came with it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    answer = subprocess.run(
+        [python, "-c", PROBE.format(module=module)], env=_environment(), capture_output=True, text=True, check=True
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spent = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return spent * 1000, answer.stdout.strip() == "True"
+
+
+def _self_times(python: str, module: str) -> dict[str, float]:
+    """Each module's own import time in ms (`-X importtime`, which slows the import: not used for the ratio)."""
+    answer = subprocess.run(
+        [python, "-X", "importtime", "-c", f"import {module}"],
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {found[2]: int(found[1]) / 1000 for line in answer.stderr.splitlines() if (found := IMPORTTIME.match(line))}
 
 
 @dataclass(frozen=True)
 class ColdImport:
     module: str
-    ms: float  # median
-    spread: tuple[float, float]  # fastest, slowest run
+    ms: float  # median CPU of the handler's interpreter
+    boto3_ms: float  # median CPU of the bare `import boto3` interpreters paired with it
+    ratio: float  # median of the per-run ratios
     stripe: bool
-    heaviest: list[tuple[str, float]]  # top-level packages by the time their own modules took to run, ms
+    heaviest: list[tuple[str, float]]  # the five modules with the most own import time that boto3 does not load
 
 
-def _once(module: str) -> tuple[float, bool, dict[str, float]]:
-    """One fresh interpreter: the import's wall time, whether Stripe's SDK came with it, and (from
-    `-X importtime`, which costs the import a few ms) each top-level package's own share of it."""
-    probe = [sys.executable, "-X", "importtime", "-c", PROBE.format(module=module)]
-    answer = subprocess.run(probe, capture_output=True, text=True, check=True)
-    ms, stripe = answer.stdout.split()
-    own: dict[str, float] = defaultdict(float)
-    for line in answer.stderr.splitlines():
-        if found := IMPORTTIME.match(line):
-            own[found[2].split(".")[0]] += int(found[1]) / 1000
-    return float(ms), stripe == "True", own
-
-
-def _summary(module: str, samples: list[tuple[float, bool, dict[str, float]]]) -> ColdImport:
-    times = [ms for ms, _, _ in samples]
-    packages = {name for _, _, own in samples for name in own}
-    typical = {name: statistics.median(own.get(name, 0.0) for _, _, own in samples) for name in packages}
-    heaviest = sorted(typical.items(), key=lambda kv: -kv[1])[:4]
-    return ColdImport(module, statistics.median(times), (min(times), max(times)), samples[-1][1], heaviest)
-
-
-def measure_all(runs: int) -> list[ColdImport]:
-    """boto3 and every handler, taken in turns (one of each per round), so a busy moment slows them all alike."""
-    modules = ["boto3"] + [f"blockhours.handlers.{name}" for name in HANDLERS]
-    samples: dict[str, list[tuple[float, bool, dict[str, float]]]] = {module: [] for module in modules}
+def measure_all(runs: int, python: str | None = None, profiles: int = 3) -> list[ColdImport]:
+    """Each run: per handler, a bare `import boto3` and then the handler, so a busy moment slows both alike."""
+    python = python or sys.executable
+    modules = handlers()
+    pairs: dict[str, list[tuple[float, float, bool]]] = defaultdict(list)
     for _ in range(runs):
         for module in modules:
-            samples[module].append(_once(module))
-    return [_summary(module, found) for module, found in samples.items()]
+            baseline, _ = _cpu_ms(python, "boto3")
+            spent, stripe = _cpu_ms(python, module)
+            pairs[module].append((baseline, spent, stripe))
+    boto3_own = set(_self_times(python, "boto3"))
+    found = []
+    for module in modules:
+        samples = [_self_times(python, module) for _ in range(profiles)]
+        extra = {name for sample in samples for name in sample} - boto3_own
+        typical = {name: statistics.median(s.get(name, 0.0) for s in samples) for name in extra}
+        heaviest = sorted(typical.items(), key=lambda kv: -kv[1])[:5]
+        runs_of = pairs[module]
+        found.append(
+            ColdImport(
+                module,
+                statistics.median(spent for _, spent, _ in runs_of),
+                statistics.median(base for base, _, _ in runs_of),
+                statistics.median(spent / base for base, spent, _ in runs_of),
+                runs_of[-1][2],
+                heaviest,
+            )
+        )
+    return found
 
 
-def show(found: list[ColdImport], runs: int) -> None:
-    baseline = found[0].ms
+def show(found: list[ColdImport], runs: int, python: str | None = None) -> list[str]:
+    """Print each handler's ratio beside the target and its five heaviest imports; return the handlers that miss."""
+    version = subprocess.run(
+        [python or sys.executable, "-c", "import sys; print(sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     print(
-        f"Cold start: import time in a fresh interpreter, median of {runs} runs each (python {sys.version.split()[0]})"
+        f"Cold start: CPU (user+sys) of a fresh interpreter importing each handler, median of {runs} runs, each paired"
+        f" with a bare `import boto3` (python {version}; tracing off as outside Lambda: no X-Ray SDK)"
     )
-    print(f"  {'module':<30} {'median':>8} {'range':>13} {'x boto3':>8}   stripe?  heaviest packages (own time)")
+    heading = f"  {'handler':<36} {'CPU':>7} {'boto3':>7} {'ratio':>6} {'target':>7}"
+    print(f"{heading}        stripe?  top 5 imports beyond boto3's (own ms)")
+    misses = []
     for item in found:
         name = item.module.rsplit(".", 1)[-1]
-        if item.module == "boto3":
-            stripe = "-"
-        elif item.stripe:
-            stripe = "yes" if name in NEEDS_STRIPE else "YES, not needed"
-        else:
-            stripe = "no" if name not in NEEDS_STRIPE else "no (lazy)"
-        spread = f"{item.spread[0]:.0f}-{item.spread[1]:.0f} ms"
-        heavy = ", ".join(f"{package} {ms:.0f}" for package, ms in item.heaviest)
-        print(f"  {item.module:<30} {item.ms:>5.0f} ms {spread:>13} {item.ms / baseline:>7.2f}x   {stripe:<7}  {heavy}")
-    needless = [i.module for i in found[1:] if i.stripe and i.module.rsplit(".", 1)[-1] not in NEEDS_STRIPE]
-    print(
-        "  stripe?: is `stripe` in sys.modules after the import (only checkout, refunds and webhook call Stripe)."
-        f" Handlers importing it without needing it: {', '.join(needless) or 'none'}"
-    )
+        needless = item.stripe and name not in NEEDS_STRIPE
+        stripe = ("YES, not needed" if needless else "yes") if item.stripe else "no"
+        verdict = "ok" if item.ratio <= TARGET else "MISS"
+        if item.ratio > TARGET:
+            misses.append(item.module)
+        heavy = ", ".join(f"{module} {ms:.0f}" for module, ms in item.heaviest)
+        print(
+            f"  {item.module:<36} {item.ms:>4.0f} ms {item.boto3_ms:>4.0f} ms {item.ratio:>5.2f}x"
+            f" {'<= ' + str(TARGET):>7} {verdict:<4} {stripe:<7}  {heavy}"
+        )
+    print(f"  Handlers above {TARGET}x boto3: {', '.join(misses) or 'none'}")
+    return misses
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--python", default=os.environ.get("BLOCKHOURS_BENCH_PYTHON", sys.executable))
+    args = parser.parse_args()
+    misses = show(measure_all(args.runs, args.python), args.runs, args.python)
+    return 1 if misses else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
@@ -238,6 +237,8 @@ def default_path() -> Path:
 
 
 def parse(text: str, source: str = "catalog.yaml") -> Catalog:
+    import yaml  # read once, at the first request that needs the catalog: not every cold start's cost
+
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

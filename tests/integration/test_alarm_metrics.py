@@ -10,7 +10,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from blockhours.handlers.http import metrics
+from blockhours.handlers.telemetry import metrics
 from blockhours_dev.local import LambdaRoutes, LocalContext, LocalStack
 from blockhours_dev.template import http_routes
 from stripe_events import checkout_session, event, signed

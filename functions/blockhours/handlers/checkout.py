@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, services, wiring
-from .http import EmailField, json_response, logger, metrics, resolver, tracer
+from .http import EmailField, json_response, resolver
+from .telemetry import logger, metrics, tracer
 
 app = resolver()
 config.at_cold_start(config.store, config.site, secrets=("STRIPE_API_KEY",))

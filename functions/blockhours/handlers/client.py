@@ -19,7 +19,8 @@ from .. import config, links, services, shop_time, wiring
 from ..balance_page import balance_view, may_open_balance, paid_view
 from ..domain.money import format_cents
 from ..ports import GatewayError
-from .http import logger, metrics, resolver, tracer
+from .http import resolver
+from .telemetry import logger, metrics, tracer
 
 app = resolver()
 config.at_cold_start(config.store, config.site, secrets=("BLOCKHOURS_LINK_SECRET", "STRIPE_API_KEY"))

@@ -1,11 +1,10 @@
-"""What every HTTP handler shares: the resolver, JSON errors a person can act on, logs and metrics."""
+"""What every HTTP handler shares: the resolver and JSON errors a person can act on (logs and metrics: telemetry)."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -20,10 +19,8 @@ from ..config import ConfigError
 from ..domain.client_email import InvalidEmail
 from ..ports import GatewayError
 from ..services import BadLink, BadSecret, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
+from .telemetry import logger
 
-logger = Logger(service="blockhours")
-metrics = Metrics(namespace="Blockhours", service="blockhours")
-tracer = Tracer(service="blockhours")  # POWERTOOLS_TRACE_DISABLED=true where no X-Ray daemon listens
 # An email in a body is read by domain.client_email in the service: a bad one is a 400 invalid_email saying why.
 EmailField = Annotated[str, Field(json_schema_extra={"format": "email", "maxLength": 254})]
 

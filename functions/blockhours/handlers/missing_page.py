@@ -11,13 +11,11 @@ import time
 from html import escape
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config
+from .telemetry import logger, tracer
 
-logger = Logger(service="blockhours")
-tracer = Tracer(service="blockhours")
 config.at_cold_start(config.site_bucket)
 
 PAGE_KEY = "404.html"

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, outbox, wiring
-from .http import logger, tracer
+from .telemetry import logger, tracer
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 config.at_cold_start(config.site, config.mail, config.owner, config.queues, secrets=("BLOCKHOURS_LINK_SECRET",))

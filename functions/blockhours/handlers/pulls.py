@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, services, wiring
-from .http import logger, tracer
+from .telemetry import logger, tracer
 
 config.at_cold_start(config.store, secrets=("STRIPE_API_KEY",))
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, services, wiring
-from .http import logger, metrics, tracer
+from .telemetry import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 config.at_cold_start(config.store, secrets=("STRIPE_API_KEY",))

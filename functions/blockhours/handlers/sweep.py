@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, services, wiring
-from .http import logger, metrics, tracer
+from .telemetry import logger, metrics, tracer
 
 config.at_cold_start(config.store, config.site, secrets=("STRIPE_API_KEY",))
 

@@ -15,7 +15,8 @@ from .. import config, services, wiring
 from ..adapters.stripe_gateway import WebhookRejected, checkout_event, refund_from_event
 from ..adapters.stripe_objects import charge_payment_intent, read_dispute
 from ..domain.parked import ParkedEvent
-from .http import error, json_response, logger, metrics, resolver, tracer
+from .http import error, json_response, resolver
+from .telemetry import logger, metrics, tracer
 
 app = resolver()
 config.at_cold_start(config.store, secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"))
