@@ -51,7 +51,7 @@ def receive(
     """A tool's session arrives: free, redeemed (mapped and auto), or into the inbox; a second delivery of the
     same tool session is a duplicate and changes nothing (one left half-way is carried on). `unknown_minutes`:
     why the tool could not say how long it lasted; it waits for a technician's minutes, never free."""
-    integration = _integration(catalog, session.source)
+    integration = integration_of(catalog, session.source)
     mapping = store.find(mapping_ref(session.source, normalised_ref(session.client_ref)))
     email = mapping.email if mapping is not None else ""
     auto = integration.policy == "auto" and not unknown_minutes
@@ -104,7 +104,7 @@ def map_client(
 ) -> list[InboxAnswer]:
     """Learn that the source's name for a client is this account; the source's unmatched items waiting under that
     name go on by its policy at once (their answers)."""
-    _integration(catalog, source)
+    integration_of(catalog, source)
     mapping = learn_mapping(store, source, client_ref, email, technician, now)
     return [
         _assigned(catalog, store, gateway, other, mapping.email, technician, now, strict=False)
@@ -191,7 +191,7 @@ def _assigned(
 ) -> InboxAnswer:
     if not item.is_open:
         return _answer(store, "duplicate", item)
-    policy = _integration(catalog, item.source).policy
+    policy = integration_of(catalog, item.source).policy
     known = item.minutes > 0  # a connection whose end was lost has no minutes until a technician says them
     reason: Reason = "redeeming" if known and (policy == "auto" or item.reason == "refused") else "to_confirm"
     if not store.commit(assigned(item, email, reason, technician)):
@@ -263,11 +263,13 @@ def _standing(outcome: Answer, item: InboxItem, session: SessionRecord | None, a
     )
 
 
-def _integration(catalog: Catalog, source: str) -> SourcePolicy:
+def integration_of(catalog: Catalog, source: str) -> SourcePolicy:
+    """The source's entry in catalog.yaml's integrations; NotFound, naming the known ones, for any other."""
     integration = catalog.integration(source)
     if integration is None:
         known = ", ".join(sorted(catalog.integrations)) or "none"
-        raise NotFound("unknown_source", f"{source} is not an integration in catalog.yaml (known: {known})")
+        why = f"{source} is not an integration in catalog.yaml (known: {known}); add it under integrations:"
+        raise NotFound("unknown_source", why)
     return integration
 
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..catalog import Catalog, SourcePolicy
+from ..catalog import Catalog
 from ..domain.changes import inbox_ref, mapping_ref
 from ..domain.inbox import normalised_ref
 from ..domain.remote_sessions import RemoteSession, billable_minutes, used_minutes
 from ..ports import LedgerStore, PaymentGateway
-from .errors import NotFound
-from .remote_sessions import InboxAnswer, receive
+from .remote_sessions import InboxAnswer, integration_of, receive
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class PreviewRow:
 
 
 def preview(catalog: Catalog, store: LedgerStore, source: str, sessions: Sequence[RemoteSession]) -> list[PreviewRow]:
-    policy = _known(catalog, source)
+    policy = integration_of(catalog, source)
     rows = []
     for session in sessions:
         mapping = store.find(mapping_ref(source, normalised_ref(session.client_ref)))
@@ -46,12 +45,5 @@ def import_sessions(
     sessions: Sequence[RemoteSession],
     now: int,
 ) -> list[InboxAnswer]:
-    _known(catalog, source)
+    integration_of(catalog, source)
     return [receive(catalog, store, gateway, session, now) for session in sessions]
-
-
-def _known(catalog: Catalog, source: str) -> SourcePolicy:
-    policy = catalog.integration(source)
-    if policy is None:
-        raise NotFound("unknown_source", f"{source} is not an integration in catalog.yaml; add it under integrations:")
-    return policy
