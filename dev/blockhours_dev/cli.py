@@ -69,7 +69,7 @@ def balance(email: str, api: ApiOption = None) -> None:
         + (
             f", {format_minutes(account['on_account_minutes'])} on account"
             f" ({format_cents(account['on_account_cents'])}, limit {format_minutes(account['trust_limit_minutes'])},"
-            f" {format_minutes(max(account['trust_limit_minutes'] - account['on_account_minutes'], 0))} of it left)"
+            f" {format_minutes(max(account['credit_left_minutes'], 0))} of it left)"
             if account.get("trust_limit_minutes") or account.get("on_account_minutes")
             else ""
         )
