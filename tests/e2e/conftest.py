@@ -28,6 +28,7 @@ def free_port() -> int:
 class DevStack:
     url: str
     process: subprocess.Popen[str]
+    log: Path  # what it printed (the banner, every email): a file, since a pipe nobody reads would block it
 
 
 @pytest.fixture(scope="session")
@@ -43,19 +44,21 @@ def started_dev(tmp_path_factory: pytest.TempPathFactory, more_env: dict[str, st
     env["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("run"))  # where it announces itself: not the user's
     env["BLOCKHOURS_INTEGRATION_SECRETS"] = json.dumps(INTEGRATION_SECRETS)
     env |= more_env
-    process = subprocess.Popen(
-        [sys.executable, "-m", "blockhours_dev.cli", "dev", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path_factory.mktemp("dev") / "printed.txt"
+    with log.open("w") as printed:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "blockhours_dev.cli", "dev", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=printed,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"blockhours dev exited early:\n{process.stdout.read() if process.stdout else ''}")
+            pytest.fail(f"blockhours dev exited early:\n{log.read_text()}")
         try:
             if requests.get(f"{url}/api/health", timeout=1).ok:
                 break
@@ -63,8 +66,8 @@ def started_dev(tmp_path_factory: pytest.TempPathFactory, more_env: dict[str, st
             time.sleep(0.3)
     else:
         process.kill()
-        pytest.fail("blockhours dev did not answer within 90 s")
-    yield DevStack(url, process)
+        pytest.fail(f"blockhours dev did not answer within 90 s; it printed:\n{log.read_text()[-4000:]}")
+    yield DevStack(url, process, log)
     process.terminate()
     process.wait(timeout=20)
 

@@ -35,8 +35,7 @@ def test_the_stack_serves_the_shop_and_a_purchase_reaches_the_balance(dev: DevSt
 
 
 def test_it_prints_where_everything_is(dev: DevStack) -> None:
-    assert dev.process.stdout is not None
-    text = "".join(dev.process.stdout.readline() for _ in range(8))
+    text = "".join(dev.log.read_text().splitlines(keepends=True)[:8])
     assert f"Blockhours is running at {dev.url}" in text
     assert f"{dev.url}/api/stripe/webhook" in text and "embedded AWS" in text
 
