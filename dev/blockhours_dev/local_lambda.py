@@ -35,7 +35,6 @@ PRELOAD = [
     "botocore.session",
     "stripe",
     "pydantic",
-    "pydantic_settings",
     "aws_lambda_powertools",
     "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.batch",
