@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .catalog import Catalog
-from .domain.debts import Debt, next_step_at
-from .domain.ledger import CustomerLedger, refund_due_at
+from .domain.debts import next_step_at
+from .domain.ledger import refund_due_at
 from .domain.lots import fifo_order
-from .ports import PaidCheckout
 from .statement import Words, debt_title, statement_rows
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .domain.debts import Debt
+    from .domain.ledger import CustomerLedger
+    from .ports import PaidCheckout
 
 
 def owed_items(ledger: CustomerLedger, catalog: Catalog, zone: tzinfo, now: int, but: str = "") -> list[dict[str, Any]]:

@@ -6,14 +6,16 @@ import os
 import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import ErrorDetails
 
 from .domain.debts import DunningSchedule
 from .domain.money import deposit_minutes
 from .sessions_csv import CsvColumns
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 Cents = Annotated[int, Field(gt=0, strict=True)]
 PositiveMinutes = Annotated[int, Field(gt=0, strict=True)]

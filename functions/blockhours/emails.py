@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import shop_time
-from .catalog import Catalog
-from .domain.debts import Debt, DunningSchedule, pending_steps
-from .domain.ledger import SessionRecord
+from .domain.debts import pending_steps
 from .domain.money import format_cents, format_minutes
-from .domain.quotes import Quote
 from .statement import session_rows, text_lines
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .domain.debts import Debt, DunningSchedule
+    from .domain.ledger import SessionRecord
+    from .domain.quotes import Quote
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import emails, links
 from .adapters.dynamo_items import debt_from, plain, quote_from, session_from
-from .catalog import Catalog
 from .domain.jobs import RECONCILE_ALERT
 from .domain.ledger import warned_due_at
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 
 @dataclass(frozen=True)

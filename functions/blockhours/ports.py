@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
-from .domain.changes import Change, Outcome, Ref
-from .domain.connection_changes import ConnectionLog
-from .domain.debts import Debt
-from .domain.inbox import ClientMapping, InboxItem
-from .domain.ledger import Account, CustomerLedger, SessionRecord
-from .domain.lots import Lot
-from .domain.parked import ParkedEvent
-from .domain.quotes import Quote
-from .domain.refunds import RefundPart
-from .domain.remote_sessions import RemoteSession
+if TYPE_CHECKING:
+    from .domain.changes import Change, Outcome, Ref
+    from .domain.connection_changes import ConnectionLog
+    from .domain.debts import Debt
+    from .domain.inbox import ClientMapping, InboxItem
+    from .domain.ledger import Account, CustomerLedger, SessionRecord
+    from .domain.lots import Lot
+    from .domain.parked import ParkedEvent
+    from .domain.quotes import Quote
+    from .domain.refunds import RefundPart
+    from .domain.remote_sessions import RemoteSession
 
 T = TypeVar("T")
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import shop_time
-from .catalog import Catalog
-from .domain.jobs import Job
-from .domain.ledger import DAY_SECONDS, Account, SessionRecord
+from .domain.ledger import DAY_SECONDS
 from .domain.money import format_cents, format_minutes
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .domain.jobs import Job
+    from .domain.ledger import Account, SessionRecord
 
 AGE_BUCKETS = ((30, "0-30 days"), (90, "31-90 days"), (180, "91-180 days"), (365, "181-365 days"))
 OLDEST = "over 365 days"

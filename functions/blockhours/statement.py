@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from . import shop_time
-from .catalog import Catalog
-from .domain.debts import Debt
-from .domain.ledger import CustomerLedger, JournalEntry, SessionRecord, journal_order, warned_due_at
+from .domain.ledger import journal_order, warned_due_at
 from .domain.money import format_cents, format_minutes
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .domain.debts import Debt
+    from .domain.ledger import CustomerLedger, JournalEntry, SessionRecord
 
 # Who wrote an entry when no person did: never shown to the client.
 INTERNAL_ACTORS = frozenset({"", "staff", "stripe", "stripe dashboard", "dunning", "billing", "sweep", "refund"})

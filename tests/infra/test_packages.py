@@ -38,21 +38,24 @@ def _type_checking_only(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
 
 
-def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Every import the module runs, at the top or inside a function; not those under `if TYPE_CHECKING:`."""
+def _imports(tree: ast.AST, lazy: bool = False) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import the module runs, at the top or inside a function; not those under `if TYPE_CHECKING:`, unless the
+    module is `lazy`: a package whose `__getattr__` imports each of them when its name is first asked for."""
     for node in ast.iter_child_nodes(tree):
-        if _type_checking_only(node):
+        if _type_checking_only(node) and not lazy:
             continue
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node
-        yield from _imports(node)
+        yield from _imports(node, lazy)
 
 
 def imported(name: str, path: Path, modules: Mapping[str, Path]) -> set[str]:
     """The modules `name` imports: the submodule when `from package import submodule`, else the module named."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lazy = any(isinstance(node, ast.FunctionDef) and node.name == "__getattr__" for node in tree.body)
+    for node in _imports(tree, lazy):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
             continue

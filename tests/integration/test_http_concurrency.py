@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from blockhours import links, wiring
-from blockhours.services.reconcile import check_account
+from blockhours.services.reconcile_checks import check_account
 from blockhours_dev.local import LocalStack
 from blockhours_dev.standin.payments import paid_intent
 from stripe_events import checkout_session, event, opened, signed, stack_store

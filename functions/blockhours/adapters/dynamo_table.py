@@ -10,14 +10,16 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ..domain.changes import Expect
 from ..ports import StoreError
 from .dynamo_items import item, key, plain
 from .expressions import Expressions, request
-from .layout import INDEXES, Op
+from .layout import INDEXES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from ..domain.changes import Expect
+    from .layout import Op
 
 _CONFLICT_RETRIES = 8
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..domain.changes import AnyOf, Condition, Expect
+from ..domain.changes import AnyOf
 from .dynamo_items import item
-from .layout import Op
+
+if TYPE_CHECKING:
+    from ..domain.changes import Condition, Expect
+    from .layout import Op
 
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 _INDEX = re.compile(r"\[(\d+)\]")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..domain.changes import AnyOf, Check, Condition, Expect, Put, Ref, Update, Write
+from ..domain.changes import AnyOf, Check, Put
 from ..domain.connection_changes import ConnectionLog
 from ..domain.debts import Debt
 from ..domain.disputes import Dispute
@@ -37,6 +37,9 @@ from .dynamo_items import (
     refund_values,
     session_values,
 )
+
+if TYPE_CHECKING:
+    from ..domain.changes import Condition, Expect, Ref, Update, Write
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from ..emails import Email
-
 if TYPE_CHECKING:
     from mypy_boto3_sesv2.client import SESV2Client
+
+    from ..emails import Email
 
 
 class SesMailer:

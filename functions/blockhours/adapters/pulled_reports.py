@@ -5,13 +5,18 @@ token), its cursor in epoch milliseconds."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from .. import config
-from ..catalog import TeamViewerSettings, ZohoAssistSettings
-from ..ports import ReportPage, ReportUnavailable, SessionReport
+from ..catalog import TeamViewerSettings
+from ..ports import ReportPage, ReportUnavailable
 from .teamviewer import pull_connections, teamviewer_api
 from .zoho_assist import pull_reports, zoho_assist_api
 from .zoho_oauth import ZohoGrant, access_token
+
+if TYPE_CHECKING:
+    from ..catalog import ZohoAssistSettings
+    from ..ports import SessionReport
 
 
 def _token(source: str) -> str:

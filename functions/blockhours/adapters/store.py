@@ -7,16 +7,10 @@ with its conditions, by the domain.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
-from ..domain.changes import Change, Expect, Outcome, Ref, account_ref
-from ..domain.connection_changes import ConnectionLog
-from ..domain.debts import Debt
-from ..domain.inbox import ClientMapping, InboxItem
-from ..domain.ledger import Account, CustomerLedger, SessionRecord
-from ..domain.lots import Lot
-from ..domain.parked import ParkedEvent
-from ..domain.quotes import Quote
+from ..domain.changes import Expect, Outcome, account_ref
+from ..domain.ledger import CustomerLedger
 from ..ports import AccountPage
 from .dynamo_items import (
     ACCOUNT_SK,
@@ -44,6 +38,16 @@ from .dynamo_items import (
     session_from,
 )
 from .layout import key_of, resolve
+
+if TYPE_CHECKING:
+    from ..domain.changes import Change, Ref
+    from ..domain.connection_changes import ConnectionLog
+    from ..domain.debts import Debt
+    from ..domain.inbox import ClientMapping, InboxItem
+    from ..domain.ledger import Account, SessionRecord
+    from ..domain.lots import Lot
+    from ..domain.parked import ParkedEvent
+    from ..domain.quotes import Quote
 
 T = TypeVar("T")
 Chore = Literal["debt", "bill", "overage", "connections"]

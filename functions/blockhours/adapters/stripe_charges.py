@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import stripe
 
-from ..ports import CardCharge, GatewayError, OverageCharge
+from ..ports import CardCharge, GatewayError
 from .stripe_keys import idempotency_key
 
 if TYPE_CHECKING:
     from stripe.params import PaymentIntentCreateParams, PaymentIntentListParams
+
+    from ..ports import OverageCharge
 
 _KEY_IN_USE = "idempotency_key_in_use"  # another attempt with the same key is running right now
 

@@ -8,18 +8,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import stripe
 
-from ..config import StripeSettings
 from ..domain.ledger import Payment
-from ..domain.refunds import RefundPart
 from ..links import paid_url
 from ..ports import (
-    CardCharge,
-    CheckoutOrder,
-    DebtLink,
     DebtPayment,
     GatewayError,
-    OverageCharge,
-    PaidCheckout,
     PaymentUnknown,
     StripeRefund,
 )
@@ -30,6 +23,16 @@ from .stripe_keys import idempotency_key
 if TYPE_CHECKING:
     from stripe.params import PaymentLinkCreateParams, RefundCreateParams
     from stripe.params.checkout import SessionCreateParams
+
+    from ..config import StripeSettings
+    from ..domain.refunds import RefundPart
+    from ..ports import (
+        CardCharge,
+        CheckoutOrder,
+        DebtLink,
+        OverageCharge,
+        PaidCheckout,
+    )
 
 CREDIT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
 EXPIRED_EVENT = "checkout.session.expired"

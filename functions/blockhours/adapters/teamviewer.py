@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..catalog import TeamViewerSettings
 from ..domain.remote_sessions import RemoteSession
 from .report_api import ReportApi, ReportApiError
+
+if TYPE_CHECKING:
+    from ..catalog import TeamViewerSettings
 
 SOURCE = "teamviewer"
 BASE_URL = "https://webapi.teamviewer.com"

@@ -4,13 +4,15 @@ every session since the cursor as RemoteSessions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..catalog import ZohoAssistSettings
 from ..domain.remote_sessions import RemoteSession
 from .report_api import ReportApi, ReportApiError
+
+if TYPE_CHECKING:
+    from ..catalog import ZohoAssistSettings
 
 SOURCE = "zoho"
 BASE_URL = "https://assist.zoho.com"  # .eu, .in, .com.au ... by the account's data centre

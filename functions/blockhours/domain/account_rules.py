@@ -5,8 +5,10 @@ on a stale read is refused."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .ledger import Account
+if TYPE_CHECKING:
+    from .ledger import Account
 
 
 @dataclass(frozen=True)

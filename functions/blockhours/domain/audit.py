@@ -7,8 +7,10 @@ truth they summarise. `audit` returns each field whose stored value disagrees wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .ledger import CustomerLedger
+if TYPE_CHECKING:
+    from .ledger import CustomerLedger
 
 _IN_FLIGHT = frozenset({"requested", "pending"})  # a refund part's money is set aside until Stripe settles it
 

@@ -4,9 +4,12 @@ half, kept per tool session between requests and saved only if no other request 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .changes import NEW, Change, Expect, Put, connections_ref
-from .connection_pairing import Connections
+
+if TYPE_CHECKING:
+    from .connection_pairing import Connections
 
 LOG = "connections"  # refused: another event of the same tool session was saved since this one read the state
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .ledger import DAY_SECONDS
-from .lots import Lot, fifo_order, minutes_worth
+from .lots import fifo_order, minutes_worth
+
+if TYPE_CHECKING:
+    from .lots import Lot
 
 DebtKind = Literal["overage", "bill", "dispute"]  # a lost dispute's debt is chased by staff, not the schedule
 Step = Literal["remind", "prepay", "collections"]

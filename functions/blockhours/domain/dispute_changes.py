@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from .changes import EXISTS, NEW, Change, Condition, Expect, Put, Update, debt_ref, dispute_ref, journal, refund_ref
-from .debts import Debt
-from .disputes import DisputeChange, WaitingPart
-from .ledger import JournalEntry
+from .changes import EXISTS, NEW, Change, Expect, Put, Update, debt_ref, dispute_ref, journal, refund_ref
 from .moves import account_move, lot_move
 from .playbook_changes import OPEN, debt_opened
+
+if TYPE_CHECKING:
+    from .changes import Condition
+    from .debts import Debt
+    from .disputes import DisputeChange, WaitingPart
+    from .ledger import JournalEntry
 
 DISPUTE = "dispute"  # refused: the dispute changed since it was read
 REFUSED_BY_BANK = "the charge is disputed: no refund can be made"

@@ -9,10 +9,13 @@ reinstated, closed with a status), each applied at most once, whatever order the
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .lots import Lot, minutes_worth
+from .lots import minutes_worth
 from .money import format_cents
+
+if TYPE_CHECKING:
+    from .lots import Lot
 
 DisputeFact = Literal["opened", "withdrawn", "reinstated", "closed"]
 LOST = "lost"

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .remote_sessions import RemoteSession, billable_minutes, used_minutes
+from .remote_sessions import billable_minutes, used_minutes
+
+if TYPE_CHECKING:
+    from .remote_sessions import RemoteSession
 
 # Why an item waits: no client for its client_ref yet; the source's policy asks a technician to confirm; the
 # ledger refused the session (on hold, over the balance); or its redemption is under way (or was cut short).

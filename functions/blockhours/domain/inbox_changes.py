@@ -4,8 +4,12 @@ so two people (or a person and a redelivery) racing on one item leave one outcom
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .changes import NEW, AnyOf, Change, Expect, Put, Update, inbox_ref, mapping_ref
-from .inbox import ClientMapping, Closing, InboxItem, Reason
+
+if TYPE_CHECKING:
+    from .inbox import ClientMapping, Closing, InboxItem, Reason
 
 ARRIVED = "arrived"  # refused: this tool session arrived before (a duplicate delivery, or a push then a poll)
 ITEM = "item"  # refused: the item moved on since it was read (closed, or pinned to another client)

@@ -3,10 +3,12 @@ invocation started from and on the job still running, so a retried or duplicated
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .changes import NEW, Change, Expect, Put, Ref, Update, job_ref
-from .jobs import Job
+
+if TYPE_CHECKING:
+    from .jobs import Job
 
 _NOT_UNDER_WAY = {"step_accounts": 0, "step_discrepancies": 0, "step_requeued": 0}
 

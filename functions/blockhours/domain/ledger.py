@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from .lots import Lot
-from .refunds import RefundPart
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .debts import Debt
+    from .refunds import RefundPart
 
 DAY_SECONDS = 86_400
 

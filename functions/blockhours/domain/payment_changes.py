@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .changes import NEW, AnyOf, Change, Check, Expect, Put, Ref, Update, journal, lot_ref, payment_ref
-from .ledger import JournalEntry, Payment
-from .lots import Lot
 from .moves import account_move
-from .parked import ParkedEvent
+
+if TYPE_CHECKING:
+    from .ledger import JournalEntry, Payment
+    from .lots import Lot
+    from .parked import ParkedEvent
 
 EVENT, LOT, POINTER, ORDER, QUOTE = "event", "lot", "pointer", "order", "quote"  # the roles a refused credit names
 _ORDER_FIELDS = ("email", "sku", "minutes", "amount_cents", "currency")

@@ -8,12 +8,11 @@ finds them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .changes import (
     Change,
     Check,
-    Condition,
     Expect,
     Put,
     Update,
@@ -23,11 +22,16 @@ from .changes import (
     quote_ref,
     session_ref,
 )
-from .debts import Debt, SetOff
-from .ledger import Account, JournalEntry
-from .lots import Lot
 from .moves import ACTIVE, account_move, lot_moves
-from .quotes import Quote
+
+if TYPE_CHECKING:
+    from .changes import (
+        Condition,
+    )
+    from .debts import Debt, SetOff
+    from .ledger import Account, JournalEntry
+    from .lots import Lot
+    from .quotes import Quote
 
 OPEN = Expect("status", "=", "open")  # a debt (or a quote) still open: each step on it is taken once
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .changes import EXISTS, Change, Expect, Put, Ref, Update, journal, refund_ref
-from .ledger import JournalEntry, RefundRecord
-from .lots import Lot
 from .moves import ACTIVE, account_move, holding, lot_move, lot_moves
-from .refunds import RefundPart
+
+if TYPE_CHECKING:
+    from .ledger import JournalEntry, RefundRecord
+    from .lots import Lot
+    from .refunds import RefundPart
 
 REFUND = "refund"  # refused: this refund (or this part's answer) is already recorded
 MARKER = "marker"  # refused: this dashboard refund is already in the ledger

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .lots import Lot, fifo_order
+from .lots import fifo_order
+
+if TYPE_CHECKING:
+    from .lots import Lot
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .changes import EXISTS, Change, Expect, Put, Update, debt_ref, journal, session_ref
-from .debts import Debt
-from .ledger import JournalEntry, SessionRecord, warned_due_at
-from .lots import Lot
+from .ledger import warned_due_at
 from .moves import ACTIVE, NOT_IN_COLLECTIONS, account_move, due, holding, lot_move, lot_moves
+
+if TYPE_CHECKING:
+    from .debts import Debt
+    from .ledger import JournalEntry, SessionRecord
+    from .lots import Lot
 
 SESSION = "session"  # refused: the session id is already recorded
 MAX_LOTS = 96  # a transaction takes 100 writes: the session, its entries and the account leave room for this many

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .lots import Draw, InsufficientBalance, Lot, consume
+from .lots import InsufficientBalance, consume
 from .money import bill_minutes
+
+if TYPE_CHECKING:
+    from .lots import Draw, Lot
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from ..domain.payment_changes import alert_raised
-from ..ports import LedgerStore, UnbookedPayment
+
+if TYPE_CHECKING:
+    from ..ports import LedgerStore, UnbookedPayment
 
 
 def report_unbooked(store: LedgerStore, payment: UnbookedPayment) -> bool:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import links
 from ..domain.client_email import client_email
-from ..ports import LedgerStore
 from .errors import NotFound
+
+if TYPE_CHECKING:
+    from ..ports import LedgerStore
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ..catalog import Catalog
 from ..domain.changes import debt_ref
 from ..domain.client_email import client_email
-from ..domain.debts import Debt, DunningSchedule, Step, due_step, next_step_at
+from ..domain.debts import due_step, next_step_at
 from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents
 from ..domain.playbook_changes import collections_marked, debt_paid, notice_recorded, prepay_switched
-from ..ports import DebtPayment, LedgerStore, UnbookedPayment
+from ..ports import UnbookedPayment
 from .alerts import report_unbooked
 from .errors import Conflict
 from .purchases import foreign_currency
 from .retry import replans
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..domain.debts import Debt, DunningSchedule, Step
+    from ..ports import DebtPayment, LedgerStore
 
 
 def notice_entry(debt: Debt, at: int, number: int, currency: str) -> JournalEntry:

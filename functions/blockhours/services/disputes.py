@@ -8,19 +8,23 @@ session and no refund runs on an account on hold; refunds that were waiting go o
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..domain.changes import debt_ref, dispute_ref, payment_ref
 from ..domain.client_email import client_email
 from ..domain.debts import Debt
 from ..domain.dispute_changes import debt_waived, dispute_recorded, hold_released, thawed
-from ..domain.disputes import Dispute, DisputeChange, DisputeFact, WaitingPart, apply_fact, describe, fact_of
-from ..domain.ledger import CustomerLedger, EntryKind, JournalEntry, LotShare
+from ..domain.disputes import Dispute, WaitingPart, apply_fact, describe, fact_of
+from ..domain.ledger import JournalEntry, LotShare
 from ..domain.money import format_cents
 from ..domain.payment_changes import payment_owner
-from ..ports import LedgerStore
 from .errors import Conflict, NotFound
 from .retry import replans
+
+if TYPE_CHECKING:
+    from ..domain.disputes import DisputeChange, DisputeFact
+    from ..domain.ledger import CustomerLedger, EntryKind
+    from ..ports import LedgerStore
 
 
 def dispute_changed(

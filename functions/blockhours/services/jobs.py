@@ -14,14 +14,18 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.changes import job_ref
 from ..domain.job_changes import job_claimed, job_created, job_failed, job_finished, job_saved, progress_noted
-from ..domain.jobs import RECONCILE_ALERT, Discrepancy, Job, JobKind
-from ..ports import JobNotStarted, JobStarter, LedgerStore, PaymentGateway, RefundQueue
+from ..domain.jobs import RECONCILE_ALERT, Discrepancy, Job
+from ..ports import JobNotStarted
 from .errors import TryLater
-from .reconcile import check_account, parked_too_long, waiting_refunds
+from .reconcile_checks import check_account, parked_too_long, waiting_refunds
+
+if TYPE_CHECKING:
+    from ..domain.jobs import JobKind
+    from ..ports import JobStarter, LedgerStore, PaymentGateway, RefundQueue
 
 WORKERS = 8  # accounts checked at once: ~27 Stripe reads a second at 300 ms each, under live mode's 100
 PAGE_ITEMS = 500  # items one Scan page reads (accounts and everything else in the table)

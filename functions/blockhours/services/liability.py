@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from ..domain.ledger import Account
-from ..ports import LedgerStore
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..domain.ledger import Account
+    from ..ports import LedgerStore
 
 
 def accounts_holding_or_owing(store: LedgerStore) -> list[Account]:

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import shop_time
-from ..catalog import Catalog
 from ..domain.client_email import client_email
 from ..domain.debts import Debt, bill_id, next_bill_at, next_step_at
-from ..domain.ledger import Account, JournalEntry
+from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents, format_minutes
 from ..domain.playbook_changes import bill_opened, billing_day_moved, trust_set
 from ..emails import format_day
 from ..links import paid_url
-from ..ports import DebtLink, LedgerStore, PaymentGateway
+from ..ports import DebtLink
 from .debts import notice_entry
 from .errors import Conflict, ShopError
 from .retry import replans
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..domain.ledger import Account
+    from ..ports import LedgerStore, PaymentGateway
 
 
 def set_trust(

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from ..catalog import Catalog
 from ..domain.changes import session_ref
 from ..domain.debts import Debt, next_step_at
-from ..domain.ledger import JournalEntry, SessionRecord
-from ..domain.lots import Lot
+from ..domain.ledger import JournalEntry
 from ..domain.money import format_cents
 from ..domain.session_changes import overage_finished
 from ..domain.sessions import lot_to_charge
 from ..emails import format_day
-from ..ports import CardCharge, DebtLink, GatewayError, LedgerStore, OverageCharge, PaymentGateway
+from ..ports import CardCharge, DebtLink, GatewayError, OverageCharge
 from .debts import notice_entry
 from .errors import ShopError, StripeUnreachable
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..domain.ledger import SessionRecord
+    from ..domain.lots import Lot
+    from ..ports import LedgerStore, PaymentGateway
 
 
 def collect_overage(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ..domain.parked import ParkedEvent
 from ..domain.payment_changes import EVENT, event_parked, parked_applied
-from ..ports import LedgerStore, StripeRefund
+from ..ports import StripeRefund
 from .disputes import dispute_changed
 from .refunds import stripe_refund_changed
+
+if TYPE_CHECKING:
+    from ..domain.parked import ParkedEvent
+    from ..ports import LedgerStore
 
 EventOutcome = Literal["recorded", "duplicate", "ignored", "parked"]
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import Catalog
 from ..domain.changes import cursor_ref
 from ..domain.pull_changes import CURSOR, PullCursor, cursor_moved
-from ..ports import LedgerStore, PaymentGateway, ReportUnavailable, SessionReport
+from ..ports import ReportUnavailable
 from .errors import ShopError
 from .remote_sessions import receive
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..ports import LedgerStore, PaymentGateway, SessionReport
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin
 
-from ..catalog import Catalog
 from ..domain.client_email import client_email
-from ..domain.ledger import CustomerLedger, JournalEntry, Payment, purchase_entry, purchase_lot, refund_due_at
-from ..domain.lots import Lot
+from ..domain.ledger import purchase_entry, purchase_lot, refund_due_at
 from ..domain.payment_changes import EVENT, LOT, ORDER, POINTER, QUOTE, credited, order_opened
-from ..ports import CheckoutOrder, Credit, LedgerStore, PaymentGateway, StoreError, UnbookedPayment
+from ..ports import CheckoutOrder, Credit, StoreError, UnbookedPayment
 from .alerts import report_unbooked
 from .errors import Conflict, NotFound, ShopError
 from .parked import apply_parked
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..domain.ledger import CustomerLedger, JournalEntry, Payment
+    from ..domain.lots import Lot
+    from ..ports import LedgerStore, PaymentGateway
 
 
 @dataclass(frozen=True)

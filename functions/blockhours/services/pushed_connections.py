@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..catalog import Catalog
 from ..domain.account_rules import may_take_sessions
 from ..domain.changes import connections_ref, mapping_ref
 from ..domain.connection_changes import ConnectionLog, log_saved
 from ..domain.connection_pairing import (
-    ConnectionEvent,
     Connections,
     pair,
     stale_connections,
@@ -26,10 +25,17 @@ from ..domain.connection_pairing import (
     without,
 )
 from ..domain.inbox import normalised_ref
-from ..ports import LedgerStore, PaymentGateway
 from .errors import Conflict
-from .remote_sessions import InboxAnswer, receive
+from .remote_sessions import receive
 from .retry import replans
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..domain.connection_pairing import (
+        ConnectionEvent,
+    )
+    from ..ports import LedgerStore, PaymentGateway
+    from .remote_sessions import InboxAnswer
 
 REPLACED = "a newer Connected of the same host came before this one's Disconnected: say the minutes it took"
 LOST_END = "the Disconnected never came: say the minutes it took"

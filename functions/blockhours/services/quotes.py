@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin
 
-from ..catalog import Catalog
 from ..domain.changes import quote_ref
 from ..domain.client_email import client_email
 from ..domain.money import bill_minutes, format_minutes
 from ..domain.playbook_changes import quote_closed, quote_saved
 from ..domain.quotes import Quote, new_quote_id
 from ..domain.sessions import overage_cents
-from ..ports import CheckoutOrder, LedgerStore, PaymentGateway
+from ..ports import CheckoutOrder
 from .errors import Conflict
 from .purchases import open_checkout, stripe_customer_of
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..ports import LedgerStore, PaymentGateway
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ..catalog import Catalog
 from ..domain.account_rules import may_refund
 from ..domain.changes import account_ref, payment_ref, refund_ref
 from ..domain.client_email import client_email
-from ..domain.ledger import JournalEntry, LotShare, RefundReason, RefundRecord
-from ..domain.lots import Lot, fifo_order, minutes_worth
+from ..domain.ledger import JournalEntry, LotShare, RefundRecord
+from ..domain.lots import fifo_order, minutes_worth
 from ..domain.money import format_cents
 from ..domain.payment_changes import payment_owner
 from ..domain.refund_changes import (
@@ -21,11 +20,17 @@ from ..domain.refund_changes import (
     refund_part_recorded,
     refund_requested,
 )
-from ..domain.refunds import NothingToRefund, RefundPart, Scope, give_back, plan_refund
-from ..ports import LedgerStore, PaymentGateway, StripeRefund
+from ..domain.refunds import NothingToRefund, RefundPart, give_back, plan_refund
 from .errors import Conflict, NotFound
 from .retry import replans
 from .set_off import pay_debts_from_balance
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..domain.ledger import RefundReason
+    from ..domain.lots import Lot
+    from ..domain.refunds import Scope
+    from ..ports import LedgerStore, PaymentGateway, StripeRefund
 
 
 def request_refund(

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ..catalog import Catalog, SourcePolicy
 from ..domain.account_rules import may_take_sessions
 from ..domain.changes import inbox_ref, mapping_ref, session_ref
 from ..domain.client_email import client_email
-from ..domain.inbox import ClientMapping, InboxItem, Reason, arrived_item, normalised_ref
+from ..domain.inbox import ClientMapping, arrived_item, normalised_ref
 from ..domain.inbox_changes import ARRIVED, arrived, assigned, closed, mapping_learnt, pinned, refused
-from ..domain.ledger import Account, SessionRecord
-from ..domain.remote_sessions import RemoteSession
-from ..ports import LedgerStore, PaymentGateway
 from .errors import Conflict, NotFound, ShopError
 from .retry import replans
 from .sessions import SessionRequest, record_session
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog, SourcePolicy
+    from ..domain.inbox import InboxItem, Reason
+    from ..domain.ledger import Account, SessionRecord
+    from ..domain.remote_sessions import RemoteSession
+    from ..ports import LedgerStore, PaymentGateway
 
 Answer = Literal["redeemed", "inbox", "free", "dismissed", "duplicate"]
 

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..catalog import Catalog
 from ..domain.changes import inbox_ref, mapping_ref
 from ..domain.inbox import normalised_ref
-from ..domain.remote_sessions import RemoteSession, billable_minutes, used_minutes
-from ..ports import LedgerStore, PaymentGateway
-from .remote_sessions import InboxAnswer, integration_of, receive
+from ..domain.remote_sessions import billable_minutes, used_minutes
+from .remote_sessions import integration_of, receive
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..domain.remote_sessions import RemoteSession
+    from ..ports import LedgerStore, PaymentGateway
+    from .remote_sessions import InboxAnswer
 
 
 @dataclass(frozen=True)

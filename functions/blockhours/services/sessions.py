@@ -5,27 +5,34 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from ..catalog import Catalog
 from ..domain.account_rules import may_take_sessions
 from ..domain.changes import session_ref
 from ..domain.client_email import client_email
-from ..domain.ledger import Account, CustomerLedger, JournalEntry, LotShare, SessionRecord, refund_due_at
-from ..domain.lots import InsufficientBalance, Lot
+from ..domain.ledger import JournalEntry, LotShare, SessionRecord, refund_due_at
+from ..domain.lots import InsufficientBalance
 from ..domain.session_changes import SESSION, deposits_settled, session_recorded
 from ..domain.sessions import (
     BillingRules,
     NoCardOnFile,
-    SessionPlan,
     billed_beyond_balance,
     minutes_that_fit,
     plan_session,
 )
-from ..ports import LedgerStore, PaymentGateway
 from .errors import Conflict, NotFound
 from .overage import collect_overage
 from .purchases import customer_ledger
 from .retry import replans
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..domain.ledger import Account, CustomerLedger
+    from ..domain.lots import Lot
+    from ..domain.sessions import (
+        SessionPlan,
+    )
+    from ..ports import LedgerStore, PaymentGateway
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..domain.account_rules import may_refund
 from ..domain.debts import set_off
-from ..domain.ledger import CustomerLedger, JournalEntry, LotShare
+from ..domain.ledger import JournalEntry, LotShare
 from ..domain.money import format_cents
 from ..domain.playbook_changes import debt_set_off
-from ..ports import LedgerStore
 from .errors import Conflict
 from .retry import replans
+
+if TYPE_CHECKING:
+    from ..domain.ledger import CustomerLedger
+    from ..ports import LedgerStore
 
 
 def pay_debts_from_balance(store: LedgerStore, email: str, currency: str, at: int) -> CustomerLedger | None:

@@ -6,7 +6,7 @@ from blockhours.domain.ledger import Account, CustomerLedger, JournalEntry, LotS
 from blockhours.domain.lots import Lot
 from blockhours.domain.refunds import RefundPart
 from blockhours.ports import StripeRefund
-from blockhours.services.reconcile import check_account, waiting_refunds
+from blockhours.services.reconcile_checks import check_account, waiting_refunds
 
 EMAIL = "ana@example.com"
 LOT = Lot("cs_a", 12900, 60, "pi_a", "v1", 1, refunded_minutes=30, refunded_cents=6450)

@@ -16,8 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from blockhours.adapters.report_api import ReportApiError, ReportAuthError
-from blockhours.adapters.teamviewer import TeamViewerSettings, pull_connections, teamviewer_api
-from blockhours.adapters.zoho_assist import ZohoAssistSettings, pull_reports, zoho_assist_api
+from blockhours.adapters.teamviewer import pull_connections, teamviewer_api
+from blockhours.adapters.zoho_assist import pull_reports, zoho_assist_api
+from blockhours.catalog import TeamViewerSettings, ZohoAssistSettings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sources"
 

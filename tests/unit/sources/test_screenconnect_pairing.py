@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from blockhours import wiring
-from blockhours.adapters.screenconnect import ScreenConnectPayloadError, ScreenConnectSettings, read_event
+from blockhours.adapters.screenconnect import ScreenConnectPayloadError, read_event
+from blockhours.catalog import ScreenConnectSettings
 from blockhours.domain.connection_pairing import (
     ConnectionEvent,
     Connections,

@@ -6,15 +6,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import Catalog
-from ..ports import LedgerStore, PaymentGateway
-from .debts import DunningReport, chase_debts
-from .on_account import BillingReport, bill_on_account
+from .debts import chase_debts
+from .on_account import bill_on_account
 from .overage import finish_pending_overages
 from .pushed_connections import lost_connections
-from .sweep import SweepReport, sweep
+from .stale_sweep import sweep
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..ports import LedgerStore, PaymentGateway
+    from .debts import DunningReport
+    from .on_account import BillingReport
+    from .stale_sweep import SweepReport
 
 
 @dataclass

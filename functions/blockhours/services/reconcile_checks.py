@@ -3,15 +3,20 @@ jobs in services/jobs.py walk every account); and what refunds still wait for th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..domain.account_rules import may_refund
 from ..domain.audit import audit
 from ..domain.jobs import Discrepancy
-from ..domain.ledger import CustomerLedger
-from ..domain.lots import Lot
 from ..domain.money import format_cents
 from ..domain.parked import PARKED_TOO_LONG_SECONDS
 from ..emails import format_day
-from ..ports import GatewayError, LedgerStore, PaymentGateway, PaymentUnknown
+from ..ports import GatewayError, PaymentUnknown
+
+if TYPE_CHECKING:
+    from ..domain.ledger import CustomerLedger
+    from ..domain.lots import Lot
+    from ..ports import LedgerStore, PaymentGateway
 
 # What the journal adds or takes away from what the lots still hold.
 _JOURNAL_SIGN = {

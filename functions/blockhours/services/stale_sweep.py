@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..catalog import Catalog
 from ..domain.ledger import DAY_SECONDS, refund_warning_entry
 from ..domain.session_changes import warned
 from ..emails import format_day
-from ..ports import LedgerStore
 from .errors import ShopError
 from .refunds import request_refund
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..ports import LedgerStore
 
 
 @dataclass
