@@ -127,7 +127,7 @@ def charge_payment_intent(value: Any) -> str:
 def event_problem(event: stripe.Event) -> str:
     """Why a verified body is not a Stripe event we can read ("" when it is one)."""
     values = fields(event)
-    if not stripe_id(values.get("id")):
+    if not isinstance(values.get("id"), str) or not stripe_id(values["id"]):  # an event's own id is never expanded
         return "it has no event id"
     if not isinstance(values.get("type"), str):
         return "it has no event type"
