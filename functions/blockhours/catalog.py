@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .config import CatalogError as CatalogError
 from .domain.debts import DunningSchedule
 from .domain.money import deposit_minutes
 from .sessions_csv import CsvColumns
@@ -19,10 +20,6 @@ if TYPE_CHECKING:
 
 Cents = Annotated[int, Field(gt=0, strict=True)]
 PositiveMinutes = Annotated[int, Field(gt=0, strict=True)]
-
-
-class CatalogError(Exception):
-    """catalog.yaml is missing or wrong; the message names the file and the bad field."""
 
 
 class _Strict(BaseModel):

@@ -33,6 +33,11 @@ class ConfigError(Exception):
     """A required variable is missing or wrong; the message names it."""
 
 
+class CatalogError(Exception):
+    """catalog.yaml is missing or wrong; the message names the file and the bad field (blockhours.catalog reads it:
+    the class is here so that an HTTP function can answer it without loading the catalog's models at start)."""
+
+
 @dataclass(frozen=True)
 class _Variable:
     """Where a setting comes from and what it must look like. A dozen names and patterns: plain dataclasses read them

@@ -5,39 +5,52 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
-from . import catalog as catalog_module
 from . import config, shop_time
-from .adapters.dynamo import DynamoLedger
-from .adapters.jobs import LambdaJobs
-from .adapters.mailer import SesMailer
-from .adapters.queue import SqsRefundQueue
 
 if TYPE_CHECKING:
+    from .adapters.dynamo import DynamoLedger
+    from .adapters.jobs import LambdaJobs
+    from .adapters.mailer import SesMailer
+    from .adapters.queue import SqsRefundQueue
     from .adapters.stripe_gateway import StripeGateway
+    from .catalog import Catalog
     from .ports import SessionReport
 
+# Each adapter's module is imported by the function that builds it, at first use: a function's cold start loads the
+# adapters its own requests use (the outbox has no Stripe, the refund worker no mail), never the others'.
 
-def catalog() -> catalog_module.Catalog:
-    return catalog_module.load()
+
+def catalog() -> Catalog:
+    from .catalog import load
+
+    return load()
 
 
 @cache
 def ledger() -> DynamoLedger:
+    from .adapters.dynamo import DynamoLedger
+
     return DynamoLedger(config.store().table)
 
 
 @cache
 def mailer() -> SesMailer:
+    from .adapters.mailer import SesMailer
+
     return SesMailer(config.mail().sender)
 
 
 @cache
 def refund_queue() -> SqsRefundQueue:
+    from .adapters.queue import SqsRefundQueue
+
     return SqsRefundQueue(config.queues().refund_queue_url)
 
 
 @cache
 def jobs() -> LambdaJobs:
+    from .adapters.jobs import LambdaJobs
+
     return LambdaJobs(config.jobs().function_name)
 
 
@@ -60,7 +73,7 @@ def _gateway_for(settings: config.StripeSettings, site_url: str) -> StripeGatewa
     return StripeGateway(settings, site_url=site_url)
 
 
-def session_reports(shop: catalog_module.Catalog) -> dict[str, SessionReport]:
+def session_reports(shop: Catalog) -> dict[str, SessionReport]:
     """The report of every pulled source catalog.yaml lists; each reads its token when the run asks it."""
     from .adapters.pulled_reports import report_of
     from .catalog import TeamViewerSettings, ZohoAssistSettings
@@ -76,6 +89,8 @@ def reset() -> None:
     refund_queue.cache_clear()
     jobs.cache_clear()
     _gateway_for.cache_clear()
-    catalog_module.load.cache_clear()
+    from .catalog import load
+
+    load.cache_clear()
     config.clear()
     shop_time.zone.cache_clear()

@@ -22,7 +22,8 @@ from ..domain.client_email import client_email
 from ..domain.ledger import CustomerLedger, journal_order
 from ..domain.lots import fifo_order
 from ..statement import statement_rows
-from .http import EmailField, json_response, require_staff, resolver
+from .bodies import EmailField
+from .http import json_response, require_staff, resolver
 from .inbox_routes import register as register_inbox_routes
 from .screenconnect_routes import register as register_screenconnect_routes
 from .telemetry import logger, metrics, tracer

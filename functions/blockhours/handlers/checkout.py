@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import config, services, wiring
-from .http import EmailField, json_response, resolver
+from .bodies import EmailField
+from .http import json_response, resolver
 from .telemetry import logger, metrics, tracer
 
 app = resolver()

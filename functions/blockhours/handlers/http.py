@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -11,18 +11,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from pydantic import Field
 
 from .. import shop_time
-from ..catalog import CatalogError
-from ..config import ConfigError
+from ..config import CatalogError, ConfigError
 from ..domain.client_email import InvalidEmail
 from ..ports import GatewayError
 from ..services import BadLink, BadSecret, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
 from .telemetry import logger
-
-# An email in a body is read by domain.client_email in the service: a bad one is a 400 invalid_email saying why.
-EmailField = Annotated[str, Field(json_schema_extra={"format": "email", "maxLength": 254})]
 
 # Each kind of refusal and its HTTP status: the services say why, only the edge speaks HTTP.
 STATUS_OF_REFUSAL: dict[type[ShopError], int] = {
@@ -73,8 +68,10 @@ def _json_body(text: str) -> Any:
         raise json.JSONDecodeError(f"unreadable JSON ({type(exc).__name__})", text, 0) from exc
 
 
-def resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=_json_body)
+def resolver(*, validation: bool = True) -> APIGatewayHttpResolver:
+    """The resolver with our errors; `validation` (Powertools' OpenAPI validation, pydantic) where a route takes a
+    body model or typed parameters: a function whose routes take neither does not load pydantic at its start."""
+    app = APIGatewayHttpResolver(enable_validation=validation, json_body_deserializer=_json_body)
 
     def _content_type() -> str:
         return str(app.current_event.headers.get("content-type", "")).lower()

@@ -16,7 +16,8 @@ from .. import config, wiring
 from ..domain.remote_sessions import RemoteSession
 from ..services import BadSecret, NotFound, session_imports
 from ..services import remote_sessions as remote
-from .http import EmailField, json_response, require_staff
+from .bodies import EmailField
+from .http import json_response, require_staff
 
 IMPORT_BATCH = 100  # sessions a request may carry: applied well within the API function's 15 s
 Technician = Annotated[str, Field(default="staff", min_length=1, max_length=80)]

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import stripe
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import config, services, wiring
-from ..adapters.stripe_gateway import WebhookRejected, checkout_event, refund_from_event
-from ..adapters.stripe_objects import charge_payment_intent, read_dispute
-from ..domain.parked import ParkedEvent
 from .http import error, json_response, resolver
 from .telemetry import logger, metrics, tracer
 
-app = resolver()
+if TYPE_CHECKING:
+    import stripe
+
+# No body model (the signed payload is read as it came): no pydantic. Stripe's SDK loads with the first delivery.
+app = resolver(validation=False)
 config.at_cold_start(config.store, secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"))
 
 
 @app.post("/api/stripe/webhook")
 def stripe_webhook() -> Response[str]:
+    from ..adapters.stripe_gateway import WebhookRejected, checkout_event
+
     event = app.current_event
     try:
         payload = (event.decoded_body or "").encode("utf-8")
@@ -90,6 +92,10 @@ NOT_APPLICABLE = "not_applicable"  # the object lacks what the ledger needs: ack
 
 def _refund_or_dispute(event: stripe.Event) -> str:
     """Refunds made or changed anywhere, and disputes: into the ledger exactly once, parked if they come first."""
+    from ..adapters.stripe_gateway import refund_from_event
+    from ..adapters.stripe_objects import charge_payment_intent, read_dispute
+    from ..domain.parked import ParkedEvent
+
     store = wiring.ledger()
     if event.type in DISPUTE_EVENTS:
         dispute = read_dispute(event.data.object)
