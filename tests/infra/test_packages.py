@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -234,6 +235,35 @@ def test_a_built_function_holds_no_dev_module(tmp_path: Path) -> None:
 
     assert (built / "blockhours" / "handlers" / "api.py").is_file()
     assert _check_build().dev_modules_in(built) == []
+
+
+def test_a_built_function_ships_bytecode_lambdas_python_loads_without_compiling(tmp_path: Path) -> None:
+    """Lambda cannot write __pycache__ (its task root is read-only): without bytecode in the zip, every cold start
+    compiles every module again. Each module gets a hash-based .pyc for CPython 3.12 that names /var/task."""
+    lambda_python = shutil.which("python3.12")
+    if lambda_python is None:
+        pytest.skip("no python3.12 here: the build ships sources only, and says so")
+    built = _build_function(tmp_path / "ApiFunction")
+    sources = sorted(built.glob("blockhours/**/*.py"))
+    compiled = {
+        path.parent.parent / path.name.replace(".cpython-312.pyc", ".py"): path for path in built.rglob("*.pyc")
+    }
+
+    assert sources and sorted(compiled) == sources
+    assert {p.read_bytes()[4:8] for p in compiled.values()} == {(1).to_bytes(4, "little")}  # hash-based, unchecked
+    header = subprocess.run(
+        [
+            lambda_python,
+            "-c",
+            "import marshal,sys; print(marshal.loads(open(sys.argv[1],'rb').read()[16:]).co_filename)",
+            str(compiled[built / "blockhours" / "wiring.py"]),
+        ],
+        env={**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", "3.12.1")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert header.stdout.strip() == "/var/task/blockhours/wiring.py"
 
 
 @pytest.mark.parametrize(
