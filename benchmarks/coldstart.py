@@ -10,9 +10,11 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +35,21 @@ def handlers() -> list[str]:
     return list(dict.fromkeys(found))
 
 
+FUNCTIONS = str(REPO / "functions")  # --functions: another checkout's, to compare before and after
+
+
 def _environment() -> dict[str, str]:
     """Only what `sam build` ships on the path; no LAMBDA_TASK_ROOT, so Powertools' Tracer is off (see show())."""
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO / "functions"), "AWS_REGION": "us-east-1"}
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": FUNCTIONS, "AWS_REGION": "us-east-1"}
 
 
-def _cpu_ms(python: str, module: str) -> tuple[float, bool]:
-    """User + system CPU of one fresh interpreter importing `module`, and whether Stripe's SDK came with it."""
+def _cpu_ms(python: str, module: str, sources: str = "") -> tuple[float, bool]:
+    """User + system CPU of one fresh interpreter importing `module`, and whether Stripe's SDK came with it; with
+    `sources`, from that PYTHONPATH of sources alone, writing no bytecode."""
+    env = _environment() | ({"PYTHONPATH": sources, "PYTHONDONTWRITEBYTECODE": "1"} if sources else {})
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     answer = subprocess.run(
-        [python, "-c", PROBE.format(module=module)], env=_environment(), capture_output=True, text=True, check=True
+        [python, "-c", PROBE.format(module=module)], env=env, capture_output=True, text=True, check=True
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     spent = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -59,6 +66,54 @@ def _self_times(python: str, module: str) -> dict[str, float]:
         check=True,
     )
     return {found[2]: int(found[1]) / 1000 for line in answer.stderr.splitlines() if (found := IMPORTTIME.match(line))}
+
+
+# What the Lambda runtime itself provides (with its bytecode): boto3 and what it needs. The rest ships in our zips.
+RUNTIME_PROVIDES = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"}
+
+
+def _as_sources(python: str, into: Path) -> str:
+    """A PYTHONPATH that holds our package and the layer's packages as source alone, as `sam build` shipped them
+    before it compiled bytecode; PYTHONDONTWRITEBYTECODE keeps it so, as Lambda's read-only task root does."""
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    layer = into / "layer"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for entry in Path(purelib).iterdir():
+        top = entry.name.split(".")[0].split("-")[0]
+        if entry.suffix in (".dist-info", ".pth") or top in RUNTIME_PROVIDES or top.startswith(("_", "pip")):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, layer / entry.name, ignore=ignore)
+        elif entry.suffix in (".py", ".so"):
+            shutil.copy2(entry, layer / entry.name)
+    shutil.copytree(Path(FUNCTIONS) / "blockhours", into / "task" / "blockhours", ignore=ignore)
+    return f"{into / 'task'}:{layer}"
+
+
+def bytecode(runs: int, python: str) -> list[tuple[str, float, float]]:
+    """Each handler's cold import with bytecode (as `sam build` ships now) and from source alone (as it did)."""
+    compiled: dict[str, list[float]] = defaultdict(list)
+    source: dict[str, list[float]] = defaultdict(list)
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "layer").mkdir()
+        sources_path = _as_sources(python, Path(scratch))
+        for _ in range(runs):
+            for module in handlers():
+                compiled[module].append(_cpu_ms(python, module)[0])
+                source[module].append(_cpu_ms(python, module, sources_path)[0])
+    return [(m, statistics.median(compiled[m]), statistics.median(source[m])) for m in handlers()]
+
+
+def show_bytecode(found: list[tuple[str, float, float]], runs: int) -> None:
+    print(f"Bytecode in the zip: each handler's cold import (CPU, median of {runs}), compiled vs source alone")
+    print(f"  {'handler':<36} {'bytecode':>9} {'source':>8} {'saved':>7}")
+    for module, compiled, source in found:
+        print(f"  {module:<36} {compiled:>6.0f} ms {source:>5.0f} ms {source - compiled:>4.0f} ms")
 
 
 @dataclass(frozen=True)
@@ -134,10 +189,16 @@ def show(found: list[ColdImport], runs: int, python: str | None = None) -> list[
 
 
 def main() -> int:
+    global FUNCTIONS  # one setting for every probe of this run
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--python", default=os.environ.get("BLOCKHOURS_BENCH_PYTHON", sys.executable))
+    parser.add_argument("--functions", default=FUNCTIONS, help="another checkout's functions/, to compare")
+    parser.add_argument("--bytecode", action="store_true", help="also: each import with bytecode vs source alone")
     args = parser.parse_args()
+    FUNCTIONS = args.functions
+    if args.bytecode:
+        show_bytecode(bytecode(args.runs, args.python), args.runs)
     misses = show(measure_all(args.runs, args.python), args.runs, args.python)
     return 1 if misses else 0
 

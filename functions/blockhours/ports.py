@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
+# Raised through the ports; kept apart so that the HTTP error table imports them without the Protocols and records.
+from .port_errors import GatewayError as GatewayError
+from .port_errors import PaymentUnknown as PaymentUnknown
+from .port_errors import StoreError as StoreError
+
 if TYPE_CHECKING:
     from .domain.changes import Change, Outcome, Ref
     from .domain.connection_changes import ConnectionLog
@@ -226,18 +231,6 @@ class PaidCheckout:
     minutes: int = 0
     note: str = ""  # a quote's work
     debt_id: str = ""  # a pay link's debt
-
-
-class StoreError(Exception):
-    """The store refused a write for a reason other than a condition; nothing was written."""
-
-
-class GatewayError(Exception):
-    """Stripe refused or could not be reached; the message says which, for the log and the person."""
-
-
-class PaymentUnknown(GatewayError):
-    """Stripe has no such payment in this account (deleted, or made with the other mode's keys)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from .. import shop_time
 from ..config import CatalogError, ConfigError
 from ..domain.client_email import InvalidEmail
-from ..ports import GatewayError
+from ..port_errors import GatewayError
 from ..services import BadLink, BadSecret, Conflict, NotFound, ShopError, StaffOnly, StripeUnreachable, TryLater
 from .telemetry import logger
 
