@@ -21,11 +21,34 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 1.3  # issue 17: every handler's import within 1.3x a bare `import boto3`
+# The same figure before issue 17's changes to the imports: this script with --functions on a checkout of 95f2cce,
+# Python 3.12.1, median of 7, on the machine docs/performance.md describes (2026-12-06).
+BEFORE = {
+    "checkout": 2.37,
+    "webhook": 2.76,
+    "api": 2.33,
+    "client": 2.36,
+    "outbox": 2.08,
+    "refunds": 2.46,
+    "sweep": 2.25,
+    "pulls": 2.19,
+    "jobs": 2.20,
+    "missing_page": 1.77,
+}
 NEEDS_STRIPE = {"checkout", "refunds", "webhook"}  # the handlers that call Stripe at all
 IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
 # boto3 first, always: every function's first event reads or writes AWS, so a handler that leaves boto3 to its first
 # call has not saved it, only moved it. What is measured is the handler's cost on top of boto3's.
 PROBE = "import sys\nimport boto3\nimport {module}\nprint('stripe' in sys.modules)\n"
+
+
+def lambda_python() -> tuple[str, str]:
+    """Lambda's Python for the import figures, and what to say when it is not: BLOCKHOURS_BENCH_PYTHON, else the
+    Python 3.12 virtualenv `make bench` makes (.build/lambda-host), else this interpreter."""
+    chosen = os.environ.get("BLOCKHOURS_BENCH_PYTHON") or str(REPO / ".build" / "lambda-host" / "bin" / "python")
+    if Path(chosen).exists():
+        return chosen, ""
+    return sys.executable, f"no Python 3.12 virtualenv at {chosen}: measured with {sys.executable} instead"
 
 
 def handlers() -> list[str]:
@@ -72,7 +95,7 @@ def _self_times(python: str, module: str) -> dict[str, float]:
 RUNTIME_PROVIDES = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"}
 
 
-def _as_sources(python: str, into: Path) -> str:
+def as_sources(python: str, into: Path, functions: str | None = None) -> str:
     """A PYTHONPATH that holds our package and the layer's packages as source alone, as `sam build` shipped them
     before it compiled bytecode; PYTHONDONTWRITEBYTECODE keeps it so, as Lambda's read-only task root does."""
     purelib = subprocess.run(
@@ -82,6 +105,7 @@ def _as_sources(python: str, into: Path) -> str:
         check=True,
     ).stdout.strip()
     layer = into / "layer"
+    layer.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for entry in Path(purelib).iterdir():
         top = entry.name.split(".")[0].split("-")[0]
@@ -91,7 +115,7 @@ def _as_sources(python: str, into: Path) -> str:
             shutil.copytree(entry, layer / entry.name, ignore=ignore)
         elif entry.suffix in (".py", ".so"):
             shutil.copy2(entry, layer / entry.name)
-    shutil.copytree(Path(FUNCTIONS) / "blockhours", into / "task" / "blockhours", ignore=ignore)
+    shutil.copytree(Path(functions or FUNCTIONS) / "blockhours", into / "task" / "blockhours", ignore=ignore)
     return f"{into / 'task'}:{layer}"
 
 
@@ -100,8 +124,7 @@ def bytecode(runs: int, python: str) -> list[tuple[str, float, float]]:
     compiled: dict[str, list[float]] = defaultdict(list)
     source: dict[str, list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / "layer").mkdir()
-        sources_path = _as_sources(python, Path(scratch))
+        sources_path = as_sources(python, Path(scratch))
         for _ in range(runs):
             for module in handlers():
                 compiled[module].append(_cpu_ms(python, module)[0])
@@ -169,7 +192,7 @@ def show(found: list[ColdImport], runs: int, python: str | None = None) -> list[
         f"Cold start: CPU (user+sys) of a fresh interpreter importing each handler, median of {runs} runs, each paired"
         f" with a bare `import boto3` (python {version}; tracing off as outside Lambda: no X-Ray SDK)"
     )
-    heading = f"  {'handler':<36} {'CPU':>7} {'boto3':>7} {'ratio':>6} {'target':>7}"
+    heading = f"  {'handler':<36} {'CPU':>7} {'boto3':>7} {'ratio':>6} {'before':>7} {'target':>7}"
     print(f"{heading}        stripe?  top 5 imports beyond boto3's (own ms)")
     misses = []
     for item in found:
@@ -182,7 +205,7 @@ def show(found: list[ColdImport], runs: int, python: str | None = None) -> list[
         heavy = ", ".join(f"{module} {ms:.0f}" for module, ms in item.heaviest)
         print(
             f"  {item.module:<36} {item.ms:>4.0f} ms {item.boto3_ms:>4.0f} ms {item.ratio:>5.2f}x"
-            f" {'<= ' + str(TARGET):>7} {verdict:<4} {stripe:<7}  {heavy}"
+            f" {BEFORE.get(name, 0):>6.2f}x {'<= ' + str(TARGET):>7} {verdict:<4} {stripe:<7}  {heavy}"
         )
     print(f"  Handlers above {TARGET}x boto3: {', '.join(misses) or 'none'}")
     return misses

@@ -5,7 +5,8 @@ a fresh interpreter (Lambda's Python) imports the handler and answers one real r
 the Stripe stand-in, and reports its own CPU. Beside it, boto3's own first call: a fresh interpreter that imports
 boto3 and reads one item of the same table (a function cannot answer with less).
 
-Alone: `python benchmarks/firstrequest.py [--runs 7] [--python /path/to/python3.12] [--functions DIR]` (DIR: another
+Alone: `python benchmarks/firstrequest.py [--runs 7] [--python /path/to/python3.12] [--functions DIR] [--sources]`
+(--sources: from source alone, as Lambda ran it before `sam build` compiled bytecode; DIR: another
 checkout's functions/, to compare before and after); it prints and exits 0 (issue 17's target is on the import).
 """
 
@@ -17,11 +18,14 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import coldstart
 import harness
 
 # A fresh interpreter: boto3, the handler, one request; then its own CPU. A context with what Powertools reads.
@@ -49,6 +53,10 @@ usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000, "status": status}))
 """
 EMAIL = "first.request@example.com"
+# The same figures before issue 17's changes: this script with --functions on a checkout of 95f2cce, with bytecode
+# (2026-12-06, median of 7 interleaved with the changed code). As Lambda ran it then, from source alone (--sources):
+# webhook 4.61x, checkout 4.76x, client 3.69x, api 4.23x (1,375 / 1,538 / 1,217 / 1,268 ms of CPU).
+BEFORE = {"WebhookFunction": 2.65, "CheckoutFunction": 2.53, "ClientFunction": 2.31, "ApiFunction": 2.41}
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,10 @@ PROBES = [
 ]  # fmt: skip
 
 
-def _run(python: str, env: dict[str, str], spec: dict[str, Any], functions: str) -> tuple[float, int]:
-    child_env = env | {"PYTHONPATH": functions, "POWERTOOLS_METRICS_DISABLED": "true"}
+def _run(python: str, env: dict[str, str], spec: dict[str, Any], path: str, sources: bool) -> tuple[float, int]:
+    child_env = env | {"PYTHONPATH": path, "POWERTOOLS_METRICS_DISABLED": "true"}
+    if sources:
+        child_env["PYTHONDONTWRITEBYTECODE"] = "1"
     child_env.pop("PYTHONHOME", None)
     answer = subprocess.run(
         [python, "-c", CHILD], input=json.dumps(spec), env=child_env, capture_output=True, text=True, check=False
@@ -105,19 +115,23 @@ class FirstRequest:
     ratio: float
 
 
-def measure(runs: int, python: str, functions: str = str(harness.ROOT / "functions")) -> list[FirstRequest]:
-    """Each run: per probe, boto3's own first call, then the handler's cold start and first request."""
+def measure(
+    runs: int, python: str, functions: str = str(harness.ROOT / "functions"), sources: bool = False
+) -> list[FirstRequest]:
+    """Each run: per probe, boto3's own first call, then the handler's cold start and first request; with `sources`,
+    from our package and the layer's as source alone (as `sam build` shipped them before it compiled bytecode)."""
     samples: dict[str, list[tuple[float, float]]] = {p.name: [] for p in PROBES}
-    with harness.local_stack() as stack:
+    with harness.local_stack() as stack, tempfile.TemporaryDirectory() as scratch:
+        path = coldstart.as_sources(python, Path(scratch), functions) if sources else functions
         assert stack.lambdas is not None
         for _ in range(runs):
             for probe in PROBES:
                 env = stack.lambdas.functions[probe.function]._environment()
                 table = env["BLOCKHOURS_TABLE"]
-                base, _ = _run(python, env, {"module": "", "function": probe.function, "table": table}, functions)
+                base, _ = _run(python, env, {"module": "", "function": probe.function, "table": table}, path, sources)
                 event = probe.event(env)
                 spent, status = _run(
-                    python, env, {"module": probe.module, "function": probe.function, "event": event}, functions
+                    python, env, {"module": probe.module, "function": probe.function, "event": event}, path, sources
                 )
                 if status != probe.status:
                     raise RuntimeError(f"{probe.function} answered {status}, not {probe.status}")
@@ -138,11 +152,11 @@ def show(found: list[FirstRequest], runs: int) -> None:
         f"First request after a cold start: CPU of a fresh interpreter importing the handler and answering one request"
         f" (embedded AWS, Stripe stand-in), median of {runs}, against boto3's own first call (import + one GetItem)"
     )
-    print(f"  {'what the client does':<36} {'function':<16} {'CPU':>7} {'boto3':>7} {'ratio':>6}")
+    print(f"  {'what the client does':<36} {'function':<16} {'CPU':>7} {'boto3':>7} {'ratio':>6} {'before':>7}")
     for item in found:
         print(
             f"  {item.probe.name:<36} {item.probe.function:<16} {item.ms:>4.0f} ms {item.boto3_ms:>4.0f} ms"
-            f" {item.ratio:>5.2f}x"
+            f" {item.ratio:>5.2f}x {BEFORE.get(item.probe.function, 0):>6.2f}x"
         )
 
 
@@ -151,9 +165,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--python", default=os.environ.get("BLOCKHOURS_BENCH_PYTHON", sys.executable))
     parser.add_argument("--functions", default=str(harness.ROOT / "functions"), help="another checkout's, to compare")
+    parser.add_argument("--sources", action="store_true", help="without bytecode, as `sam build` shipped before")
     args = parser.parse_args()
     harness.quiet()
-    show(measure(args.runs, args.python, args.functions), args.runs)
+    show(measure(args.runs, args.python, args.functions, args.sources), args.runs)
     return 0
 
 

@@ -20,6 +20,7 @@ import harness
 harness.quiet()  # before any handler module is imported
 
 import coldstart  # noqa: E402
+import firstrequest  # noqa: E402
 import latency  # noqa: E402
 import roundtrips  # noqa: E402
 import sweepsize  # noqa: E402
@@ -68,7 +69,12 @@ def main() -> None:
     section("round trips", round_trips)
     section("latency", lambda: latency.show(latency.measure(LATENCY_RUNS)))
     runs = 3 if quick else IMPORT_RUNS
-    section("cold start", lambda: coldstart.show(coldstart.measure_all(runs), runs))
+    python, caveat = coldstart.lambda_python()
+    if caveat:
+        print(f"  ({caveat})")
+    section("cold start", lambda: coldstart.show(coldstart.measure_all(runs, python), runs, python))
+    section("first request", lambda: firstrequest.show(firstrequest.measure(runs, python), runs))
+    section("bytecode", lambda: coldstart.show_bytecode(coldstart.bytecode(runs, python), runs))
     sizes = SIZES[:2] if quick else SIZES
     section("sweep", sweep_at_size)
     section(

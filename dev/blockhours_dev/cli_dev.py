@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from blockhours.catalog import CatalogError
+from blockhours.config import CatalogError
 
 from . import local_address
 from .cli_app import app, err

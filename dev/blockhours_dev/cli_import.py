@@ -6,16 +6,18 @@ session through the staff route (IAM: no tool secret on a laptop). A bad row sto
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import typer
 
-from blockhours import catalog
-from blockhours.sessions_csv import CsvColumns, read_sessions
+from blockhours.config import CatalogError
 
 from .cli_app import ApiOption, app, call, client_for, fail, out, print_rows, shop_date
 from .staff_client import StaffError, is_loopback
+
+if TYPE_CHECKING:
+    from blockhours.sessions_csv import CsvColumns
 
 BATCH = 100  # handlers.inbox_routes.IMPORT_BATCH: a request the API function applies well within its time
 
@@ -35,6 +37,8 @@ def import_file(
         text = file.read_text(encoding="utf-8-sig")
     except OSError as problem:
         raise fail(StaffError(f"cannot read {file}: {problem.strerror}")) from None
+    from blockhours.sessions_csv import read_sessions  # the catalog's models: for this command only, not every one
+
     read = read_sessions(text, columns, source)
     if not read.ok:
         for bad in read.bad_rows:
@@ -71,9 +75,11 @@ def import_file(
 
 
 def _columns(source: str) -> CsvColumns:
+    from blockhours.catalog import load
+
     try:
-        shop = catalog.load()
-    except catalog.CatalogError as problem:
+        shop = load()
+    except CatalogError as problem:
         raise fail(StaffError(str(problem))) from None
     policy = shop.integration(source)
     if policy is None or policy.csv is None:
