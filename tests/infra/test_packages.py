@@ -230,6 +230,25 @@ def _build_function(target: Path) -> Path:
     return target
 
 
+def test_a_built_function_leaves_a_tools_cache_and_the_laptops_bytecode_behind(tmp_path: Path) -> None:
+    """A developer's tree holds what git ignores (.mypy_cache was 3.6 MB of a 0.2 MB function); none of it ships."""
+    source = tmp_path / "functions"
+    shutil.copytree(FUNCTIONS, source, ignore=shutil.ignore_patterns("*.egg-info", ".*", "__pycache__"))
+    for planted in (".mypy_cache/3.11/cache.db", "__pycache__/wiring.cpython-311.pyc", "domain/.hidden"):
+        (source / "blockhours" / planted).parent.mkdir(parents=True, exist_ok=True)
+        (source / "blockhours" / planted).write_text("x", encoding="utf-8")
+    target = tmp_path / "ApiFunction"
+    subprocess.run(
+        ["make", "-s", "-C", str(source), "build-ApiFunction", f"ARTIFACTS_DIR={target}"],
+        check=True,
+        capture_output=True,
+    )
+    shipped = {path.relative_to(target).as_posix() for path in target.rglob("*")}
+
+    assert "blockhours/wiring.py" in shipped
+    assert [name for name in shipped if "/." in f"/{name}" or "cpython-311" in name] == []
+
+
 def test_a_built_function_holds_no_dev_module(tmp_path: Path) -> None:
     built = _build_function(tmp_path / "ApiFunction")
 
