@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..domain.account_rules import may_take_sessions
-from ..domain.changes import connections_ref, mapping_ref
+from ..domain.changes import connections_ref
 from ..domain.connection_changes import ConnectionLog, log_saved
 from ..domain.connection_pairing import (
     Connections,
@@ -24,9 +24,8 @@ from ..domain.connection_pairing import (
     unfinished,
     without,
 )
-from ..domain.inbox import normalised_ref
 from .errors import Conflict
-from .remote_sessions import receive
+from .remote_sessions import mapped_email, receive
 from .retry import replans
 
 if TYPE_CHECKING:
@@ -96,14 +95,14 @@ def lost_connections(
 
 
 def _with_client(store: LedgerStore, event: ConnectionEvent, sessions: tuple[InboxAnswer, ...]) -> EventAnswer:
-    mapping = store.find(mapping_ref(event.source, normalised_ref(event.client_ref)))
-    account = store.account(mapping.email) if mapping is not None else None
-    if mapping is None or account is None:
-        return EventAnswer(sessions, mapping.email if mapping is not None else "")
+    email = mapped_email(store, event.source, event.client_ref)
+    account = store.account(email) if email else None
+    if account is None:
+        return EventAnswer(sessions, email)
     hold = may_take_sessions(account)
     return EventAnswer(
         sessions,
-        mapping.email,
+        email,
         account.available_minutes,
         on_hold=hold is not None,
         hold_reason=hold.message if hold is not None else "",

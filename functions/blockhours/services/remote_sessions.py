@@ -55,8 +55,7 @@ def receive(
     same tool session is a duplicate and changes nothing (one left half-way is carried on). `unknown_minutes`:
     why the tool could not say how long it lasted; it waits for a technician's minutes, never free."""
     integration = integration_of(catalog, session.source)
-    mapping = store.find(mapping_ref(session.source, normalised_ref(session.client_ref)))
-    email = mapping.email if mapping is not None else ""
+    email = mapped_email(store, session.source, session.client_ref)
     auto = integration.policy == "auto" and not unknown_minutes
     reason: Reason = "unmatched" if not email else "redeeming" if auto else "to_confirm"
     item = arrived_item(
@@ -84,6 +83,12 @@ def receive(
     if reason == "redeeming":
         return _redeem(catalog, store, gateway, item, now)
     return _answer(store, "inbox", item)
+
+
+def mapped_email(store: LedgerStore, source: str, client_ref: str) -> str:
+    """The account the source's name for a client is mapped to; "" when staff have not taught it yet."""
+    mapping = store.find(mapping_ref(source, normalised_ref(client_ref)))
+    return mapping.email if mapping is not None else ""
 
 
 def learn_mapping(store: LedgerStore, source: str, client_ref: str, email: str, by: str, now: int) -> ClientMapping:

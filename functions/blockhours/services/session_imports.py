@@ -8,10 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..domain.changes import inbox_ref, mapping_ref
-from ..domain.inbox import normalised_ref
+from ..domain.changes import inbox_ref
 from ..domain.remote_sessions import billable_minutes, used_minutes
-from .remote_sessions import integration_of, receive
+from .remote_sessions import integration_of, mapped_email, receive
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -33,12 +32,12 @@ def preview(catalog: Catalog, store: LedgerStore, source: str, sessions: Sequenc
     policy = integration_of(catalog, source)
     rows = []
     for session in sessions:
-        mapping = store.find(mapping_ref(source, normalised_ref(session.client_ref)))
+        email = mapped_email(store, source, session.client_ref)
         billable = billable_minutes(
             session, catalog.billing.increment_minutes, catalog.billing.minimum_minutes, policy.free_under_minutes
         )
         known = store.find(inbox_ref(session.session_id)) is not None
-        rows.append(PreviewRow(session, mapping.email if mapping else "", used_minutes(session), billable, known))
+        rows.append(PreviewRow(session, email, used_minutes(session), billable, known))
     return rows
 
 
