@@ -220,10 +220,10 @@ def _check_build() -> ModuleType:
     return module
 
 
-def _build_function(target: Path) -> Path:
-    """What `sam build` makes of a function: functions/Makefile's own recipe, into `target`."""
+def _build_function(target: Path, source: Path = FUNCTIONS) -> Path:
+    """What `sam build` makes of a function: functions/Makefile's own recipe (in `source`), into `target`."""
     subprocess.run(
-        ["make", "-s", "-C", str(FUNCTIONS), "build-ApiFunction", f"ARTIFACTS_DIR={target}"],
+        ["make", "-s", "-C", str(source), "build-ApiFunction", f"ARTIFACTS_DIR={target}"],
         check=True,
         capture_output=True,
     )
@@ -237,12 +237,7 @@ def test_a_built_function_leaves_a_tools_cache_and_the_laptops_bytecode_behind(t
     for planted in (".mypy_cache/3.11/cache.db", "__pycache__/wiring.cpython-311.pyc", "domain/.hidden"):
         (source / "blockhours" / planted).parent.mkdir(parents=True, exist_ok=True)
         (source / "blockhours" / planted).write_text("x", encoding="utf-8")
-    target = tmp_path / "ApiFunction"
-    subprocess.run(
-        ["make", "-s", "-C", str(source), "build-ApiFunction", f"ARTIFACTS_DIR={target}"],
-        check=True,
-        capture_output=True,
-    )
+    target = _build_function(tmp_path / "ApiFunction", source)
     shipped = {path.relative_to(target).as_posix() for path in target.rglob("*")}
 
     assert "blockhours/wiring.py" in shipped
@@ -258,7 +253,12 @@ def test_a_built_function_holds_no_dev_module(tmp_path: Path) -> None:
 
 def test_a_built_function_ships_bytecode_lambdas_python_loads_without_compiling(tmp_path: Path) -> None:
     """Lambda cannot write __pycache__ (its task root is read-only): without bytecode in the zip, every cold start
-    compiles every module again. Each module gets a hash-based .pyc for CPython 3.12 that names /var/task."""
+    compiles every module again. Each module gets a hash-based .pyc for the CPython that template.yaml's Runtime
+    names (bytecode of another version would be ignored there, silently), naming /var/task."""
+    from blockhours_dev.template import load_template
+
+    runtime = str(load_template()["Globals"]["Function"]["Runtime"])  # python3.12
+    assert runtime == "python3.12", "functions/Makefile compiles for 3.12: change its COMPILE with the Runtime"
     lambda_python = shutil.which("python3.12")
     if lambda_python is None:
         pytest.skip("no python3.12 here: the build ships sources only, and says so")
